@@ -1,0 +1,1 @@
+//! Orchestra's configuration (being filled in).

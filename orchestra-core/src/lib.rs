@@ -1,0 +1,49 @@
+//! The shared vocabulary of Orchestra.
+//!
+//! Every other crate speaks in these types: validated [names](name), [durations](duration)
+//! and [signals](signal), process [identities](process), the [restart policy and
+//! backoff](policy), resolved [specifications](spec) of services and vendors, replica
+//! [states](state), the daemon's [wire protocol](protocol), [exit codes](exit) and the
+//! layout of the [`.orchestra` folder](paths).
+//!
+//! # How it works
+//!
+//! The crate holds data and pure decisions only; the one piece of I/O is the state folder
+//! (creating it privately and writing files atomically), because every crate that writes
+//! there must do it the same way.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use orchestra_core::{duration::parse_duration, name::ServiceName, policy::*};
+//!
+//! let users = ServiceName::new("users")?;
+//! assert_eq!(parse_duration("1m30s")?, Duration::from_secs(90));
+//!
+//! // The schedule a crashing replica follows: 100 ms, doubling.
+//! let mut backoff = Backoff::new(BackoffPolicy::default());
+//! assert_eq!(backoff.after_exit(Duration::ZERO), Some(Duration::from_millis(100)));
+//! assert_eq!(backoff.after_exit(Duration::ZERO), Some(Duration::from_millis(200)));
+//! # let _ = users;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod duration;
+pub mod exit;
+pub mod name;
+pub mod paths;
+pub mod policy;
+pub mod process;
+pub mod protocol;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod template;
+
+pub use duration::{HumanDuration, parse_duration};
+pub use name::{ProjectName, ReplicaId, ServiceName, VendorName};
+pub use paths::StateDir;
+pub use process::{ProcessEnd, ProcessIdentity};
+pub use signal::Signal;
+pub use state::{ReplicaState, ReplicaStatus};

@@ -1,0 +1,147 @@
+//! The daemon's wire protocol: one JSON [`Request`] per line from a client, answered by a
+//! stream of JSON [`Event`]s, one per line, ending with [`Event::Done`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::ServiceName;
+use crate::spec::ProjectSpec;
+use crate::state::ReplicaStatus;
+
+/// Version of the protocol; a client and a daemon of different versions refuse each other.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a client asks of the daemon. An empty `services` list means every service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Build (unless `no_build`) and start services, with their dependencies.
+    Start {
+        /// The project as the client resolved it.
+        project: Box<ProjectSpec>,
+        /// The services asked for.
+        services: Vec<ServiceName>,
+        /// Replica counts that override the configuration.
+        scale: BTreeMap<ServiceName, u32>,
+        /// Skip the build step.
+        no_build: bool,
+    },
+    /// Stop services (all when empty).
+    Stop {
+        /// The services to stop.
+        services: Vec<ServiceName>,
+    },
+    /// Rebuild and replace services.
+    Restart {
+        /// The project as the client resolved it.
+        project: Box<ProjectSpec>,
+        /// The services to restart.
+        services: Vec<ServiceName>,
+    },
+    /// Change replica counts.
+    Scale {
+        /// The project as the client resolved it.
+        project: Box<ProjectSpec>,
+        /// New replica counts.
+        scale: BTreeMap<ServiceName, u32>,
+    },
+    /// Report every replica's status.
+    Status,
+    /// Stop everything and exit.
+    Shutdown,
+}
+
+/// A step a service or replica went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Its build started.
+    Building,
+    /// Its build succeeded.
+    Built,
+    /// Its build failed.
+    BuildFailed,
+    /// A replica was spawned.
+    Starting,
+    /// A replica passed its readiness probe.
+    Ready,
+    /// A replica failed to start or become ready.
+    Failed,
+    /// A replica ended and waits to be restarted.
+    Backoff,
+    /// A replica was given up on.
+    Crashed,
+    /// A replica is being stopped.
+    Stopping,
+    /// A replica is stopped.
+    Stopped,
+    /// A replica ended by itself with code 0.
+    Exited,
+}
+
+/// A progress event about a service or one of its replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Service or vendor name.
+    pub unit: String,
+    /// The replica, when the event is about one.
+    pub replica: Option<u32>,
+    /// What happened.
+    pub phase: Phase,
+    /// Details: a pid, a reason, a duration.
+    pub message: Option<String>,
+}
+
+/// Why a service failed, with the end of its log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Service or vendor name.
+    pub unit: String,
+    /// What went wrong.
+    pub reason: String,
+    /// The last lines of its log (or of its build output).
+    pub log_tail: Vec<String>,
+}
+
+/// What the daemon answers, as a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A step of progress.
+    Progress(Progress),
+    /// Every replica's status (the answer to [`Request::Status`]).
+    Status {
+        /// One row per replica and vendor.
+        replicas: Vec<ReplicaStatus>,
+    },
+    /// The request is finished.
+    Done {
+        /// Whether everything asked for succeeded.
+        ok: bool,
+        /// What failed.
+        failures: Vec<Failure>,
+    },
+    /// The request could not be carried out at all.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_events_are_tagged_json_lines() {
+        let line = serde_json::to_string(&Request::Stop { services: vec![] }).unwrap();
+        assert_eq!(line, r#"{"request":"stop","services":[]}"#);
+        let ev = Event::Done {
+            ok: true,
+            failures: vec![],
+        };
+        let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back, ev);
+    }
+}

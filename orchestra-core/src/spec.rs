@@ -1,0 +1,532 @@
+//! Resolved specifications: what the configuration means once parsed, validated, merged and
+//! interpolated. The config crate produces them; the supervisor, vendors and CLI consume them.
+//! Everything here is plain data and serialisable, so the CLI can hand a whole project to the
+//! daemon over its socket.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::{ProjectName, ReplicaId, ServiceName, VendorName};
+use crate::policy::{BackoffPolicy, RestartPolicy};
+use crate::signal::Signal;
+use crate::template::{Placeholders, interpolate};
+
+/// An ordered set of environment variables.
+pub type Env = BTreeMap<String, String>;
+
+/// A command as written: a string goes to `sh -c`, a list is executed directly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandSpec {
+    /// Run with `sh -c`, so the shell expands variables, pipes and `&`.
+    Shell(String),
+    /// Executed directly: the program, then its arguments.
+    Exec(Vec<String>),
+}
+
+impl CommandSpec {
+    /// The program and arguments to execute.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Self::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
+            Self::Exec(v) => v.clone(),
+        }
+    }
+
+    /// The same command with placeholders filled.
+    #[must_use]
+    pub fn fill(&self, p: &Placeholders<'_>) -> Self {
+        match self {
+            Self::Shell(s) => Self::Shell(p.fill(s)),
+            Self::Exec(v) => Self::Exec(v.iter().map(|a| p.fill(a)).collect()),
+        }
+    }
+
+    /// The program this command runs first (for a shell string, its first word).
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            Self::Shell(s) => s.split_whitespace().next(),
+            Self::Exec(v) => v.first().map(String::as_str),
+        }
+    }
+}
+
+impl fmt::Display for CommandSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Shell(s) => f.write_str(s),
+            Self::Exec(v) => {
+                let quoted: Vec<String> = v
+                    .iter()
+                    .map(|a| {
+                        if !a.is_empty()
+                            && a.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+                        {
+                            a.clone()
+                        } else {
+                            format!("'{}'", a.replace('\'', r"'\''"))
+                        }
+                    })
+                    .collect();
+                f.write_str(&quoted.join(" "))
+            }
+        }
+    }
+}
+
+/// What a readiness probe checks. Strings may still hold per-replica variables (`$PORT`),
+/// filled by [`ServiceSpec::replica`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyCheck {
+    /// A TCP connection to `host:port` succeeds.
+    Tcp {
+        /// Host to connect to (default `127.0.0.1`).
+        host: String,
+        /// Port, possibly `$PORT` before per-replica filling.
+        port: String,
+    },
+    /// An HTTP GET of the URL answers 2xx or 3xx.
+    Http {
+        /// The URL.
+        url: String,
+    },
+    /// The command exits 0.
+    Exec {
+        /// The command, run in the service folder with the replica's env.
+        command: CommandSpec,
+    },
+    /// A line of the replica's log matches the regular expression.
+    Log {
+        /// The regular expression.
+        regex: String,
+    },
+}
+
+/// A readiness probe: a check retried every `interval` until it passes or `timeout` runs out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadyProbe {
+    /// What is checked.
+    pub check: ReadyCheck,
+    /// How long to wait before declaring the replica failed.
+    pub timeout: Duration,
+    /// Pause between two attempts.
+    pub interval: Duration,
+}
+
+impl ReadyProbe {
+    /// The default probe timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default pause between attempts.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
+}
+
+/// Something a service depends on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dependency {
+    /// Another service of the project.
+    Service(ServiceName),
+    /// A vendor container.
+    Vendor(VendorName),
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Service(s) => s.fmt(f),
+            Self::Vendor(v) => v.fmt(f),
+        }
+    }
+}
+
+/// Reload-on-change settings of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RerunSpec {
+    /// Rerun even without `--rerun`.
+    pub enabled: bool,
+    /// Run the unit tests after the build and before replacing replicas.
+    pub test: bool,
+    /// Quiet period that collapses a burst of changes into one rebuild.
+    pub debounce: Duration,
+}
+
+impl Default for RerunSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            test: false,
+            debounce: Duration::from_millis(100),
+        }
+    }
+}
+
+/// How a service runs under `--docker`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct DockerSpec {
+    /// An image to mount the binary into, instead of building a minimal one.
+    pub image: Option<String>,
+}
+
+/// What kind of program a service is, which decides its defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    /// A Go package: built with `go build`, tested with `go test`.
+    Go,
+    /// Any other program, run by its `run:` command.
+    Command,
+}
+
+/// One service, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    /// Its name.
+    pub name: ServiceName,
+    /// Its folder: the working directory of its build, run and test commands.
+    pub dir: PathBuf,
+    /// The `service.yml` it came from.
+    pub file: PathBuf,
+    /// Go or plain command.
+    pub kind: ServiceKind,
+    /// Merged environment, before the per-replica variables.
+    pub env: Env,
+    /// The build command, run once before replicas start.
+    pub build: Option<CommandSpec>,
+    /// The command of each replica (placeholders `{replica}` and `{port}` still unfilled).
+    pub run: CommandSpec,
+    /// The unit test command.
+    pub test: Option<CommandSpec>,
+    /// The acceptance test command.
+    pub acceptance: Option<CommandSpec>,
+    /// The built binary (`{bin}`), for Go services and any `build` that names one.
+    pub binary: Option<PathBuf>,
+    /// Number of replicas.
+    pub scale: u32,
+    /// The base port: replica n listens on `port + n`.
+    pub port: Option<u16>,
+    /// Readiness probe, if any.
+    pub ready: Option<ReadyProbe>,
+    /// Restart policy.
+    pub restart: RestartPolicy,
+    /// Backoff between restarts.
+    pub backoff: BackoffPolicy,
+    /// Signal sent first when stopping.
+    pub stop_signal: Signal,
+    /// How long to wait after the stop signal before SIGKILL.
+    pub stop_timeout: Duration,
+    /// Globs (relative to `dir`) whose changes trigger a rerun.
+    pub watch: Vec<String>,
+    /// Globs excluded from `watch`.
+    pub ignore: Vec<String>,
+    /// Reload-on-change settings.
+    pub rerun: RerunSpec,
+    /// What must be ready before this service starts.
+    pub depends_on: Vec<Dependency>,
+    /// Docker mode settings.
+    pub docker: DockerSpec,
+}
+
+/// One replica of a service, with every per-replica value filled: what a backend spawns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaSpec {
+    /// Which replica.
+    pub id: ReplicaId,
+    /// Working directory.
+    pub dir: PathBuf,
+    /// The command with placeholders filled.
+    pub command: CommandSpec,
+    /// Full environment to add to Orchestra's own: service env plus PORT, ORCHESTRA_REPLICA,
+    /// ORCHESTRA_SERVICE.
+    pub env: Env,
+    /// This replica's port.
+    pub port: Option<u16>,
+    /// The probe with `$PORT` and friends filled.
+    pub ready: Option<ReadyProbe>,
+    /// Signal sent first when stopping.
+    pub stop_signal: Signal,
+    /// Grace before SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+impl ServiceSpec {
+    /// The placeholder values of replica `index`.
+    pub fn placeholders(&self, index: Option<u32>) -> Placeholders<'_> {
+        Placeholders {
+            bin: self.binary.as_deref().and_then(|p| p.to_str()),
+            name: self.name.as_str(),
+            replica: index,
+            port: index.and_then(|i| self.replica_port(i)),
+        }
+    }
+
+    /// The port of replica `index`: `port + index`, if the service has a port and it fits.
+    pub fn replica_port(&self, index: u32) -> Option<u16> {
+        self.port
+            .and_then(|p| u16::try_from(u32::from(p) + index).ok())
+    }
+
+    /// Everything needed to spawn replica `index`.
+    pub fn replica(&self, index: u32) -> ReplicaSpec {
+        let port = self.replica_port(index);
+        let mut env = self.env.clone();
+        if let Some(port) = port {
+            env.insert("PORT".into(), port.to_string());
+        }
+        env.insert("ORCHESTRA_REPLICA".into(), index.to_string());
+        env.insert("ORCHESTRA_SERVICE".into(), self.name.to_string());
+        let placeholders = self.placeholders(Some(index));
+        let fill = |s: &str| {
+            interpolate(s, |k| env.get(k).cloned().or_else(|| std::env::var(k).ok()))
+                .unwrap_or_else(|_| s.to_owned())
+        };
+        let ready = self.ready.as_ref().map(|probe| ReadyProbe {
+            check: match &probe.check {
+                ReadyCheck::Tcp { host, port } => ReadyCheck::Tcp {
+                    host: fill(host),
+                    port: fill(port),
+                },
+                ReadyCheck::Http { url } => ReadyCheck::Http { url: fill(url) },
+                ReadyCheck::Exec { command } => ReadyCheck::Exec {
+                    command: command.fill(&placeholders),
+                },
+                ReadyCheck::Log { regex } => ReadyCheck::Log {
+                    regex: regex.clone(),
+                },
+            },
+            ..probe.clone()
+        });
+        ReplicaSpec {
+            id: ReplicaId::new(self.name.clone(), index),
+            dir: self.dir.clone(),
+            command: self.run.fill(&placeholders),
+            env,
+            port,
+            ready,
+            stop_signal: self.stop_signal,
+            stop_timeout: self.stop_timeout,
+        }
+    }
+}
+
+/// A published port of a vendor: `host:container`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// Port on 127.0.0.1 of the host.
+    pub host: u16,
+    /// Port inside the container.
+    pub container: u16,
+}
+
+/// Where a vendor volume comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VolumeSource {
+    /// A named volume, created as `orchestra-<project>-<name>`.
+    Named(String),
+    /// A host path (absolute once resolved).
+    Bind(PathBuf),
+}
+
+/// A volume mounted into a vendor container.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VolumeMount {
+    /// The named volume or host path.
+    pub source: VolumeSource,
+    /// The path inside the container.
+    pub target: String,
+    /// Mounted read-only (`:ro`).
+    pub read_only: bool,
+}
+
+/// How a vendor's readiness is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorReady {
+    /// TCP to the published host port of this container port.
+    Tcp(u16),
+    /// HTTP GET of a URL answers 2xx or 3xx.
+    Http(String),
+    /// A command run inside the container exits 0.
+    Exec(CommandSpec),
+    /// The image's own HEALTHCHECK reports healthy.
+    Healthcheck,
+}
+
+/// A vendor container, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorSpec {
+    /// Its name: the network alias and the suffix of the container name.
+    pub name: VendorName,
+    /// Image reference.
+    pub image: String,
+    /// Overrides the image's command.
+    pub command: Option<CommandSpec>,
+    /// Overrides the image's entrypoint.
+    pub entrypoint: Option<CommandSpec>,
+    /// Published ports.
+    pub ports: Vec<PortMapping>,
+    /// Environment of the container.
+    pub env: Env,
+    /// Volumes.
+    pub volumes: Vec<VolumeMount>,
+    /// Readiness check, if any.
+    pub ready: Option<VendorReady>,
+    /// How long to wait for readiness.
+    pub ready_timeout: Duration,
+    /// Restart policy (applied by the engine).
+    pub restart: RestartPolicy,
+    /// Grace before the engine kills the container.
+    pub stop_timeout: Duration,
+}
+
+impl VendorSpec {
+    /// The address variables services get: `<NAME>_HOST` and `<NAME>_PORT` as seen from the
+    /// host (`in_container == false`) or from a container on the project network.
+    pub fn address_env(&self, in_container: bool) -> Env {
+        let prefix = self.name.env_prefix();
+        let mut env = Env::new();
+        if in_container {
+            env.insert(format!("{prefix}_HOST"), self.name.to_string());
+            if let Some(p) = self.ports.first() {
+                env.insert(format!("{prefix}_PORT"), p.container.to_string());
+            }
+        } else {
+            env.insert(format!("{prefix}_HOST"), "127.0.0.1".into());
+            if let Some(p) = self.ports.first() {
+                env.insert(format!("{prefix}_PORT"), p.host.to_string());
+            }
+        }
+        env
+    }
+}
+
+/// `before` and `after` hooks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Hooks {
+    /// Run before the command; a failure aborts it.
+    pub before: Vec<CommandSpec>,
+    /// Run after the command.
+    pub after: Vec<CommandSpec>,
+}
+
+impl Hooks {
+    /// Whether there is nothing to run.
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.after.is_empty()
+    }
+}
+
+/// Log file settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogSettings {
+    /// Size above which a running replica's log is rotated.
+    pub max_size: u64,
+    /// Rotated files kept (`.log.1` … `.log.N`).
+    pub keep: u32,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 100 * 1024 * 1024,
+            keep: 5,
+        }
+    }
+}
+
+/// A whole project, resolved for one command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSpec {
+    /// Its name (used for container, network and volume names).
+    pub name: ProjectName,
+    /// The folder holding orchestra.yml.
+    pub root: PathBuf,
+    /// The orchestra.yml file.
+    pub file: PathBuf,
+    /// The `.orchestra` folder.
+    pub state_dir: PathBuf,
+    /// Project-wide env (env_file, global env, the command's section env), for hooks.
+    pub env: Env,
+    /// Hooks of the command being run: global ones first, then the command's.
+    pub hooks: Hooks,
+    /// Services by name.
+    pub services: BTreeMap<ServiceName, ServiceSpec>,
+    /// Vendors by name.
+    pub vendors: BTreeMap<VendorName, VendorSpec>,
+    /// Log settings.
+    pub logs: LogSettings,
+    /// Project-wide acceptance command.
+    pub acceptance: Option<CommandSpec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users() -> ServiceSpec {
+        ServiceSpec {
+            name: ServiceName::new("users").unwrap(),
+            dir: "/p/users".into(),
+            file: "/p/users/service.yml".into(),
+            kind: ServiceKind::Go,
+            env: Env::from([("DB".into(), "x".into())]),
+            build: None,
+            run: CommandSpec::Shell("{bin} -port {port} -r {replica}".into()),
+            test: None,
+            acceptance: None,
+            binary: Some("/p/.orchestra/bin/users".into()),
+            scale: 2,
+            port: Some(8080),
+            ready: Some(ReadyProbe {
+                check: ReadyCheck::Http {
+                    url: "http://127.0.0.1:$PORT/health".into(),
+                },
+                timeout: ReadyProbe::DEFAULT_TIMEOUT,
+                interval: ReadyProbe::DEFAULT_INTERVAL,
+            }),
+            restart: RestartPolicy::OnFailure,
+            backoff: BackoffPolicy::default(),
+            stop_signal: Signal::TERM,
+            stop_timeout: Duration::from_secs(10),
+            watch: vec![],
+            ignore: vec![],
+            rerun: RerunSpec::default(),
+            depends_on: vec![],
+            docker: DockerSpec::default(),
+        }
+    }
+
+    #[test]
+    fn replica_fills_port_env_command_and_probe() {
+        let r = users().replica(1);
+        assert_eq!(r.id.to_string(), "users.1");
+        assert_eq!(r.port, Some(8081));
+        assert_eq!(r.env["PORT"], "8081");
+        assert_eq!(r.env["ORCHESTRA_REPLICA"], "1");
+        assert_eq!(r.env["ORCHESTRA_SERVICE"], "users");
+        assert_eq!(
+            r.command,
+            CommandSpec::Shell("/p/.orchestra/bin/users -port 8081 -r 1".into())
+        );
+        assert_eq!(
+            r.ready.unwrap().check,
+            ReadyCheck::Http {
+                url: "http://127.0.0.1:8081/health".into()
+            }
+        );
+    }
+
+    #[test]
+    fn exec_commands_display_quoted() {
+        let c = CommandSpec::Exec(vec!["echo".into(), "a b".into(), "it's".into()]);
+        assert_eq!(c.to_string(), r"echo 'a b' 'it'\''s'");
+        assert_eq!(c.argv().len(), 3);
+        assert_eq!(CommandSpec::Shell("x".into()).argv(), ["sh", "-c", "x"]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Test harness for Orchestra's end-to-end tests (being filled in).
