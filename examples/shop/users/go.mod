@@ -1,0 +1,3 @@
+module example.com/shop/users
+
+go 1.19
