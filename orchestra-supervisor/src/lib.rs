@@ -1,8 +1,16 @@
 //! The process supervisor of Orchestra.
-//!
-//! This crate will hold the `Supervisor` trait (spawn, signal, wait, adopt), its Unix process
-//! backend (process groups, child subreaper, identity-checked signals) and the fleet engine
-//! that builds services, starts them in dependency order, waits for readiness and restarts
-//! them with backoff. It is being filled in; today it only re-exports the policy types.
 
+pub mod backend;
+pub mod error;
+pub mod records;
+pub mod stop;
+pub mod unix;
+
+pub use backend::{RunningReplica, Supervisor, TreeStats};
+pub use error::SupervisorError;
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
+pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};
+pub use stop::{StopPlan, StopReport, stop_replica};
+pub use unix::identity::{IdentityExt, Liveness};
+pub use unix::subreaper::enable_subreaper;
+pub use unix::{UnixReplica, UnixSupervisor};

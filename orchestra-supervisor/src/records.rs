@@ -1,0 +1,235 @@
+//! Replica records: `.orchestra/run/<service>.<n>.json`, one per live replica.
+//!
+//! They let `ps` and `stop` work when no daemon runs (it died, or was never needed), and
+//! let a new daemon adopt what an old one started. A record is a hint, never trusted alone:
+//! its pid is used only while the recorded start time and boot id still match.
+
+use std::collections::HashMap;
+use std::fs;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use orchestra_core::spec::ReplicaSpec;
+use orchestra_core::state::UnitKind;
+use orchestra_core::{
+    ProcessIdentity, ReplicaId, ReplicaState, ReplicaStatus, ServiceName, Signal, StateDir,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::backend::{RunningReplica, Supervisor};
+use crate::error::SupervisorError;
+use crate::stop::{StopPlan, stop_replica};
+use crate::unix::identity::{IdentityExt, Liveness};
+use crate::unix::tree::{self, Roots, Table};
+use crate::unix::{UnixReplica, UnixSupervisor};
+
+/// What is written down about a live replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaRecord {
+    /// Who its main process is.
+    pub identity: ProcessIdentity,
+    /// Its `ORCHESTRA_INSTANCE` token.
+    #[serde(default)]
+    pub instance: String,
+    /// [`spec_hash`] of the spec it was started from.
+    pub spec_hash: String,
+    /// Its service.
+    pub service: ServiceName,
+    /// Its index.
+    pub replica: u32,
+    /// Its port.
+    pub port: Option<u16>,
+    /// When its current process started (Unix seconds).
+    pub started_at: u64,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// The signal that stops it gracefully.
+    #[serde(default)]
+    pub stop_signal: Signal,
+}
+
+impl ReplicaRecord {
+    /// Which replica this is.
+    pub fn id(&self) -> ReplicaId {
+        ReplicaId::new(self.service.clone(), self.replica)
+    }
+
+    /// Writes the record atomically (0600).
+    pub fn write(&self, state: &StateDir) -> Result<(), SupervisorError> {
+        let path = state.run_record(&self.id());
+        let error = |source| SupervisorError::Record {
+            path: path.clone(),
+            source,
+        };
+        orchestra_core::paths::create_private_dir(&state.run_dir()).map_err(error)?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| error(e.into()))?;
+        orchestra_core::paths::atomic_write(&path, &json).map_err(error)
+    }
+
+    /// Removes the record of `id`; a missing one is fine.
+    pub fn remove(state: &StateDir, id: &ReplicaId) -> Result<(), SupervisorError> {
+        let path = state.run_record(id);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(SupervisorError::Record { path, source }),
+        }
+    }
+}
+
+/// The current Unix time in seconds.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A stable hash of a replica's spec (FNV-1a over its JSON, whose maps are ordered): two
+/// starts with the same spec leave the replica alone, a changed spec replaces it.
+pub fn spec_hash(spec: &ReplicaSpec) -> String {
+    let json = serde_json::to_vec(spec).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in json {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Every record in the state folder, sorted by replica; unreadable ones are skipped (and
+/// logged).
+pub fn read_records(state: &StateDir) -> Vec<ReplicaRecord> {
+    let Ok(dir) = fs::read_dir(state.run_dir()) else {
+        return Vec::new();
+    };
+    let mut records: Vec<ReplicaRecord> = dir
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| {
+            let path = e.path();
+            let parsed = fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(r) => Some(r),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "skipping unreadable replica record");
+                    None
+                }
+            }
+        })
+        .collect();
+    records.sort_by_key(ReplicaRecord::id);
+    records
+}
+
+/// The status of every recorded replica, checked against `/proc`: a live one shows as
+/// `running` with its tree's ports, CPU and memory; one whose pid ended or now belongs to
+/// another process shows as `crashed` without a pid, and its record is otherwise ignored.
+pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
+    let records = read_records(state);
+    let table = Table::read();
+    let now = unix_now();
+    records
+        .into_iter()
+        .map(|r| {
+            let alive = r.identity.liveness() == Liveness::Alive;
+            let mut status = ReplicaStatus {
+                service: r.service.to_string(),
+                replica: r.replica,
+                kind: UnitKind::Service,
+                state: ReplicaState::Crashed,
+                pid: None,
+                ports: Vec::new(),
+                restarts: r.restarts,
+                uptime_s: None,
+                cpu_percent: None,
+                rss_bytes: None,
+                reason: Some(format!("pid {} ended while unsupervised", r.identity.pid)),
+            };
+            if alive {
+                let members = tree::discover(
+                    &table,
+                    Roots {
+                        leader: &r.identity,
+                        instance: Some(&r.instance),
+                        known: &HashMap::new(),
+                        scan_env: false,
+                    },
+                );
+                let stats = tree::stats(&members, r.identity.start_time);
+                status.state = ReplicaState::Running;
+                status.pid = Some(r.identity.pid);
+                status.ports = stats.ports;
+                status.uptime_s = Some(now.saturating_sub(r.started_at));
+                status.cpu_percent = Some(stats.cpu_percent);
+                status.rss_bytes = Some(stats.rss_bytes);
+                status.reason = None;
+            }
+            status
+        })
+        .collect()
+}
+
+/// Stops the recorded replicas of `services` (all when empty) without a daemon: each goes
+/// through the stop ladder (its recorded stop signal, then SIGKILL after `timeout`),
+/// signalling only processes whose identity is verified; leftovers of a replica whose
+/// main process already ended are found through its session and instance token. Records
+/// are removed. Returns the replicas that had processes to stop.
+pub async fn stop_from_records(
+    state: &StateDir,
+    services: &[ServiceName],
+    timeout: Duration,
+) -> Result<Vec<ReplicaId>, SupervisorError> {
+    let records: Vec<ReplicaRecord> = read_records(state)
+        .into_iter()
+        .filter(|r| services.is_empty() || services.contains(&r.service))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for record in records {
+        tasks.spawn(async move {
+            let replica: Arc<dyn RunningReplica> = match UnixSupervisor
+                .adopt(&record.identity, &record.instance)
+                .await
+            {
+                Some(r) => r,
+                None => Arc::new(UnixReplica::leftovers(
+                    record.identity.clone(),
+                    record.instance.clone(),
+                )),
+            };
+            let had_processes = replica.alive().await;
+            let (_kill_tx, kill_rx) = watch::channel(false);
+            let plan = StopPlan {
+                signal: record.stop_signal,
+                timeout,
+            };
+            let result = stop_replica(replica.as_ref(), plan, kill_rx).await;
+            (record, had_processes, result)
+        });
+    }
+    let mut stopped = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((record, had_processes, result)) = joined else {
+            continue;
+        };
+        match result {
+            Ok(_) => {
+                ReplicaRecord::remove(state, &record.id())?;
+                if had_processes {
+                    stopped.push(record.id());
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    stopped.sort();
+    Ok(stopped)
+}

@@ -1,0 +1,288 @@
+//! The Unix process backend (Linux: it reads `/proc`).
+
+pub mod identity;
+pub(crate) mod owned;
+pub(crate) mod spawn;
+pub mod subreaper;
+pub(crate) mod tree;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use nix::errno::Errno;
+use nix::sys::signal::{kill, killpg};
+use nix::unistd::Pid;
+use orchestra_core::spec::ReplicaSpec;
+use orchestra_core::{ProcessEnd, ProcessIdentity, Signal};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+use crate::backend::{RunningReplica, Supervisor, TreeStats};
+use crate::error::SupervisorError;
+use identity::{IdentityExt, Liveness, start_time_and_state};
+use tree::{Roots, Table};
+
+pub use tree::INSTANCE_ENV;
+
+/// How often an adopted replica (not our child, so no SIGCHLD) is checked for its end.
+pub const ADOPTED_POLL: Duration = Duration::from_secs(1);
+
+/// Runs replicas as local processes, each leading its own session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnixSupervisor;
+
+/// A fresh token for `ORCHESTRA_INSTANCE`: this process, the time, a counter.
+pub(crate) fn new_instance() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:x}-{:x}-{:x}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Converts a wait status into how the process ended.
+pub(crate) fn process_end(status: std::process::ExitStatus) -> ProcessEnd {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ProcessEnd::Exited(code),
+        (None, Some(sig)) => ProcessEnd::Signalled(sig),
+        (None, None) => ProcessEnd::Unknown,
+    }
+}
+
+#[async_trait]
+impl Supervisor for UnixSupervisor {
+    async fn spawn(
+        &self,
+        spec: &ReplicaSpec,
+        log: File,
+    ) -> Result<Arc<dyn RunningReplica>, SupervisorError> {
+        let spawn_error = |source| SupervisorError::Spawn {
+            replica: spec.id.clone(),
+            command: spec.command.to_string(),
+            source,
+        };
+        let argv = spec.command.argv();
+        let Some((program, args)) = argv.split_first() else {
+            return Err(spawn_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "empty command",
+            )));
+        };
+        let stderr = log.try_clone().map_err(spawn_error)?;
+        let instance = new_instance();
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(&spec.dir)
+            .envs(&spec.env)
+            .env(INSTANCE_ENV, &instance)
+            .stdout(log)
+            .stderr(stderr);
+        let mut child = spawn::spawn_session(command).map_err(spawn_error)?;
+        let pid = child.pid;
+        let identity = ProcessIdentity::of(pid).unwrap_or_else(|_| ProcessIdentity {
+            pid,
+            pgid: pid,
+            start_time: 0,
+            boot_id: identity::boot_id().to_owned(),
+        });
+        let (tx, rx) = watch::channel(None);
+        tokio::spawn(async move {
+            let end = match child.wait().await {
+                Ok(status) => process_end(status),
+                Err(e) => {
+                    tracing::warn!(pid, error = %e, "cannot wait for replica");
+                    ProcessEnd::Unknown
+                }
+            };
+            let _ = tx.send(Some(end));
+        });
+        tracing::debug!(replica = %spec.id, pid, "spawned");
+        Ok(Arc::new(UnixReplica::new(identity, instance, rx)))
+    }
+
+    async fn adopt(
+        &self,
+        identity: &ProcessIdentity,
+        instance: &str,
+    ) -> Option<Arc<dyn RunningReplica>> {
+        if identity.liveness() != Liveness::Alive {
+            return None;
+        }
+        let (tx, rx) = watch::channel(None);
+        let watched = identity.clone();
+        tokio::spawn(async move {
+            // Not our child: no SIGCHLD and no status. Poll its identity instead (pidfd_open
+            // would wake at once, but nix has no safe wrapper for it).
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(ADOPTED_POLL) => {}
+                    () = tx.closed() => return,
+                }
+                if watched.liveness() != Liveness::Alive {
+                    let _ = tx.send(Some(ProcessEnd::Unknown));
+                    return;
+                }
+            }
+        });
+        Some(Arc::new(UnixReplica::new(
+            identity.clone(),
+            instance.to_owned(),
+            rx,
+        )))
+    }
+}
+
+/// A replica run by [`UnixSupervisor`].
+#[derive(Debug)]
+pub struct UnixReplica {
+    identity: ProcessIdentity,
+    instance: String,
+    end: watch::Receiver<Option<ProcessEnd>>,
+    /// Members seen so far (pid → start time), so that one which left the session is still
+    /// found while its identity holds.
+    known: Mutex<HashMap<i32, u64>>,
+}
+
+impl UnixReplica {
+    fn new(
+        identity: ProcessIdentity,
+        instance: String,
+        end: watch::Receiver<Option<ProcessEnd>>,
+    ) -> Self {
+        Self {
+            identity,
+            instance,
+            end,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn members(&self, scan_env: bool) -> Vec<tree::Entry> {
+        let table = Table::read();
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        let members = tree::discover(
+            &table,
+            Roots {
+                leader: &self.identity,
+                instance: Some(&self.instance),
+                known: &known,
+                scan_env,
+            },
+        );
+        known.clear();
+        known.extend(
+            members
+                .iter()
+                .filter(|e| !e.is_zombie())
+                .map(|e| (e.pid, e.start_time)),
+        );
+        members
+    }
+}
+
+#[async_trait]
+impl RunningReplica for UnixReplica {
+    fn identity(&self) -> &ProcessIdentity {
+        &self.identity
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    async fn signal(&self, signal: Signal) -> Result<usize, SupervisorError> {
+        let members = self.members(true);
+        signal_members(&self.identity, &members, signal)
+    }
+
+    async fn wait(&self) -> ProcessEnd {
+        let mut end = self.end.clone();
+        match end.wait_for(Option::is_some).await {
+            Ok(v) => v.unwrap_or(ProcessEnd::Unknown),
+            Err(_) => ProcessEnd::Unknown,
+        }
+    }
+
+    fn end(&self) -> Option<ProcessEnd> {
+        *self.end.borrow()
+    }
+
+    async fn alive(&self) -> bool {
+        let quick = {
+            let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+            known.iter().any(|(&pid, &start)| {
+                start_time_and_state(pid).is_some_and(|(s, st)| s == start && st != 'Z')
+            })
+        };
+        quick || self.members(true).iter().any(|e| !e.is_zombie())
+    }
+
+    async fn stats(&self) -> TreeStats {
+        let members = self.members(false);
+        tree::stats(&members, self.identity.start_time)
+    }
+}
+
+/// Signals each live member after checking its identity once more, then the leader's
+/// process group while a verified member still belongs to it (a group id cannot be reused
+/// while it has members), which also reaches anything forked since the scan.
+pub(crate) fn signal_members(
+    leader: &ProcessIdentity,
+    members: &[tree::Entry],
+    signal: Signal,
+) -> Result<usize, SupervisorError> {
+    let sig = signal.as_nix();
+    let mut sent = 0;
+    let mut group_live = false;
+    for e in members.iter().filter(|e| !e.is_zombie()) {
+        if start_time_and_state(e.pid).is_none_or(|(start, _)| start != e.start_time) {
+            continue;
+        }
+        group_live |= e.pgrp == leader.pgid;
+        match kill(Pid::from_raw(e.pid), sig) {
+            Ok(()) => sent += 1,
+            Err(Errno::ESRCH) => {}
+            Err(source) => {
+                return Err(SupervisorError::Signal {
+                    signal: signal.name().to_owned(),
+                    pid: e.pid,
+                    source,
+                });
+            }
+        }
+    }
+    if group_live && leader.pgid > 1 {
+        match killpg(Pid::from_raw(leader.pgid), sig) {
+            Ok(()) | Err(Errno::ESRCH | Errno::EPERM) => {}
+            Err(source) => {
+                return Err(SupervisorError::Signal {
+                    signal: signal.name().to_owned(),
+                    pid: -leader.pgid,
+                    source,
+                });
+            }
+        }
+    }
+    tracing::debug!(pid = leader.pid, %signal, sent, "signalled replica tree");
+    Ok(sent)
+}
+
+impl UnixReplica {
+    /// What is left of a replica whose main process already ended (or whose pid was
+    /// recycled): its session members and token holders, if any.
+    pub(crate) fn leftovers(identity: ProcessIdentity, instance: String) -> Self {
+        let (_tx, rx) = watch::channel(Some(ProcessEnd::Unknown));
+        Self::new(identity, instance, rx)
+    }
+}
