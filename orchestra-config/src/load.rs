@@ -1,0 +1,214 @@
+//! Reading one file into a [`Node`] tree, turning every way that can fail (unreadable, too
+//! large, not UTF-8, bad YAML, tabs, repeated keys) into a located [`Problem`]; and reading
+//! dotenv files.
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use miette::SourceSpan;
+use regex::Regex;
+
+use crate::error::Problem;
+use crate::node::{self, COMPLEX_KEY_MARK, DUPLICATE_MARK, Node, TAG_MARK};
+use crate::read::Located;
+use crate::source::{MAX_FILE_SIZE, ReadFailure, SourceFile, Target};
+
+/// Reads and parses `path`; problems are pushed and `None` returned when nothing usable came
+/// out of the file.
+pub(crate) fn load_yaml(
+    path: &Path,
+    name: String,
+    problems: &mut Vec<Problem>,
+) -> Option<(Arc<SourceFile>, Node)> {
+    let file = match SourceFile::read(path, name) {
+        Ok(f) => Arc::new(f),
+        Err((name, failure)) => {
+            problems.push(read_failure(path, &name, failure));
+            return None;
+        }
+    };
+    match node::parse(&file.text) {
+        Ok(node) => Some((file, node)),
+        Err(e) => {
+            problems.push(yaml_problem(&file, &e));
+            None
+        }
+    }
+}
+
+/// The problem of a file that could not be read as text.
+pub(crate) fn read_failure(path: &Path, name: &str, failure: ReadFailure) -> Problem {
+    match failure {
+        ReadFailure::Io(e) => {
+            let help = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+                std::io::ErrorKind::NotFound => "check that the file exists",
+                _ => "check that the path is a readable file",
+            };
+            Problem::new(format!("cannot read {name}: {e}")).help(help)
+        }
+        ReadFailure::TooLarge(size) => Problem::new(format!(
+            "{name} is too large ({size} bytes; the limit is {} MiB)",
+            MAX_FILE_SIZE >> 20
+        ))
+        .help(format!(
+            "is `{}` really a configuration file?",
+            path.display()
+        )),
+        ReadFailure::NotUtf8 { lossy, at } => {
+            let file = SourceFile::new(path.to_owned(), name.to_owned(), lossy);
+            let span = SourceSpan::new(at.into(), 1);
+            Problem::new(format!("{name} is not UTF-8 text"))
+                .with_span(&file, Some(span), "not UTF-8")
+                .help("save the file as UTF-8")
+        }
+    }
+}
+
+static AT_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*at line \d+ column \d+").unwrap_or_else(|_| unreachable!()));
+
+/// The problem of a document yaml_serde refused.
+fn yaml_problem(file: &SourceFile, e: &yaml_serde::Error) -> Problem {
+    let raw = e.to_string();
+    let offset = e.location().map(|l| l.index());
+    let at = |label: &str, p: Problem| match offset {
+        Some(o) => p.with_span(file, Some(point(file, o)), label),
+        None => p.with_span(file, None, label),
+    };
+    if let Some(pos) = raw.find(DUPLICATE_MARK) {
+        let key = raw[pos + DUPLICATE_MARK.len()..]
+            .split(" at line")
+            .next()
+            .unwrap_or("");
+        let mut p = Problem::new(format!("duplicate key `{key}` in {}", file.name));
+        if at_line_start(file, offset) {
+            let path = [crate::source::Seg::Key(key.to_owned())];
+            if let Some(first) = crate::source::locate(&file.text, &path, Target::Key) {
+                p = p.with_span(file, Some(point(file, first)), "first set here");
+            }
+        }
+        return at("set again here", p).help(format!("keep one `{key}:`"));
+    }
+    if raw.contains(COMPLEX_KEY_MARK) {
+        let p = Problem::new(format!("a key in {} is a list or a map", file.name));
+        return at("expected a name", p).help("keys are plain names like `port`");
+    }
+    if raw.contains(TAG_MARK) {
+        let p = Problem::new(format!("YAML tags are not supported in {}", file.name));
+        return at("tag", p).help("remove the `!tag`");
+    }
+    if let Some(tab) = leading_tab(&file.text) {
+        let p = Problem::new(format!("tab used for indentation in {}", file.name));
+        return p
+            .with_span(file, Some(SourceSpan::new(tab.into(), 1)), "tab")
+            .help("YAML indents with spaces: replace the tab with spaces");
+    }
+    let message = AT_LINE.replace_all(&raw, "").into_owned();
+    let message = message.trim_start_matches(". ").to_owned();
+    at(
+        "here",
+        Problem::new(format!("invalid YAML in {}: {message}", file.name)),
+    )
+    .help("check the indentation and the `key: value` syntax around this line")
+}
+
+/// Whether `offset` is at the start of a line: a repeated key of the top-level map, whose
+/// first occurrence can then be found by key path.
+fn at_line_start(file: &SourceFile, offset: Option<usize>) -> bool {
+    offset.is_some_and(|o| o == 0 || file.text.as_bytes().get(o - 1) == Some(&b'\n'))
+}
+
+/// A one-character span at `offset`, clamped into the text.
+fn point(file: &SourceFile, offset: usize) -> SourceSpan {
+    let len = file.text.len();
+    if len == 0 {
+        return SourceSpan::new(0.into(), 0);
+    }
+    let o = offset.min(len - 1);
+    let width = file.text[o..].chars().next().map_or(1, char::len_utf8);
+    let token = file.text[o..]
+        .find([':', '\n', ' '])
+        .filter(|&n| n > 0)
+        .unwrap_or(width);
+    SourceSpan::new(o.into(), token)
+}
+
+/// The offset of the first tab in a line's indentation.
+fn leading_tab(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(i) = line[..indent].find('\t') {
+            return Some(offset + i);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Reads a dotenv file named by `entry`, relative to `base`.
+pub(crate) fn env_file(
+    base: &Path,
+    root: &Path,
+    entry: &Located<String>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    let path = base.join(&entry.value);
+    if !path.is_file() {
+        problems.push(
+            entry
+                .origin
+                .problem(
+                    Target::Value,
+                    format!("env file `{}` does not exist", path.display()),
+                    "no such file",
+                )
+                .help(format!(
+                    "create it, or remove it from `env_file` in {}",
+                    entry.origin.file.name
+                )),
+        );
+        return Vec::new();
+    }
+    let name = crate::discover::display_name(root, &path);
+    let file = match SourceFile::read(&path, name) {
+        Ok(f) => f,
+        Err((name, failure)) => {
+            problems.push(read_failure(&path, &name, failure));
+            return Vec::new();
+        }
+    };
+    let mut vars = Vec::new();
+    for item in dotenvy::from_read_iter(file.text.as_bytes()) {
+        match item {
+            Ok(pair) => vars.push(pair),
+            Err(dotenvy::Error::LineParse(line, index)) => {
+                let start = file.text.find(&line).unwrap_or(0);
+                let span = SourceSpan::new((start + index.min(line.len())).into(), 1);
+                problems.push(
+                    Problem::new(format!("cannot parse {}", file.name))
+                        .with_span(&file, Some(span), "unexpected character")
+                        .help("lines are `NAME=value`; quote values that hold spaces"),
+                );
+                break;
+            }
+            Err(e) => {
+                problems.push(Problem::new(format!("cannot read {}: {e}", file.name)));
+                break;
+            }
+        }
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leading_tab;
+
+    #[test]
+    fn finds_tabs_in_indentation_only() {
+        assert_eq!(leading_tab("a:\n\tb: 1\n"), Some(3));
+        assert_eq!(leading_tab("a: \"x\ty\"\n"), None);
+    }
+}

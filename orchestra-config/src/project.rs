@@ -1,0 +1,228 @@
+//! [`Project`]: orchestra.yml and every service.yml, read and checked, ready to be resolved
+//! for a command.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use orchestra_core::name::{ServiceName, VendorName};
+use orchestra_core::spec::ServiceKind;
+
+use crate::discover::{self, SERVICE_FILE_NAMES};
+use crate::error::{ConfigError, Problem};
+use crate::load;
+use crate::raw::project::{self as raw_project, RawProject};
+use crate::raw::service::{self as raw_service, RawService};
+use crate::read::Ctx;
+use crate::source::{SourceFile, Target};
+use crate::validate;
+
+/// A project read from disk: orchestra.yml and every service.yml, parsed and validated, kept
+/// with their text so later problems (at resolution) still point into the files.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub(crate) root: PathBuf,
+    pub(crate) file: PathBuf,
+    pub(crate) raw: RawProject,
+    pub(crate) env_file: Vec<(String, String)>,
+    pub(crate) vendor_env_files: BTreeMap<VendorName, Vec<(String, String)>>,
+    pub(crate) services: Vec<LoadedService>,
+}
+
+/// One service as loaded: its settings merged with `defaults:`.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedService {
+    pub name: ServiceName,
+    pub dir: PathBuf,
+    pub file: Arc<SourceFile>,
+    pub kind: ServiceKind,
+    pub raw: RawService,
+    pub env_file: Vec<(String, String)>,
+}
+
+impl Project {
+    /// Reads `config_file` and every service.yml its `services:` globs reach, and checks
+    /// everything; all problems found are returned together.
+    pub fn load(config_file: &Path) -> Result<Project, ConfigError> {
+        let mut problems = Vec::new();
+        let file = config_file
+            .canonicalize()
+            .unwrap_or_else(|_| config_file.to_path_buf());
+        let root = file
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let name = file.file_name().map_or_else(
+            || "orchestra.yml".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let Some((source, node)) = load::load_yaml(&file, name, &mut problems) else {
+            return Err(ConfigError::new(problems));
+        };
+        let raw = raw_project::read(&mut Ctx::new(source, &mut problems), &node);
+        let env_file = raw
+            .env_file
+            .iter()
+            .flat_map(|e| load::env_file(&root, &root, e, &mut problems))
+            .collect();
+        let vendor_env_files = raw
+            .vendors
+            .iter()
+            .map(|v| {
+                let vars = v
+                    .env_file
+                    .iter()
+                    .flat_map(|e| load::env_file(&root, &root, e, &mut problems))
+                    .collect();
+                (v.name.value.clone(), vars)
+            })
+            .collect();
+        let mut project = Project {
+            services: Vec::new(),
+            root,
+            file,
+            raw,
+            env_file,
+            vendor_env_files,
+        };
+        for dir in project.service_dirs(&mut problems) {
+            if let Some(s) = project.load_service(&dir, &mut problems) {
+                project.services.push(s);
+            }
+        }
+        project
+            .services
+            .sort_by(|a, b| a.name.cmp(&b.name).then(a.dir.cmp(&b.dir)));
+        validate::project(&project, &mut problems);
+        if problems.is_empty() {
+            tracing::debug!(
+                root = %project.root.display(),
+                services = project.services.len(),
+                vendors = project.raw.vendors.len(),
+                "configuration loaded"
+            );
+            Ok(project)
+        } else {
+            Err(ConfigError::new(problems))
+        }
+    }
+
+    /// The folder holding orchestra.yml.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The orchestra.yml file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The names of every service, sorted.
+    pub fn service_names(&self) -> Vec<ServiceName> {
+        self.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The names of every vendor, sorted.
+    pub fn vendor_names(&self) -> Vec<VendorName> {
+        self.vendor_env_files.keys().cloned().collect()
+    }
+
+    /// The folders the `services:` globs match that hold a service file.
+    fn service_dirs(&self, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+        let globs: Vec<&str> = match &self.raw.services {
+            Some(globs) => globs.iter().map(|g| g.value.as_str()).collect(),
+            None => vec!["*"],
+        };
+        let mut dirs = Vec::new();
+        for glob in globs {
+            // Bad globs were reported while reading orchestra.yml.
+            let Ok(matched) = discover::expand(&self.root, glob) else {
+                continue;
+            };
+            let before = dirs.len();
+            for dir in matched {
+                let dir = dir.canonicalize().unwrap_or(dir);
+                if dir.ends_with(orchestra_core::paths::STATE_DIR_NAME) {
+                    continue;
+                }
+                let files: Vec<&str> = SERVICE_FILE_NAMES
+                    .into_iter()
+                    .filter(|n| dir.join(n).is_file())
+                    .collect();
+                if files.len() > 1 {
+                    problems.push(
+                        Problem::new(format!(
+                            "both service.yml and service.yaml exist in {}",
+                            discover::display_name(&self.root, &dir)
+                        ))
+                        .help("keep one of them"),
+                    );
+                    continue;
+                }
+                if !files.is_empty() && !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+            if dirs.len() == before && self.raw.services.is_some() {
+                tracing::warn!(glob, "services glob matched no service folder");
+            }
+        }
+        dirs
+    }
+
+    fn load_service(&self, dir: &Path, problems: &mut Vec<Problem>) -> Option<LoadedService> {
+        let path = SERVICE_FILE_NAMES
+            .into_iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())?;
+        let display = discover::display_name(&self.root, &path);
+        let (file, node) = load::load_yaml(&path, display, problems)?;
+        let mut ctx = Ctx::new(Arc::clone(&file), problems);
+        let raw = raw_service::read(&mut ctx, &node, &[])?.with_defaults(&self.raw.defaults);
+        let name = if let Some(n) = &raw.name {
+            n.value.clone()
+        } else {
+            let folder = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match ServiceName::new(folder.clone()) {
+                Ok(n) => n,
+                Err(e) => {
+                    ctx.report(|f| {
+                        Problem::at(
+                            f,
+                            &[],
+                            Target::Key,
+                            format!("the folder name `{folder}` is not a valid service name"),
+                            "",
+                        )
+                        .help(format!(
+                            "{e}; set `name:` in {} or rename the folder",
+                            f.name
+                        ))
+                    });
+                    return None;
+                }
+            }
+        };
+        let env_file = raw
+            .env_file
+            .iter()
+            .flatten()
+            .flat_map(|e| load::env_file(dir, &self.root, e, problems))
+            .collect();
+        let kind = if discover::is_go_service(dir) {
+            ServiceKind::Go
+        } else {
+            ServiceKind::Command
+        };
+        Some(LoadedService {
+            name,
+            dir: dir.to_path_buf(),
+            file,
+            kind,
+            raw,
+            env_file,
+        })
+    }
+}

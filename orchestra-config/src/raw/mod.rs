@@ -1,0 +1,8 @@
+//! The second stage of parsing: [`Node`](crate::node::Node) trees into raw structs, one file
+//! per configuration element. Every key is checked here; values that depend on the
+//! environment (interpolated ports) are checked again at resolution.
+
+pub(crate) mod project;
+pub(crate) mod ready;
+pub(crate) mod service;
+pub(crate) mod vendor;

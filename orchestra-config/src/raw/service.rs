@@ -1,0 +1,279 @@
+//! A `service.yml` (or the `defaults:` of orchestra.yml) as written, checked key by key.
+
+use std::time::Duration;
+
+use orchestra_core::Signal;
+use orchestra_core::name::ServiceName;
+use orchestra_core::policy::RestartPolicy;
+use orchestra_core::spec::CommandSpec;
+
+use super::ready::{self, RawReady};
+use crate::node::Node;
+use crate::read::{self, Ctx, EnvEntry, Located};
+use crate::source::{Seg, Target};
+use crate::suggest::did_you_mean;
+
+/// The keys of a service.yml.
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "env",
+    "env_file",
+    "scale",
+    "port",
+    "build",
+    "run",
+    "test",
+    "acceptance",
+    "depends_on",
+    "ready",
+    "restart",
+    "stop_signal",
+    "stop_timeout",
+    "watch",
+    "ignore",
+    "rerun",
+    "docker",
+];
+
+const RESTART_KEYS: &[&str] = &[
+    "policy",
+    "max_restarts",
+    "backoff",
+    "backoff_max",
+    "reset_after",
+];
+const RERUN_KEYS: &[&str] = &["enabled", "test", "debounce"];
+const DOCKER_KEYS: &[&str] = &["image"];
+
+/// `restart:` as written: a policy name, or a map that also tunes the backoff.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawRestart {
+    pub policy: Option<RestartPolicy>,
+    pub max_restarts: Option<u32>,
+    pub initial: Option<Duration>,
+    pub max: Option<Duration>,
+    pub reset_after: Option<Duration>,
+}
+
+/// `rerun:` as written.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawRerun {
+    pub enabled: Option<bool>,
+    pub test: Option<bool>,
+    pub debounce: Option<Duration>,
+}
+
+/// `docker.image`: `null` (a minimal image built from the binary) or an image to use.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DockerImage(pub Option<String>);
+
+/// Every key of a service.yml, each optional so that `defaults:` can fill the gaps.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawService {
+    pub name: Option<Located<ServiceName>>,
+    pub env: Option<Vec<EnvEntry>>,
+    pub env_file: Option<Vec<Located<String>>>,
+    pub scale: Option<u32>,
+    pub port: Option<Located<String>>,
+    pub build: Option<CommandSpec>,
+    pub run: Option<CommandSpec>,
+    pub test: Option<CommandSpec>,
+    pub acceptance: Option<CommandSpec>,
+    pub depends_on: Option<Vec<Located<String>>>,
+    pub ready: Option<RawReady>,
+    pub restart: Option<RawRestart>,
+    pub stop_signal: Option<Signal>,
+    pub stop_timeout: Option<Duration>,
+    pub watch: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub rerun: Option<RawRerun>,
+    pub docker: Option<DockerImage>,
+}
+
+impl RawService {
+    /// This service's settings, with `defaults` filling what it leaves out. Env maps merge,
+    /// the service's variables winning.
+    pub fn with_defaults(mut self, defaults: &RawService) -> RawService {
+        macro_rules! fill {
+            ($($field:ident),*) => {
+                $(if self.$field.is_none() { self.$field = defaults.$field.clone(); })*
+            };
+        }
+        fill!(
+            env_file,
+            scale,
+            port,
+            build,
+            run,
+            test,
+            acceptance,
+            depends_on,
+            ready,
+            restart,
+            stop_signal,
+            stop_timeout,
+            watch,
+            ignore,
+            rerun,
+            docker
+        );
+        if let Some(default_env) = &defaults.env {
+            let mut env = default_env.clone();
+            env.extend(self.env.take().unwrap_or_default());
+            self.env = Some(env);
+        }
+        self
+    }
+}
+
+/// Reads a service.yml document (or `defaults:`, at `path`).
+pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawService> {
+    let f = read::fields(ctx, node, path, KEYS, "service setting")?;
+    let mut s = RawService::default();
+    if let Some((n, p)) = f.get("name") {
+        if let Some(text) = read::nonempty(ctx, n, &p) {
+            match ServiceName::new(text.clone()) {
+                Ok(name) => s.name = Some(ctx.located(name, &p)),
+                Err(e) => {
+                    let message = format!("`{text}` in {} is not a valid service name", ctx.name());
+                    ctx.error(&p, Target::Value, message, &e.to_string(), Some(
+                        "names are letters, digits, `-` and `_`, starting with a letter or digit".into(),
+                    ));
+                }
+            }
+        }
+    }
+    s.env = f.get("env").map(|(n, p)| read::env_map(ctx, n, &p));
+    s.env_file = f.get("env_file").map(|(n, p)| read::strings(ctx, n, &p));
+    s.scale = f
+        .get("scale")
+        .and_then(|(n, p)| read::integer(ctx, n, &p, 0, 1000))
+        .map(|n| n as u32);
+    s.port = f.get("port").and_then(|(n, p)| port(ctx, n, &p));
+    for (key, slot) in [
+        ("build", &mut s.build),
+        ("run", &mut s.run),
+        ("test", &mut s.test),
+        ("acceptance", &mut s.acceptance),
+    ] {
+        *slot = f.get(key).and_then(|(n, p)| read::command(ctx, n, &p));
+    }
+    s.depends_on = f.get("depends_on").map(|(n, p)| read::strings(ctx, n, &p));
+    s.ready = f.get("ready").and_then(|(n, p)| ready::read(ctx, n, &p));
+    s.restart = f.get("restart").and_then(|(n, p)| restart(ctx, n, &p));
+    s.stop_signal = f
+        .get("stop_signal")
+        .and_then(|(n, p)| read::signal(ctx, n, &p));
+    s.stop_timeout = f
+        .get("stop_timeout")
+        .and_then(|(n, p)| read::duration(ctx, n, &p));
+    s.watch = f.get("watch").map(|(n, p)| read::globs(ctx, n, &p));
+    s.ignore = f.get("ignore").map(|(n, p)| read::globs(ctx, n, &p));
+    s.rerun = f.get("rerun").and_then(|(n, p)| rerun(ctx, n, &p));
+    if let Some((n, p)) = f.get("docker") {
+        if let Some(d) = read::fields(ctx, n, &p, DOCKER_KEYS, "docker setting") {
+            s.docker = Some(DockerImage(match d.get("image") {
+                Some((Node::Null, _)) | None => None,
+                Some((n, p)) => read::nonempty(ctx, n, &p),
+            }));
+        }
+    }
+    Some(s)
+}
+
+/// A port: a number in 1..=65535, or a string to interpolate (`$USERS_PORT`).
+pub(crate) fn port(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<Located<String>> {
+    let text = match node {
+        Node::Int(_) => read::integer(ctx, node, path, 1, 65535)?.to_string(),
+        Node::Str(_) => {
+            let s = read::nonempty(ctx, node, path)?;
+            if !read::check_template(ctx, &s, path) {
+                return None;
+            }
+            if !s.contains('$') {
+                parse_port(ctx, &s, path)?;
+            }
+            s
+        }
+        other => {
+            ctx.wrong_type(path, other, "a port number");
+            return None;
+        }
+    };
+    Some(ctx.located(text, path))
+}
+
+/// Parses port text, reporting a problem at `path` when it is not a port.
+pub(crate) fn parse_port(ctx: &mut Ctx<'_>, text: &str, path: &[Seg]) -> Option<u16> {
+    match text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Some(p),
+        _ => {
+            let message = format!("`{text}` in {} is not a port", ctx.name());
+            ctx.error(path, Target::Value, message, "expected 1 to 65535", None);
+            None
+        }
+    }
+}
+
+fn policy(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RestartPolicy> {
+    let text = read::string(ctx, node, path)?;
+    match text.parse::<RestartPolicy>() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let message = format!("`restart` in {}: {e}", ctx.name());
+            let help = did_you_mean(&text, RestartPolicy::NAMES)
+                .unwrap_or_else(|| "use `always`, `on-failure` or `never`".into());
+            ctx.error(path, Target::Value, message, "unknown policy", Some(help));
+            None
+        }
+    }
+}
+
+fn restart(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawRestart> {
+    if !matches!(node, Node::Map(_)) {
+        return policy(ctx, node, path).map(|p| RawRestart {
+            policy: Some(p),
+            ..RawRestart::default()
+        });
+    }
+    let f = read::fields(ctx, node, path, RESTART_KEYS, "restart setting")?;
+    Some(RawRestart {
+        policy: f.get("policy").and_then(|(n, p)| policy(ctx, n, &p)),
+        max_restarts: f
+            .get("max_restarts")
+            .and_then(|(n, p)| read::integer(ctx, n, &p, 0, i128::from(u32::MAX)))
+            .map(|n| n as u32),
+        initial: f
+            .get("backoff")
+            .and_then(|(n, p)| read::duration(ctx, n, &p)),
+        max: f
+            .get("backoff_max")
+            .and_then(|(n, p)| read::duration(ctx, n, &p)),
+        reset_after: f
+            .get("reset_after")
+            .and_then(|(n, p)| read::duration(ctx, n, &p)),
+    })
+}
+
+fn rerun(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawRerun> {
+    if let Node::Bool(b) = node {
+        return Some(RawRerun {
+            enabled: Some(*b),
+            ..RawRerun::default()
+        });
+    }
+    if !matches!(node, Node::Map(_) | Node::Null) {
+        ctx.wrong_type(path, node, "`true`, `false` or a map");
+        return None;
+    }
+    let f = read::fields(ctx, node, path, RERUN_KEYS, "rerun setting")?;
+    Some(RawRerun {
+        enabled: f
+            .get("enabled")
+            .and_then(|(n, p)| read::boolean(ctx, n, &p)),
+        test: f.get("test").and_then(|(n, p)| read::boolean(ctx, n, &p)),
+        debounce: f
+            .get("debounce")
+            .and_then(|(n, p)| read::duration(ctx, n, &p)),
+    })
+}

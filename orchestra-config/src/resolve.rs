@@ -1,0 +1,440 @@
+//! Resolution: a loaded [`Project`] turned into the [`ProjectSpec`] of one command, with
+//! environments merged and interpolated, defaults filled and ports checked.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use orchestra_core::ProjectName;
+use orchestra_core::StateDir;
+use orchestra_core::name::VendorName;
+use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+use orchestra_core::spec::{
+    CommandSpec, Dependency, DockerSpec, Env, Hooks, ProjectSpec, ReadyCheck, ReadyProbe,
+    RerunSpec, ServiceKind, ServiceSpec, VendorSpec,
+};
+use orchestra_core::template::{Placeholders, interpolate};
+
+use crate::error::{ConfigError, Problem};
+use crate::ports::PortClaims;
+use crate::project::{LoadedService, Project};
+use crate::raw::ready::RawCheck;
+use crate::raw::vendor::{RawVendor, parse_port_mapping, parse_volume};
+use crate::read::{Located, merge_env};
+use crate::source::Target;
+
+/// The command being run, which picks its section of orchestra.yml (env and hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Section {
+    /// `orchestra start`.
+    Start,
+    /// `orchestra stop`.
+    Stop,
+    /// `orchestra restart`.
+    Restart,
+    /// `orchestra ps`.
+    Ps,
+    /// `orchestra logs`.
+    Logs,
+    /// `orchestra test`.
+    Test,
+    /// `orchestra export`.
+    Export,
+    /// `orchestra vendors`.
+    Vendors,
+    /// `orchestra config` (no section).
+    Config,
+    /// `orchestra init` (no section).
+    Init,
+    /// `orchestra scale` (no section).
+    Scale,
+}
+
+impl Section {
+    /// The key of this command's section in orchestra.yml, if it has one.
+    pub fn key(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Ps => "ps",
+            Self::Logs => "logs",
+            Self::Test => "test",
+            Self::Export => "export",
+            Self::Vendors => "vendors",
+            Self::Config | Self::Init | Self::Scale => return None,
+        })
+    }
+}
+
+/// Variables only known per replica: left in probes for `ServiceSpec::replica` to fill.
+const PER_REPLICA: [&str; 3] = ["PORT", "ORCHESTRA_REPLICA", "ORCHESTRA_SERVICE"];
+/// How long a vendor may take to become ready unless told otherwise: databases are slow.
+const VENDOR_READY_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Project {
+    /// The project as the command `section` sees it, interpolating from Orchestra's own
+    /// environment where the configuration does not set a variable.
+    pub fn resolve(&self, section: Section) -> Result<ProjectSpec, ConfigError> {
+        self.resolve_with(section, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Project::resolve`] with `lookup` standing for Orchestra's environment.
+    pub fn resolve_with(
+        &self,
+        section: Section,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ProjectSpec, ConfigError> {
+        let mut problems = Vec::new();
+        let raw_section = section.key().and_then(|k| self.raw.sections.get(k));
+        let mut env = Env::new();
+        merge_env(&mut env, self.env_file.iter().cloned(), lookup);
+        merge_env(&mut env, entries(&self.raw.env), lookup);
+        let mut hooks = Hooks {
+            before: self.raw.global.before.clone(),
+            after: self.raw.global.after.clone(),
+        };
+        if let Some(s) = raw_section {
+            merge_env(&mut env, entries(&s.env), lookup);
+            hooks.before.extend(s.before.iter().cloned());
+            hooks.after.extend(s.after.iter().cloned());
+        }
+        let state_dir = StateDir::for_project(&self.root);
+        let project_lookup = |k: &str| env.get(k).cloned().or_else(|| lookup(k));
+        let mut claims = PortClaims::default();
+        let mut vendors = BTreeMap::new();
+        for v in &self.raw.vendors {
+            let spec = self.vendor(v, &project_lookup, &mut claims, &mut problems);
+            vendors.insert(spec.name.clone(), spec);
+        }
+        let addresses: Env = vendors
+            .values()
+            .flat_map(|v: &VendorSpec| v.address_env(false))
+            .collect();
+        let mut services = BTreeMap::new();
+        for s in &self.services {
+            let spec = service(
+                s,
+                &env,
+                &addresses,
+                &vendors,
+                &state_dir,
+                lookup,
+                &mut claims,
+                &mut problems,
+            );
+            if let Some(spec) = spec {
+                services.insert(spec.name.clone(), spec);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::new(problems));
+        }
+        let name = self.raw.name.as_ref().map_or_else(
+            || {
+                let folder = self
+                    .root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                ProjectName::sanitize(folder.as_deref().unwrap_or("project"))
+            },
+            |n| n.value.clone(),
+        );
+        Ok(ProjectSpec {
+            name,
+            root: self.root.clone(),
+            file: self.file.clone(),
+            state_dir: state_dir.root().to_path_buf(),
+            env,
+            hooks,
+            services,
+            vendors,
+            logs: self.raw.logs,
+            acceptance: self.raw.acceptance.clone(),
+        })
+    }
+
+    fn vendor(
+        &self,
+        v: &RawVendor,
+        project_lookup: &dyn Fn(&str) -> Option<String>,
+        claims: &mut PortClaims,
+        problems: &mut Vec<Problem>,
+    ) -> VendorSpec {
+        let mut env = Env::new();
+        let files = self.vendor_env_files.get(&v.name.value).cloned();
+        merge_env(&mut env, files.unwrap_or_default(), project_lookup);
+        merge_env(&mut env, entries(&v.env), project_lookup);
+        let fill = |s: &str| {
+            interpolate(s, |k| env.get(k).cloned().or_else(|| project_lookup(k)))
+                .unwrap_or_else(|_| s.to_owned())
+        };
+        let mut ports = Vec::new();
+        for p in &v.ports {
+            let text = fill(&p.value);
+            match parse_port_mapping(&text) {
+                Ok(m) => {
+                    let who = format!("vendor `{}`", v.name.value);
+                    claims.claim(m.host, 1, who, &p.origin, problems);
+                    ports.push(m);
+                }
+                Err(e) => problems.push(p.origin.problem(
+                    Target::Value,
+                    format!("`{}` (`{text}`) is not a port mapping", p.value),
+                    &e,
+                )),
+            }
+        }
+        let mut volumes = Vec::new();
+        for vol in &v.volumes {
+            match parse_volume(&fill(&vol.value), &self.root) {
+                Ok(m) => volumes.push(m),
+                Err(e) => problems.push(vol.origin.problem(
+                    Target::Value,
+                    format!("`{}` is not a volume", vol.value),
+                    &e,
+                )),
+            }
+        }
+        let ready = v.ready.clone().map(|r| match r {
+            orchestra_core::spec::VendorReady::Http(url) => {
+                orchestra_core::spec::VendorReady::Http(fill(&url))
+            }
+            other => other,
+        });
+        VendorSpec {
+            name: v.name.value.clone(),
+            image: fill(&v.image.value),
+            command: v.command.clone(),
+            entrypoint: v.entrypoint.clone(),
+            ports,
+            env: env.clone(),
+            volumes,
+            ready,
+            ready_timeout: v.ready_timeout.unwrap_or(VENDOR_READY_TIMEOUT),
+            restart: v.restart.unwrap_or_default(),
+            stop_timeout: v.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        }
+    }
+}
+
+fn entries(env: &[crate::read::EnvEntry]) -> impl Iterator<Item = (String, String)> + '_ {
+    env.iter().map(|e| (e.key.clone(), e.value.value.clone()))
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces resolution threads through"
+)]
+fn service(
+    s: &LoadedService,
+    project_env: &Env,
+    addresses: &Env,
+    vendors: &BTreeMap<VendorName, VendorSpec>,
+    state_dir: &StateDir,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    claims: &mut PortClaims,
+    problems: &mut Vec<Problem>,
+) -> Option<ServiceSpec> {
+    let raw = &s.raw;
+    let mut env = project_env.clone();
+    merge_env(&mut env, s.env_file.iter().cloned(), lookup);
+    merge_env(
+        &mut env,
+        entries(raw.env.as_deref().unwrap_or_default()),
+        lookup,
+    );
+    env.extend(addresses.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let env_lookup = |k: &str| env.get(k).cloned().or_else(|| lookup(k));
+
+    let scale = raw.scale.unwrap_or(1);
+    let port = match &raw.port {
+        Some(p) => Some(port(p, &env_lookup, problems)?),
+        None => None,
+    };
+    if let (Some(port), Some(origin)) = (port, raw.port.as_ref().map(|p| &p.origin)) {
+        claims.claim(
+            port,
+            scale.max(1),
+            format!("service `{}`", s.name),
+            origin,
+            problems,
+        );
+    }
+
+    let binary = state_dir.binary(&s.name);
+    let names_bin =
+        |c: &Option<CommandSpec>| c.as_ref().is_some_and(|c| c.to_string().contains("{bin}"));
+    let binary = (s.kind == ServiceKind::Go || names_bin(&raw.build) || names_bin(&raw.run))
+        .then_some(binary);
+    let bin_text = binary.as_ref().map(|b| b.to_string_lossy().into_owned());
+    let placeholders = Placeholders {
+        bin: bin_text.as_deref(),
+        name: s.name.as_str(),
+        replica: None,
+        port: None,
+    };
+    let fill = |c: &Option<CommandSpec>| c.as_ref().map(|c| c.fill(&placeholders));
+    let go = s.kind == ServiceKind::Go;
+    let build = fill(&raw.build).or_else(|| {
+        go.then(|| {
+            CommandSpec::Exec(vec![
+                "go".into(),
+                "build".into(),
+                "-o".into(),
+                bin_text.clone().unwrap_or_default(),
+                ".".into(),
+            ])
+        })
+    });
+    let run = match fill(&raw.run) {
+        Some(run) => run,
+        // Validation refused a non-Go service without `run`.
+        None => CommandSpec::Exec(vec![bin_text.clone()?]),
+    };
+    let test = fill(&raw.test).or_else(|| {
+        go.then(|| CommandSpec::Exec(vec!["go".into(), "test".into(), "./...".into()]))
+    });
+    let watch = raw.watch.clone().unwrap_or_else(|| {
+        if go {
+            vec!["**/*.go".into(), "go.mod".into(), "go.sum".into()]
+        } else {
+            Vec::new()
+        }
+    });
+
+    let ready = raw.ready.as_ref().map(|r| ReadyProbe {
+        check: match &r.check {
+            RawCheck::Tcp { host, port } => ReadyCheck::Tcp {
+                host: keep_per_replica(&host.value, &env_lookup),
+                port: keep_per_replica(&port.value, &env_lookup),
+            },
+            RawCheck::Http(url) => ReadyCheck::Http {
+                url: keep_per_replica(&url.value, &env_lookup),
+            },
+            RawCheck::Exec(c) => ReadyCheck::Exec {
+                command: c.fill(&placeholders),
+            },
+            RawCheck::Log(re) => ReadyCheck::Log { regex: re.clone() },
+        },
+        timeout: r.timeout.unwrap_or(ReadyProbe::DEFAULT_TIMEOUT),
+        interval: r.interval.unwrap_or(ReadyProbe::DEFAULT_INTERVAL),
+    });
+
+    let restart = raw.restart.clone().unwrap_or_default();
+    let defaults = BackoffPolicy::default();
+    let backoff = BackoffPolicy {
+        initial: restart.initial.unwrap_or(defaults.initial),
+        max: restart.max.unwrap_or(defaults.max),
+        reset_after: restart.reset_after.unwrap_or(defaults.reset_after),
+        max_restarts: restart.max_restarts.or(defaults.max_restarts),
+    };
+    let rerun_raw = raw.rerun.clone().unwrap_or_default();
+    let rerun_default = RerunSpec::default();
+    let depends_on = raw
+        .depends_on
+        .iter()
+        .flatten()
+        .filter_map(|d| {
+            if let Some(v) = vendors.keys().find(|v| v.as_str() == d.value) {
+                return Some(Dependency::Vendor(v.clone()));
+            }
+            orchestra_core::ServiceName::new(d.value.clone())
+                .ok()
+                .map(Dependency::Service)
+        })
+        .collect();
+    Some(ServiceSpec {
+        name: s.name.clone(),
+        dir: s.dir.clone(),
+        file: s.file.path.clone(),
+        kind: s.kind,
+        env: env.clone(),
+        build,
+        run,
+        test,
+        acceptance: fill(&raw.acceptance),
+        binary,
+        scale,
+        port,
+        ready,
+        restart: restart.policy.unwrap_or(RestartPolicy::OnFailure),
+        backoff,
+        stop_signal: raw.stop_signal.unwrap_or_default(),
+        stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        watch,
+        ignore: raw.ignore.clone().unwrap_or_default(),
+        rerun: RerunSpec {
+            enabled: rerun_raw.enabled.unwrap_or(rerun_default.enabled),
+            test: rerun_raw.test.unwrap_or(rerun_default.test),
+            debounce: rerun_raw.debounce.unwrap_or(rerun_default.debounce),
+        },
+        depends_on,
+        docker: DockerSpec {
+            image: raw.docker.clone().and_then(|d| d.0),
+        },
+    })
+}
+
+/// The port a service's `port:` names once interpolated.
+fn port(
+    p: &Located<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<u16> {
+    let text = interpolate(&p.value, lookup).unwrap_or_else(|_| p.value.clone());
+    match text.trim().parse::<u16>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            let shown = if text == p.value {
+                format!("`{text}`")
+            } else {
+                format!("`{}` (`{text}`)", p.value)
+            };
+            problems.push(
+                p.origin
+                    .problem(
+                        Target::Value,
+                        format!("port {shown} is not a port number"),
+                        "expected 1 to 65535",
+                    )
+                    .help("set the variable to a number, or write the port here"),
+            );
+            None
+        }
+    }
+}
+
+/// Interpolates `s` but leaves the per-replica variables as `${NAME}` and escapes every other
+/// `$` as `$$`, so that `ServiceSpec::replica` can interpolate the result once more.
+pub(crate) fn keep_per_replica(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    const LITERAL: char = '\u{0}';
+    let guarded = s.replace("$$", &LITERAL.to_string());
+    let out = interpolate(&guarded, |k| {
+        if PER_REPLICA.contains(&k) {
+            Some(format!("${{{k}}}"))
+        } else {
+            Some(lookup(k).unwrap_or_default().replace('$', "$$"))
+        }
+    })
+    .unwrap_or(guarded);
+    out.replace(LITERAL, "$$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_per_replica;
+
+    #[test]
+    fn per_replica_variables_survive_for_later() {
+        let lookup = |k: &str| match k {
+            "HOST" => Some("db".to_owned()),
+            "ODD" => Some("a$b".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            keep_per_replica("http://$HOST:$PORT/x?$$y&$ODD", &lookup),
+            "http://db:${PORT}/x?$$y&a$$b"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Which services a command acts on: `users orders`, `~users`, or all.
+
+use orchestra_core::name::ServiceName;
+
+use crate::error::SelectError;
+use crate::suggest::did_you_mean;
+
+/// Picks services from `all` by command-line arguments: none means all, names mean those
+/// (in the order given, without repeats), `~name`s mean all but those.
+pub fn select_services(
+    all: &[ServiceName],
+    args: &[String],
+) -> Result<Vec<ServiceName>, SelectError> {
+    if args.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let excluding = args.iter().filter(|a| a.starts_with('~')).count();
+    if excluding != 0 && excluding != args.len() {
+        return Err(SelectError::Mixed);
+    }
+    let mut named = Vec::new();
+    for arg in args {
+        let name = arg.strip_prefix('~').unwrap_or(arg);
+        if name.is_empty() {
+            return Err(SelectError::Empty(arg.clone()));
+        }
+        let Some(found) = all.iter().find(|s| s.as_str() == name) else {
+            let help =
+                did_you_mean(name, all.iter().map(ServiceName::as_str)).unwrap_or_else(|| {
+                    let list: Vec<&str> = all.iter().map(ServiceName::as_str).collect();
+                    if list.is_empty() {
+                        "the project has no services".to_owned()
+                    } else {
+                        format!("the services are: {}", list.join(", "))
+                    }
+                });
+            return Err(SelectError::Unknown {
+                name: name.to_owned(),
+                help,
+            });
+        };
+        if !named.contains(found) {
+            named.push(found.clone());
+        }
+    }
+    if excluding == 0 {
+        Ok(named)
+    } else {
+        Ok(all.iter().filter(|s| !named.contains(s)).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<ServiceName> {
+        ["orders", "payments", "users"]
+            .into_iter()
+            .map(|n| ServiceName::new(n).unwrap())
+            .collect()
+    }
+
+    fn pick(args: &[&str]) -> Result<Vec<String>, SelectError> {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        select_services(&all(), &args).map(|v| v.into_iter().map(String::from).collect())
+    }
+
+    #[test]
+    fn none_means_all() {
+        assert_eq!(pick(&[]).unwrap(), ["orders", "payments", "users"]);
+    }
+
+    #[test]
+    fn names_pick_and_tildes_exclude() {
+        assert_eq!(
+            pick(&["users", "orders", "users"]).unwrap(),
+            ["users", "orders"]
+        );
+        assert_eq!(pick(&["~users"]).unwrap(), ["orders", "payments"]);
+        assert_eq!(pick(&["~users", "~orders"]).unwrap(), ["payments"]);
+    }
+
+    #[test]
+    fn mixing_is_refused() {
+        assert_eq!(pick(&["users", "~orders"]), Err(SelectError::Mixed));
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion() {
+        let err = pick(&["user"]).unwrap_err();
+        assert_eq!(
+            err,
+            SelectError::Unknown {
+                name: "user".into(),
+                help: "did you mean `users`?".into()
+            }
+        );
+        let err = pick(&["~zzzzzz"]).unwrap_err();
+        assert!(
+            matches!(err, SelectError::Unknown { help, .. } if help.contains("orders, payments, users"))
+        );
+        assert_eq!(pick(&["~"]), Err(SelectError::Empty("~".into())));
+    }
+}

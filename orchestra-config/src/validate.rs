@@ -1,0 +1,178 @@
+//! Checks across files: unique names, known dependencies, no cycles, a way to run each
+//! service.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orchestra_core::spec::ServiceKind;
+
+use crate::error::Problem;
+use crate::project::{LoadedService, Project};
+use crate::read::Located;
+use crate::source::Target;
+use crate::suggest::did_you_mean;
+
+/// Runs every cross-file check, pushing what is wrong.
+pub(crate) fn project(p: &Project, problems: &mut Vec<Problem>) {
+    unique_names(p, problems);
+    runnable(p, problems);
+    dependencies(p, problems);
+    cycles(p, problems);
+}
+
+fn name_problem(s: &LoadedService, message: String, label: &str) -> Problem {
+    match &s.raw.name {
+        Some(n) => n.origin.problem(Target::Value, message, label),
+        None => Problem::at(&s.file, &[], Target::Key, message, ""),
+    }
+}
+
+fn unique_names(p: &Project, problems: &mut Vec<Problem>) {
+    let mut seen: BTreeMap<&str, &LoadedService> = BTreeMap::new();
+    for s in &p.services {
+        if let Some(first) = seen.get(s.name.as_str()) {
+            let message = format!(
+                "two services are named `{}`: {} and {}",
+                s.name, first.file.name, s.file.name
+            );
+            problems.push(
+                name_problem(s, message, "same name as another service")
+                    .help("give one of them another `name:` in its service file"),
+            );
+        } else {
+            seen.insert(s.name.as_str(), s);
+        }
+    }
+    for v in &p.raw.vendors {
+        if let Some(s) = seen.get(v.name.value.as_str()) {
+            let message = format!(
+                "`{}` is both a service ({}) and a vendor",
+                s.name, s.file.name
+            );
+            problems.push(
+                v.name
+                    .origin
+                    .problem(Target::Key, message, "also a service")
+                    .help("rename the vendor or set another `name:` in the service file"),
+            );
+        }
+    }
+}
+
+fn runnable(p: &Project, problems: &mut Vec<Problem>) {
+    for s in &p.services {
+        if s.kind == ServiceKind::Command && s.raw.run.is_none() {
+            let message = format!(
+                "service `{}` has no `run` command and is not a Go package",
+                s.name
+            );
+            problems.push(
+                Problem::at(&s.file, &[], Target::Key, message, "")
+                    .help(format!("add `run: ./start.sh` to {}", s.file.name)),
+            );
+        }
+    }
+}
+
+fn dependencies(p: &Project, problems: &mut Vec<Problem>) {
+    let services: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    let vendors: Vec<&str> = p
+        .raw
+        .vendors
+        .iter()
+        .map(|v| v.name.value.as_str())
+        .collect();
+    for s in &p.services {
+        for dep in s.raw.depends_on.iter().flatten() {
+            let name = dep.value.as_str();
+            if services.contains(&name) || vendors.contains(&name) {
+                continue;
+            }
+            let help = did_you_mean(name, services.iter().chain(&vendors).copied())
+                .unwrap_or_else(|| known_names(&services, &vendors));
+            let message = format!(
+                "service `{}` depends on `{name}`, which is neither a service nor a vendor",
+                s.name
+            );
+            problems.push(
+                dep.origin
+                    .problem(Target::Value, message, "unknown name")
+                    .help(help),
+            );
+        }
+    }
+}
+
+fn known_names(services: &[&str], vendors: &[&str]) -> String {
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!("services: {}; vendors: {}", list(services), list(vendors))
+}
+
+/// Finds dependency cycles among services and reports each once, as `a → b → a`.
+fn cycles(p: &Project, problems: &mut Vec<Problem>) {
+    let edges: BTreeMap<&str, Vec<&Located<String>>> = p
+        .services
+        .iter()
+        .map(|s| {
+            let deps = s
+                .raw
+                .depends_on
+                .iter()
+                .flatten()
+                .filter(|d| p.services.iter().any(|o| o.name.as_str() == d.value))
+                .collect();
+            (s.name.as_str(), deps)
+        })
+        .collect();
+    let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    for &start in edges.keys() {
+        let mut stack = vec![start];
+        walk(&edges, &mut stack, &mut done, &mut |cycle, closing| {
+            let mut key = cycle.to_vec();
+            key.sort_unstable();
+            if reported.insert(key) {
+                let mut shown: Vec<&str> = cycle.to_vec();
+                shown.push(cycle[0]);
+                let message = format!("dependency cycle: {}", shown.join(" → "));
+                problems.push(
+                    closing
+                        .origin
+                        .problem(Target::Value, message, "closes the cycle")
+                        .help("remove one of these `depends_on` entries"),
+                );
+            }
+        });
+    }
+}
+
+fn walk<'a>(
+    edges: &BTreeMap<&'a str, Vec<&'a Located<String>>>,
+    stack: &mut Vec<&'a str>,
+    done: &mut BTreeSet<&'a str>,
+    found: &mut dyn FnMut(&[&'a str], &'a Located<String>),
+) {
+    let Some(&node) = stack.last() else { return };
+    if done.contains(node) {
+        return;
+    }
+    for dep in edges.get(node).into_iter().flatten() {
+        let next = dep.value.as_str();
+        if let Some(pos) = stack.iter().position(|&n| n == next) {
+            found(&stack[pos..], dep);
+            continue;
+        }
+        let Some((&key, _)) = edges.get_key_value(next) else {
+            continue;
+        };
+        stack.push(key);
+        walk(edges, stack, done, found);
+        stack.pop();
+    }
+    done.insert(node);
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `orchestra` binary on real fleets. One test binary, a module
+//! per area; the harness lives in the `orchestra_tests` library.
+
+mod cli;
+mod examples;
+mod harness;
