@@ -1,0 +1,163 @@
+//! The cloneable handle of a replica job.
+
+use std::sync::Arc;
+
+use orchestra_core::protocol::Progress;
+use orchestra_core::state::UnitKind;
+use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, Signal};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::task::Task;
+use super::{Control, JobConfig, Snapshot};
+use crate::backend::{RunningReplica, Supervisor};
+use crate::error::SupervisorError;
+use crate::records::unix_now;
+
+/// A handle on one replica's job: clone it freely; the job lives until the replica is
+/// stopped or done, whether or not handles remain.
+#[derive(Debug, Clone)]
+pub struct ReplicaHandle {
+    id: ReplicaId,
+    spec_hash: String,
+    control: mpsc::UnboundedSender<Control>,
+    snapshot: watch::Receiver<Snapshot>,
+}
+
+impl ReplicaHandle {
+    /// Starts a job that spawns the replica now. Progress goes to `events` when given.
+    pub fn start(
+        backend: Arc<dyn Supervisor>,
+        config: JobConfig,
+        events: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Self {
+        Self::launch(backend, config, None, events)
+    }
+
+    /// Starts a job that supervises an already running replica (adopted after a daemon
+    /// restart): it counts as ready, and is restarted by policy when it ends.
+    pub fn adopt(
+        backend: Arc<dyn Supervisor>,
+        config: JobConfig,
+        running: Arc<dyn RunningReplica>,
+        started_at: u64,
+        events: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Self {
+        Self::launch(backend, config, Some((running, started_at)), events)
+    }
+
+    fn launch(
+        backend: Arc<dyn Supervisor>,
+        config: JobConfig,
+        adopted: Option<(Arc<dyn RunningReplica>, u64)>,
+        events: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Self {
+        let (control, inbox) = mpsc::unbounded_channel();
+        let (publish, snapshot) = watch::channel(Snapshot {
+            state: ReplicaState::Starting,
+            running: None,
+            restarts: config.restarts,
+            started_at: None,
+            reason: None,
+        });
+        let id = config.spec.id.clone();
+        let spec_hash = config.spec_hash.clone();
+        let task = Task::new(backend, config, inbox, publish, events);
+        tokio::spawn(task.run(adopted));
+        Self {
+            id,
+            spec_hash,
+            control,
+            snapshot,
+        }
+    }
+
+    /// Which replica this is.
+    pub fn id(&self) -> &ReplicaId {
+        &self.id
+    }
+
+    /// The hash of the spec it runs.
+    pub fn spec_hash(&self) -> &str {
+        &self.spec_hash
+    }
+
+    /// What the job last published.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Its current state.
+    pub fn state(&self) -> ReplicaState {
+        self.snapshot.borrow().state
+    }
+
+    /// Waits until it is `running` (`Ok`) or given up on (`Err` with the reason). A replica
+    /// that crashes while starting keeps being waited for through its backoff restarts.
+    pub async fn wait_ready(&self) -> Result<(), String> {
+        let mut rx = self.snapshot.clone();
+        let seen = rx
+            .wait_for(|s| s.state == ReplicaState::Running || s.state.is_final())
+            .await
+            .map(|s| (s.state, s.reason.clone()));
+        match seen {
+            Ok((ReplicaState::Running, _)) => Ok(()),
+            Ok((state, reason)) => Err(reason.unwrap_or_else(|| state.to_string())),
+            Err(_) => Err("the replica's job ended".into()),
+        }
+    }
+
+    /// Waits until the job is done (stopped, crashed or exited).
+    pub async fn wait_final(&self) -> ReplicaState {
+        let mut rx = self.snapshot.clone();
+        let state = rx.wait_for(|s| s.state.is_final()).await.map(|s| s.state);
+        state.unwrap_or(ReplicaState::Stopped)
+    }
+
+    /// Stops the replica (stop signal, grace, SIGKILL) and waits until it is done. Calling
+    /// it again while a stop runs kills at once.
+    pub async fn stop(&self) -> ReplicaState {
+        let _ = self.control.send(Control::Stop);
+        self.wait_final().await
+    }
+
+    /// Asks for an immediate stop without waiting.
+    pub fn request_stop(&self) {
+        let _ = self.control.send(Control::Stop);
+    }
+
+    /// Sends `signal` to the replica's process tree; returns how many processes got it.
+    pub async fn signal(&self, signal: Signal) -> Result<usize, SupervisorError> {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(Control::Signal(signal, tx)).is_err() {
+            return Ok(0);
+        }
+        rx.await.unwrap_or(Ok(0))
+    }
+
+    /// Its `ps` row, with the process tree's ports, CPU and memory while it runs.
+    pub async fn status(&self) -> ReplicaStatus {
+        let snap = self.snapshot();
+        let mut status = ReplicaStatus {
+            service: self.id.service.to_string(),
+            replica: self.id.index,
+            kind: UnitKind::Service,
+            state: snap.state,
+            pid: None,
+            ports: Vec::new(),
+            restarts: snap.restarts,
+            uptime_s: None,
+            cpu_percent: None,
+            rss_bytes: None,
+            reason: snap.reason.clone(),
+        };
+        if let Some(running) = snap.running.filter(|_| snap.state.is_alive()) {
+            let stats = running.stats().await;
+            status.pid = Some(running.identity().pid);
+            status.ports = stats.ports;
+            status.cpu_percent = Some(stats.cpu_percent);
+            status.rss_bytes = Some(stats.rss_bytes);
+            status.uptime_s = snap.started_at.map(|t| unix_now().saturating_sub(t));
+        }
+        status
+    }
+}

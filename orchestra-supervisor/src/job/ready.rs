@@ -1,0 +1,240 @@
+//! Readiness probes: each kind checked once, and the retry loop around them.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use orchestra_core::HumanDuration;
+use orchestra_core::spec::{ReadyCheck, ReadyProbe, ReplicaSpec};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::unix::spawn::spawn_session;
+
+/// How often the log probe reads new lines.
+const LOG_POLL: Duration = Duration::from_millis(50);
+/// The longest one network attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Retries the probe every `interval` until it passes, or fails with
+/// `not ready after <timeout>: <last error>`.
+pub(crate) async fn wait_ready(
+    probe: &ReadyProbe,
+    spec: &ReplicaSpec,
+    log: &Path,
+    log_offset: u64,
+) -> Result<(), String> {
+    let deadline = Instant::now() + probe.timeout;
+    let mut log_reader = LogReader::new(log.to_path_buf(), log_offset);
+    let regex = match &probe.check {
+        ReadyCheck::Log { regex } => {
+            Some(regex::Regex::new(regex).map_err(|e| format!("bad log regex: {e}"))?)
+        }
+        _ => None,
+    };
+    let pause = match probe.check {
+        ReadyCheck::Log { .. } => LOG_POLL,
+        _ => probe.interval,
+    };
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = async {
+            match &probe.check {
+                ReadyCheck::Tcp { host, port } => check_tcp(host, port).await,
+                ReadyCheck::Http { url } => check_http(url).await,
+                ReadyCheck::Exec { command } => check_exec(command, spec).await,
+                ReadyCheck::Log { .. } => log_reader.matches(regex.as_ref()),
+            }
+        };
+        let last_error =
+            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), attempt).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => e,
+                Err(_) => "the probe did not answer in time".to_owned(),
+            };
+        if Instant::now() + pause >= deadline {
+            return Err(format!(
+                "not ready after {}: {last_error}",
+                HumanDuration(probe.timeout)
+            ));
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+async fn check_tcp(host: &str, port: &str) -> Result<(), String> {
+    let port: u16 = port
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{port}` is not a port"))?;
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("tcp {host}:{port}: {e}")),
+        Err(_) => Err(format!("tcp {host}:{port}: timed out")),
+    }
+}
+
+/// `http://host[:port][/path]` split into its parts.
+fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("`{url}` is not an http:// URL"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+            h.trim_start_matches('[').trim_end_matches(']'),
+            p.parse().map_err(|_| format!("`{url}` has a bad port"))?,
+        ),
+        _ => (authority, 80),
+    };
+    Ok((host.to_owned(), port, path.to_owned()))
+}
+
+/// A minimal HTTP/1.0 GET: enough to read a status line, with no dependency.
+async fn check_http(url: &str) -> Result<(), String> {
+    let (host, port, path) = parse_http_url(url)?;
+    let get = async {
+        let mut stream = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let request =
+            format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: orchestra\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 256];
+        while !head.contains(&b'\n') && head.len() < 4096 {
+            let n = stream
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let line = String::from_utf8_lossy(&head);
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("GET {url}: not an HTTP answer"))?;
+        if (200..400).contains(&status) {
+            Ok(())
+        } else {
+            Err(format!("GET {url}: status {status}"))
+        }
+    };
+    tokio::time::timeout(ATTEMPT_TIMEOUT, get)
+        .await
+        .unwrap_or_else(|_| Err(format!("GET {url}: timed out")))
+}
+
+async fn check_exec(
+    command: &orchestra_core::spec::CommandSpec,
+    spec: &ReplicaSpec,
+) -> Result<(), String> {
+    let argv = command.argv();
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| "empty probe command".to_owned())?;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(&spec.dir)
+        .envs(&spec.env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = spawn_session(cmd).map_err(|e| format!("`{command}`: {e}"))?;
+    match child.wait().await {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("`{command}` {}", crate::unix::process_end(status))),
+        Err(e) => Err(format!("`{command}`: {e}")),
+    }
+}
+
+/// Reads a log file from an offset, line by line, across attempts.
+struct LogReader {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl LogReader {
+    fn new(path: PathBuf, offset: u64) -> Self {
+        Self {
+            path,
+            offset,
+            partial: Vec::new(),
+        }
+    }
+
+    fn matches(&mut self, regex: Option<&regex::Regex>) -> Result<(), String> {
+        let Some(regex) = regex else {
+            return Err("no regex".into());
+        };
+        let mut file = std::fs::File::open(&self.path).map_err(|e| format!("log: {e}"))?;
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| format!("log: {e}"))?;
+        let mut fresh = Vec::new();
+        file.read_to_end(&mut fresh)
+            .map_err(|e| format!("log: {e}"))?;
+        self.offset += fresh.len() as u64;
+        self.partial.extend_from_slice(&fresh);
+        let mut found = false;
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            found |= regex.is_match(String::from_utf8_lossy(&line).trim_end());
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(format!("no log line matched `{regex}`"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_http_urls() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:8080/health").unwrap(),
+            ("127.0.0.1".into(), 8080, "/health".into())
+        );
+        assert_eq!(
+            parse_http_url("http://localhost").unwrap(),
+            ("localhost".into(), 80, "/".into())
+        );
+        assert_eq!(
+            parse_http_url("http://[::1]:9000/x?y=1").unwrap(),
+            ("::1".into(), 9000, "/x?y=1".into())
+        );
+        assert!(parse_http_url("https://x").is_err());
+    }
+
+    #[test]
+    fn the_log_reader_sees_only_new_complete_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("r.log");
+        std::fs::write(&path, "old: listening\n").unwrap();
+        let offset = std::fs::metadata(&path).unwrap().len();
+        let mut reader = LogReader::new(path.clone(), offset);
+        let re = regex::Regex::new("listening").unwrap();
+        assert!(reader.matches(Some(&re)).is_err());
+        let mut f = orchestra_core::paths::open_append(&path).unwrap();
+        std::io::Write::write_all(&mut f, b"now listen").unwrap();
+        assert!(reader.matches(Some(&re)).is_err());
+        std::io::Write::write_all(&mut f, b"ing on 80\n").unwrap();
+        assert!(reader.matches(Some(&re)).is_ok());
+    }
+}

@@ -1,0 +1,355 @@
+//! The task that owns one replica.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestra_core::policy::Backoff;
+use orchestra_core::protocol::{Phase, Progress};
+use orchestra_core::{ProcessEnd, ReplicaState};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::{Control, JobConfig, Snapshot};
+use crate::backend::{RunningReplica, Supervisor};
+use crate::records::{ReplicaRecord, unix_now};
+use crate::stop::{StopPlan, stop_replica};
+
+/// How one run of the replica finished.
+enum RunEnd {
+    /// The process ended (or could not start) after running this long.
+    Ended(ProcessEnd, Duration, String),
+    /// It never became ready: given up on.
+    NotReady(String),
+    /// A stop was asked for and carried out.
+    Stopped,
+}
+
+pub(super) struct Task {
+    backend: Arc<dyn Supervisor>,
+    config: JobConfig,
+    inbox: mpsc::UnboundedReceiver<Control>,
+    publish: watch::Sender<Snapshot>,
+    events: Option<mpsc::UnboundedSender<Progress>>,
+    restarts: u32,
+}
+
+impl Task {
+    pub(super) fn new(
+        backend: Arc<dyn Supervisor>,
+        config: JobConfig,
+        inbox: mpsc::UnboundedReceiver<Control>,
+        publish: watch::Sender<Snapshot>,
+        events: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Self {
+        let restarts = config.restarts;
+        Self {
+            backend,
+            config,
+            inbox,
+            publish,
+            events,
+            restarts,
+        }
+    }
+
+    fn emit(&self, phase: Phase, message: Option<String>) {
+        if let Some(events) = &self.events {
+            let _ = events.send(Progress {
+                unit: self.config.spec.id.service.to_string(),
+                replica: Some(self.config.spec.id.index),
+                phase,
+                message,
+            });
+        }
+    }
+
+    fn set(
+        &self,
+        state: ReplicaState,
+        running: Option<&Arc<dyn RunningReplica>>,
+        started_at: Option<u64>,
+        reason: Option<String>,
+    ) {
+        self.publish.send_replace(Snapshot {
+            state,
+            running: running.cloned(),
+            restarts: self.restarts,
+            started_at,
+            reason,
+        });
+    }
+
+    fn plan(&self) -> StopPlan {
+        StopPlan {
+            signal: self.config.spec.stop_signal,
+            timeout: self.config.spec.stop_timeout,
+        }
+    }
+
+    fn remove_record(&self) {
+        if let Err(e) = ReplicaRecord::remove(&self.config.state, &self.config.spec.id) {
+            tracing::warn!(replica = %self.config.spec.id, error = %e, "cannot remove record");
+        }
+    }
+
+    fn write_record(&self, running: &Arc<dyn RunningReplica>, started_at: u64) {
+        let spec = &self.config.spec;
+        let record = ReplicaRecord {
+            identity: running.identity().clone(),
+            instance: running.instance().to_owned(),
+            spec_hash: self.config.spec_hash.clone(),
+            service: spec.id.service.clone(),
+            replica: spec.id.index,
+            port: spec.port,
+            started_at,
+            restarts: self.restarts,
+            stop_signal: spec.stop_signal,
+        };
+        if let Err(e) = record.write(&self.config.state) {
+            tracing::warn!(replica = %spec.id, error = %e, "cannot write record");
+        }
+    }
+
+    pub(super) async fn run(mut self, mut adopted: Option<(Arc<dyn RunningReplica>, u64)>) {
+        let mut backoff = Backoff::new(self.config.backoff);
+        let final_state = loop {
+            let end = match adopted.take() {
+                Some((running, started_at)) => self.supervise(running, started_at, true).await,
+                None => self.spawn_and_supervise().await,
+            };
+            let (end, uptime, reason) = match end {
+                RunEnd::Stopped => break (ReplicaState::Stopped, None),
+                RunEnd::NotReady(reason) => break (ReplicaState::Crashed, Some(reason)),
+                RunEnd::Ended(end, uptime, reason) => (end, uptime, reason),
+            };
+            if !self.config.restart.should_restart(end) {
+                if end.success() {
+                    break (ReplicaState::Exited, Some(reason));
+                }
+                break (ReplicaState::Crashed, Some(reason));
+            }
+            let Some(delay) = backoff.after_exit(uptime) else {
+                break (
+                    ReplicaState::Crashed,
+                    Some(format!(
+                        "{reason}; gave up after {} restarts in a row",
+                        backoff.consecutive()
+                    )),
+                );
+            };
+            self.set(ReplicaState::Backoff, None, None, Some(reason.clone()));
+            self.emit(
+                Phase::Backoff,
+                Some(format!("{reason}; restarting in {delay:?}")),
+            );
+            if self.wait_out(delay).await {
+                break (ReplicaState::Stopped, None);
+            }
+            self.restarts += 1;
+        };
+        self.remove_record();
+        let (state, reason) = final_state;
+        self.set(state, None, None, reason.clone());
+        let phase = match state {
+            ReplicaState::Stopped => Phase::Stopped,
+            ReplicaState::Exited => Phase::Exited,
+            _ => Phase::Crashed,
+        };
+        self.emit(phase, reason);
+        // Stay to answer late messages until every handle is gone.
+        while let Some(msg) = self.inbox.recv().await {
+            if let Control::Signal(_, reply) = msg {
+                let _ = reply.send(Ok(0));
+            }
+        }
+    }
+
+    /// Sleeps through a backoff delay; `true` when a stop arrived meanwhile.
+    async fn wait_out(&mut self, delay: Duration) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => return false,
+                msg = self.inbox.recv() => match msg {
+                    Some(Control::Stop) | None => return true,
+                    Some(Control::Signal(_, reply)) => { let _ = reply.send(Ok(0)); }
+                },
+            }
+        }
+    }
+
+    async fn spawn_and_supervise(&mut self) -> RunEnd {
+        let spec = &self.config.spec;
+        let log_path = self.config.state.replica_log(&spec.id);
+        let opened = orchestra_core::paths::create_private_dir(&self.config.state.logs_dir())
+            .and_then(|()| orchestra_core::paths::open_append(&log_path));
+        let log = match opened {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = format!("cannot open log {}: {e}", log_path.display());
+                self.emit(Phase::Failed, Some(reason.clone()));
+                return RunEnd::Ended(ProcessEnd::Unknown, Duration::ZERO, reason);
+            }
+        };
+        let offset = log.metadata().map_or(0, |m| m.len());
+        self.set(ReplicaState::Starting, None, None, None);
+        let running = match self.backend.spawn(spec, log).await {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = error_chain(&e);
+                self.emit(Phase::Failed, Some(reason.clone()));
+                return RunEnd::Ended(ProcessEnd::Exited(127), Duration::ZERO, reason);
+            }
+        };
+        let started_at = unix_now();
+        self.emit(
+            Phase::Starting,
+            Some(format!("pid {}", running.identity().pid)),
+        );
+        self.set(
+            ReplicaState::Starting,
+            Some(&running),
+            Some(started_at),
+            None,
+        );
+        self.write_record(&running, started_at);
+        if let Some(probe) = spec.ready.clone() {
+            let spec = spec.clone();
+            let ready = super::ready::wait_ready(&probe, &spec, &log_path, offset);
+            tokio::pin!(ready);
+            let started = Instant::now();
+            loop {
+                tokio::select! {
+                    result = &mut ready => match result {
+                        Ok(()) => break,
+                        Err(reason) => {
+                            self.emit(Phase::Failed, Some(reason.clone()));
+                            self.stop_tree(&running).await;
+                            return RunEnd::NotReady(reason);
+                        }
+                    },
+                    end = running.wait() => {
+                        self.cleanup_after_end(&running).await;
+                        return RunEnd::Ended(end, started.elapsed(), end.to_string());
+                    }
+                    msg = self.inbox.recv() => {
+                        if let Some(end) = self.on_control(msg, &running).await {
+                            return end;
+                        }
+                    }
+                }
+            }
+        }
+        self.supervise(running, started_at, false).await
+    }
+
+    /// Runs a ready replica until it ends or is stopped.
+    async fn supervise(
+        &mut self,
+        running: Arc<dyn RunningReplica>,
+        started_at: u64,
+        adopted: bool,
+    ) -> RunEnd {
+        let started = Instant::now()
+            .checked_sub(Duration::from_secs(unix_now().saturating_sub(started_at)))
+            .unwrap_or_else(Instant::now);
+        if adopted {
+            self.write_record(&running, started_at);
+        }
+        self.set(
+            ReplicaState::Running,
+            Some(&running),
+            Some(started_at),
+            None,
+        );
+        self.emit(
+            Phase::Ready,
+            Some(format!("pid {}", running.identity().pid)),
+        );
+        loop {
+            tokio::select! {
+                end = running.wait() => {
+                    self.cleanup_after_end(&running).await;
+                    return RunEnd::Ended(end, started.elapsed(), end.to_string());
+                }
+                msg = self.inbox.recv() => {
+                    if let Some(end) = self.on_control(msg, &running).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a message while a process runs; `Some` when the replica was stopped.
+    async fn on_control(
+        &mut self,
+        msg: Option<Control>,
+        running: &Arc<dyn RunningReplica>,
+    ) -> Option<RunEnd> {
+        match msg {
+            Some(Control::Signal(signal, reply)) => {
+                let _ = reply.send(running.signal(signal).await);
+                None
+            }
+            // No handle left: nobody can stop it later, so stop it now.
+            Some(Control::Stop) | None => {
+                self.set(ReplicaState::Stopping, Some(running), None, None);
+                self.emit(Phase::Stopping, None);
+                self.stop_with_escalation(running).await;
+                Some(RunEnd::Stopped)
+            }
+        }
+    }
+
+    /// The stop ladder, listening for a second stop (kill now) meanwhile.
+    async fn stop_with_escalation(&mut self, running: &Arc<dyn RunningReplica>) {
+        let (kill_tx, kill_rx) = watch::channel(false);
+        let plan = self.plan();
+        let stopping = stop_replica(running.as_ref(), plan, kill_rx);
+        tokio::pin!(stopping);
+        loop {
+            tokio::select! {
+                result = &mut stopping => {
+                    if let Err(e) = result {
+                        tracing::error!(replica = %self.config.spec.id, error = %e, "stop failed");
+                    }
+                    return;
+                }
+                msg = self.inbox.recv() => match msg {
+                    Some(Control::Stop) => { let _ = kill_tx.send(true); }
+                    Some(Control::Signal(_, reply)) => { let _ = reply.send(Ok(0)); }
+                    None => {}
+                },
+            }
+        }
+    }
+
+    /// Stops whatever is left of the tree after a failed start.
+    async fn stop_tree(&self, running: &Arc<dyn RunningReplica>) {
+        let (_tx, rx) = watch::channel(false);
+        if let Err(e) = stop_replica(running.as_ref(), self.plan(), rx).await {
+            tracing::error!(replica = %self.config.spec.id, error = %e, "stop failed");
+        }
+    }
+
+    /// The main process ended: its leftovers (children it did not wait for) go too, so a
+    /// restart finds its port free.
+    async fn cleanup_after_end(&self, running: &Arc<dyn RunningReplica>) {
+        if running.alive().await {
+            self.stop_tree(running).await;
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
