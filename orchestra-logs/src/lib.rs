@@ -1,7 +1,82 @@
-//! Log files for Orchestra.
+//! Log files for Orchestra: finding them, reading their history, following them as they
+//! grow and rotate, and formatting the merged stream.
 //!
-//! This crate will tail a changing set of line files (replicas appear, vanish, restart),
-//! multiplex them fairly, and format them as one coloured stream with aligned `name.n |`
-//! prefixes. It is being filled in.
+//! The crate knows nothing of processes: it works on a folder of line files named after
+//! what wrote them (`users.0.log`, `vendor.postgres.log`, `users.build.log`).
+//!
+//! # How it works
+//!
+//! - [`discover`] lists the [`LogSource`]s of a logs folder for a [`Selection`].
+//! - [`read_history`] reads the last lines of each source backwards from the end (rotated
+//!   files included) and returns them with a [`Resume`] point.
+//! - [`Follow`] watches the folder with inotify and reads appended bytes on one thread in
+//!   fair rounds, surviving rotations (see [`rotate`]) without losing or repeating a line;
+//!   lines arrive in batches through a bounded tokio channel.
+//! - [`IndexWriter`] (called by the daemon) keeps a sidecar `.idx` per file mapping byte
+//!   offsets to times, which gives history lines their time (±1 s) and makes `--since`
+//!   cheap; without one, only a file's last line has a time (its modification time).
+//!   Followed lines are stamped with the moment they were read.
+//! - [`Formatter`] and [`json_line`] turn lines into text; [`Query`] and [`parse_since`]
+//!   implement `--grep` and `--since`.
+//!
+//! # Example
+//!
+//! Tail two files: print their last line, then follow what is appended.
+//!
+//! ```
+//! use std::io::Write;
+//! use orchestra_logs::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("users.0.log"), "old\nready\n")?;
+//! std::fs::write(dir.path().join("vendor.postgres.log"), "listening\n")?;
+//!
+//! let sources = discover(dir.path(), &Selection::all())?;
+//! let history = read_history(&sources, 1, &Query::new())?;
+//! let mut fmt = Formatter::new(&sources, false, false);
+//! let shown: Vec<String> = history.lines.iter().map(|l| fmt.format(l)).collect();
+//! assert_eq!(shown, ["users    | ready", "postgres | listening"]);
+//!
+//! let mut follow = Follow::start(
+//!     dir.path(),
+//!     Selection::all(),
+//!     Start::Resume(history.resume),
+//!     FollowOptions::default(),
+//! )?;
+//! let mut log = orchestra_core::paths::open_append(&dir.path().join("users.0.log"))?;
+//! writeln!(log, "request 1")?;
+//! let line = follow.recv().await.expect("a line");
+//! fmt.observe(&line);
+//! assert_eq!(fmt.format(&line), "users    | request 1");
+//! # Ok(())
+//! # }
+//! ```
 
-pub use orchestra_core::paths::open_append;
+#![warn(missing_docs)]
+
+mod error;
+mod file;
+pub mod format;
+mod history;
+pub mod index;
+mod line;
+mod mux;
+pub mod query;
+pub mod rotate;
+mod source;
+mod tail;
+
+pub use error::{LogsError, Result};
+pub use format::{Formatter, json_line};
+pub use history::{History, Resume, read_history};
+pub use index::{Index, IndexEntry, IndexWriter, Timeline, index_path, line_times};
+pub use line::{LogLine, MAX_LINE_BYTES};
+pub use mux::{Follow, FollowOptions, Start};
+pub use query::{Query, parse_since};
+pub use rotate::{
+    DEFAULT_KEEP, RotateMethod, RotateStrategy, Rotation, rotate_if_larger, rotate_if_larger_with,
+    rotate_on_start,
+};
+pub use source::{LogKind, LogSource, Selection, discover, rotated_path};

@@ -1,0 +1,172 @@
+//! Turning lines into text: aligned, coloured `name.n |` prefixes, an optional time
+//! column, or one JSON object per line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+
+use crate::line::LogLine;
+use crate::source::{LogKind, LogSource};
+
+/// ANSI 256-colour indices of mid-brightness hues, readable on dark and light terminals
+/// alike (no pure yellow, no near-white, no near-black).
+pub const PALETTE: [u8; 12] = [31, 37, 64, 97, 130, 133, 166, 167, 172, 69, 71, 168];
+
+/// The stable colour of a unit: an FNV-1a hash of its name into [`PALETTE`], so a service
+/// keeps its colour across runs and machines.
+pub fn color_of(unit: &str) -> u8 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in unit.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    PALETTE[h as usize % PALETTE.len()]
+}
+
+/// Formats lines for a terminal or a pipe.
+#[derive(Debug, Clone)]
+pub struct Formatter {
+    color: bool,
+    timestamps: bool,
+    utc: bool,
+    width: usize,
+    /// Sources seen, per unit: a service with one replica is labelled `name`, with several
+    /// `name.n`.
+    seen: BTreeMap<String, BTreeSet<(LogKind, Option<u32>)>>,
+}
+
+impl Formatter {
+    /// A formatter for lines of `sources` (used to align the prefixes and decide whether a
+    /// service shows its replica number). The caller decides about colour (TTY and
+    /// `NO_COLOR`); `timestamps` adds a local-time column.
+    pub fn new(sources: &[LogSource], color: bool, timestamps: bool) -> Self {
+        let mut f = Self {
+            color,
+            timestamps,
+            utc: false,
+            width: 0,
+            seen: BTreeMap::new(),
+        };
+        for s in sources {
+            f.add_source(s);
+        }
+        f
+    }
+
+    /// Shows times in UTC instead of local time.
+    #[must_use]
+    pub fn utc(mut self, utc: bool) -> Self {
+        self.utc = utc;
+        self
+    }
+
+    /// Takes a source that appeared while following into account (a new replica may widen
+    /// the prefix, or turn `users` into `users.0` and `users.1`).
+    pub fn add_source(&mut self, source: &LogSource) {
+        self.add(source.kind, &source.unit, source.replica);
+    }
+
+    /// Takes the source of `line` into account if it is new (see [`Formatter::add_source`]).
+    pub fn observe(&mut self, line: &LogLine) {
+        let seen = self
+            .seen
+            .get(&*line.unit)
+            .is_some_and(|s| s.contains(&(line.kind, line.replica)));
+        if !seen {
+            self.add(line.kind, &line.unit, line.replica);
+        }
+    }
+
+    fn add(&mut self, kind: LogKind, unit: &str, replica: Option<u32>) {
+        self.seen
+            .entry(unit.to_owned())
+            .or_default()
+            .insert((kind, replica));
+        self.width = self
+            .seen
+            .iter()
+            .flat_map(|(unit, s)| s.iter().map(move |(k, r)| (unit, *k, *r)))
+            .map(|(unit, kind, replica)| self.label_of(kind, unit, replica).len())
+            .max()
+            .unwrap_or(0);
+    }
+
+    /// The prefix label of a line: `users.1`, or `users` when the service has one replica,
+    /// `postgres` for a vendor, `users.build` for a build log.
+    pub fn label(&self, line: &LogLine) -> String {
+        self.label_of(line.kind, &line.unit, line.replica)
+    }
+
+    fn label_of(&self, kind: LogKind, unit: &str, replica: Option<u32>) -> String {
+        match (kind, replica) {
+            (LogKind::Service, Some(n)) => {
+                let replicas = self.seen.get(unit).map_or(0, |s| {
+                    s.iter()
+                        .filter(|(k, r)| *k == LogKind::Service && r.is_some())
+                        .count()
+                });
+                if replicas == 1 {
+                    unit.to_owned()
+                } else {
+                    format!("{unit}.{n}")
+                }
+            }
+            (LogKind::Build, _) => format!("{unit}.build"),
+            _ => unit.to_owned(),
+        }
+    }
+
+    /// The line as text, without a trailing newline.
+    pub fn format(&self, line: &LogLine) -> String {
+        let mut out = String::with_capacity(line.line.len() + self.width + 32);
+        if self.timestamps {
+            let ts = match line.ts {
+                Some(ts) if self.utc => DateTime::<Utc>::from(ts)
+                    .format("%Y-%m-%d %H:%M:%S%.3f")
+                    .to_string(),
+                Some(ts) => DateTime::<Local>::from(ts)
+                    .format("%Y-%m-%d %H:%M:%S%.3f")
+                    .to_string(),
+                None => format!("{:23}", "-"),
+            };
+            if self.color {
+                let _ = write!(out, "\x1b[2m{ts}\x1b[0m ");
+            } else {
+                let _ = write!(out, "{ts} ");
+            }
+        }
+        let label = self.label(line);
+        if self.color {
+            let c = color_of(&line.unit);
+            let _ = write!(out, "\x1b[38;5;{c}m{label:<w$} |\x1b[0m ", w = self.width);
+        } else {
+            let _ = write!(out, "{label:<w$} | ", w = self.width);
+        }
+        out.push_str(&line.line);
+        out
+    }
+}
+
+/// The line as one JSON object, `{"ts","service","replica","line"}`: `ts` in RFC 3339 UTC
+/// with milliseconds or `null`, `service` the service or vendor name, `replica` the index
+/// or `null`.
+pub fn json_line(line: &LogLine) -> String {
+    let ts = line.ts.map(rfc3339);
+    let value = serde_json::json!({
+        "ts": ts,
+        "service": &*line.unit,
+        "replica": line.replica,
+        "line": line.line,
+    });
+    // Write the keys in the documented order rather than the map's sorted order.
+    format!(
+        "{{\"ts\":{},\"service\":{},\"replica\":{},\"line\":{}}}",
+        value["ts"], value["service"], value["replica"], value["line"]
+    )
+}
+
+/// `ts` in RFC 3339, UTC, with milliseconds.
+pub fn rfc3339(ts: SystemTime) -> String {
+    DateTime::<Utc>::from(ts).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
