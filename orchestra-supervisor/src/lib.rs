@@ -1,6 +1,7 @@
 //! The process supervisor of Orchestra.
 
 pub mod backend;
+pub mod engine;
 pub mod error;
 pub mod job;
 pub mod records;
@@ -8,6 +9,7 @@ pub mod stop;
 pub mod unix;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
+pub use engine::{Engine, Outcome, StartOptions};
 pub use error::SupervisorError;
 pub use job::{JobConfig, ReplicaHandle, Snapshot};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};

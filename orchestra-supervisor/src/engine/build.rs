@@ -1,0 +1,97 @@
+//! Running a service's build once before its replicas start.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use orchestra_core::protocol::Failure;
+use orchestra_core::spec::ServiceSpec;
+use orchestra_core::{ReplicaId, StateDir};
+
+use crate::unix::spawn::spawn_session;
+
+/// Lines of log shown with a failure.
+pub(crate) const TAIL_LINES: usize = 20;
+
+/// Runs `service.build` in its folder with its env. Output goes to the service's build log
+/// (replaced each build) and is then appended to its replica-0 log, so `logs` shows why a
+/// service did not come up.
+pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(), Failure> {
+    let Some(command) = &service.build else {
+        return Ok(());
+    };
+    let command = command.fill(&service.placeholders(None));
+    let failure = |reason: String, log: &Path| Failure {
+        unit: service.name.to_string(),
+        reason,
+        log_tail: tail(log, TAIL_LINES),
+    };
+    let log_path = state.build_log(&service.name);
+    let opened = orchestra_core::paths::create_private_dir(&state.logs_dir())
+        .and_then(|()| orchestra_core::paths::create_private_dir(&state.bin_dir()))
+        .and_then(|()| match std::fs::remove_file(&log_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => orchestra_core::paths::open_append(&log_path),
+        });
+    let log = match opened {
+        Ok(log) => log,
+        Err(e) => return Err(failure(format!("cannot open build log: {e}"), &log_path)),
+    };
+    let argv = command.argv();
+    let Some((program, args)) = argv.split_first() else {
+        return Err(failure("empty build command".into(), &log_path));
+    };
+    let stderr = log
+        .try_clone()
+        .map_err(|e| failure(format!("cannot open build log: {e}"), &log_path))?;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(&service.dir)
+        .envs(&service.env)
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(stderr));
+    let status = match spawn_session(cmd) {
+        Ok(mut child) => child.wait().await,
+        Err(e) => Err(e),
+    };
+    copy_to_replica_log(&log_path, state, service);
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => {
+            let end = crate::unix::process_end(s);
+            let reason = match end {
+                orchestra_core::ProcessEnd::Exited(code) => format!("build failed (exit {code})"),
+                other => format!("build failed ({other})"),
+            };
+            Err(failure(reason, &log_path))
+        }
+        Err(e) => Err(failure(
+            format!("build failed: cannot run `{command}`: {e}"),
+            &log_path,
+        )),
+    }
+}
+
+fn copy_to_replica_log(build_log: &Path, state: &StateDir, service: &ServiceSpec) {
+    let replica_log = state.replica_log(&ReplicaId::new(service.name.clone(), 0));
+    let copied = std::fs::read(build_log).and_then(|bytes| {
+        let mut out = orchestra_core::paths::open_append(&replica_log)?;
+        out.write_all(&bytes)
+    });
+    if let Err(e) = copied {
+        tracing::warn!(service = %service.name, error = %e, "cannot copy build output");
+    }
+}
+
+/// The last `n` lines of a file (empty when it cannot be read).
+pub(crate) fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}

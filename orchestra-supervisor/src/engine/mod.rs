@@ -1,0 +1,218 @@
+//! The fleet engine: one owner of the fleet's state, fed by a channel of requests.
+//!
+//! Requests (start, stop, restart, scale, adopt) are carried out one at a time by the owner
+//! task, so two concurrent starts give one replica per service. Inside a request, services
+//! start in dependency order, independent ones in parallel, each waiting until its
+//! dependencies are ready. `status` and `is_idle` read the replica handles directly and
+//! never wait behind a long start.
+
+mod build;
+mod fleet;
+mod order;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use orchestra_core::protocol::{Failure, Progress};
+use orchestra_core::spec::ProjectSpec;
+use orchestra_core::{ReplicaId, ReplicaStatus, ServiceName, StateDir};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::Supervisor;
+use crate::job::ReplicaHandle;
+use crate::unix::UnixSupervisor;
+use fleet::{Fleet, Op};
+
+/// Options of a start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Replica counts that override the services' `scale`.
+    pub scale: BTreeMap<ServiceName, u32>,
+    /// Skip the build step.
+    pub no_build: bool,
+}
+
+/// How a request went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether everything asked for succeeded.
+    pub ok: bool,
+    /// What failed, with the end of its log.
+    pub failures: Vec<Failure>,
+}
+
+impl Outcome {
+    pub(crate) fn from_failures(failures: Vec<Failure>) -> Self {
+        Self {
+            ok: failures.is_empty(),
+            failures,
+        }
+    }
+}
+
+pub(crate) type Replicas = Arc<Mutex<BTreeMap<ReplicaId, ReplicaHandle>>>;
+
+pub(crate) fn lock(
+    replicas: &Replicas,
+) -> std::sync::MutexGuard<'_, BTreeMap<ReplicaId, ReplicaHandle>> {
+    replicas.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A cloneable handle on the fleet engine. Create it inside a tokio runtime.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    requests: mpsc::UnboundedSender<Op>,
+    replicas: Replicas,
+}
+
+impl Engine {
+    /// An engine running replicas as local processes, keeping its records in `state`.
+    pub fn new(state: StateDir) -> Self {
+        Self::with_backend(state, Arc::new(UnixSupervisor))
+    }
+
+    /// An engine over any backend.
+    pub fn with_backend(state: StateDir, backend: Arc<dyn Supervisor>) -> Self {
+        let replicas = Replicas::default();
+        let (requests, inbox) = mpsc::unbounded_channel();
+        let fleet = Fleet::new(state, backend, replicas.clone());
+        tokio::spawn(fleet.run(inbox));
+        Self { requests, replicas }
+    }
+
+    async fn ask<T>(&self, op: impl FnOnce(oneshot::Sender<T>) -> Op, default: T) -> T {
+        let (tx, rx) = oneshot::channel();
+        if self.requests.send(op(tx)).is_err() {
+            return default;
+        }
+        rx.await.unwrap_or(default)
+    }
+
+    /// Takes over the live replicas recorded in the state folder (left by a daemon that
+    /// died) and keeps supervising them; records of dead processes are removed. An adopted
+    /// replica is not our child, so its end is noticed by polling its identity once a
+    /// second. Returns the adopted replicas.
+    pub async fn adopt(&self, project: &ProjectSpec) -> Vec<ReplicaId> {
+        let project = Arc::new(project.clone());
+        self.ask(|reply| Op::Adopt { project, reply }, Vec::new())
+            .await
+    }
+
+    /// Builds (unless `no_build`) and starts `services` (all when empty) with their
+    /// dependencies, in dependency order, and waits until they are ready. Services already
+    /// running with the same spec are left alone.
+    pub async fn start(
+        &self,
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        opts: StartOptions,
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Outcome {
+        let project = Arc::new(project.clone());
+        let services = services.to_vec();
+        self.ask(
+            |reply| Op::Start {
+                project,
+                services,
+                opts,
+                events,
+                reply,
+            },
+            stopped_engine(),
+        )
+        .await
+    }
+
+    /// Stops `services` (all when empty): every process of every replica, and any replica
+    /// recorded in the state folder but not supervised here.
+    pub async fn stop(
+        &self,
+        services: &[ServiceName],
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Outcome {
+        let services = services.to_vec();
+        self.ask(
+            |reply| Op::Stop {
+                services,
+                events,
+                reply,
+            },
+            stopped_engine(),
+        )
+        .await
+    }
+
+    /// Rebuilds `services` (all when empty), then replaces their replicas; a failed build
+    /// leaves the old replicas running.
+    pub async fn restart(
+        &self,
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Outcome {
+        let project = Arc::new(project.clone());
+        let services = services.to_vec();
+        self.ask(
+            |reply| Op::Restart {
+                project,
+                services,
+                events,
+                reply,
+            },
+            stopped_engine(),
+        )
+        .await
+    }
+
+    /// Changes replica counts: new replicas start (without a build), surplus ones stop
+    /// from the highest index down.
+    pub async fn scale(
+        &self,
+        project: &ProjectSpec,
+        scale: &BTreeMap<ServiceName, u32>,
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Outcome {
+        let project = Arc::new(project.clone());
+        let scale = scale.clone();
+        self.ask(
+            |reply| Op::Scale {
+                project,
+                scale,
+                events,
+                reply,
+            },
+            stopped_engine(),
+        )
+        .await
+    }
+
+    /// Every replica's `ps` row, sorted.
+    pub async fn status(&self) -> Vec<ReplicaStatus> {
+        let handles: Vec<ReplicaHandle> = lock(&self.replicas).values().cloned().collect();
+        let mut rows = Vec::with_capacity(handles.len());
+        for h in handles {
+            rows.push(h.status().await);
+        }
+        rows
+    }
+
+    /// Whether nothing is alive or due to restart: a daemon may then exit.
+    #[expect(
+        clippy::unused_async,
+        reason = "async so that a backend needing to ask can be added without an API change"
+    )]
+    pub async fn is_idle(&self) -> bool {
+        lock(&self.replicas).values().all(|h| h.state().is_final())
+    }
+}
+
+fn stopped_engine() -> Outcome {
+    Outcome {
+        ok: false,
+        failures: vec![Failure {
+            unit: "orchestra".into(),
+            reason: "the engine has stopped".into(),
+            log_tail: Vec::new(),
+        }],
+    }
+}

@@ -1,0 +1,76 @@
+//! Which services a start includes, and in what order they may start.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orchestra_core::ServiceName;
+use orchestra_core::spec::{Dependency, ProjectSpec};
+
+/// The service dependencies of `name` that exist in the project (vendors are left to the
+/// vendors crate).
+pub(crate) fn service_deps<'a>(
+    project: &'a ProjectSpec,
+    name: &ServiceName,
+) -> impl Iterator<Item = &'a ServiceName> {
+    project
+        .services
+        .get(name)
+        .into_iter()
+        .flat_map(|s| s.depends_on.iter())
+        .filter_map(move |d| match d {
+            Dependency::Service(s) if project.services.contains_key(s) => Some(s),
+            Dependency::Service(_) | Dependency::Vendor(_) => None,
+        })
+}
+
+/// `selected` plus everything they depend on, transitively.
+pub(crate) fn with_dependencies(
+    project: &ProjectSpec,
+    selected: &[ServiceName],
+) -> BTreeSet<ServiceName> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<ServiceName> = selected.to_vec();
+    while let Some(name) = stack.pop() {
+        if project.services.contains_key(&name) && out.insert(name.clone()) {
+            stack.extend(service_deps(project, &name).cloned());
+        }
+    }
+    out
+}
+
+/// Splits `services` into a start order (dependencies first) and those caught in a
+/// dependency cycle, which can never start. Configuration rejects cycles; this keeps the
+/// engine from waiting forever if one slips through.
+pub(crate) fn order(
+    project: &ProjectSpec,
+    services: &BTreeSet<ServiceName>,
+) -> (Vec<ServiceName>, Vec<ServiceName>) {
+    let mut pending: BTreeMap<&ServiceName, BTreeSet<&ServiceName>> = services
+        .iter()
+        .map(|s| {
+            let deps = service_deps(project, s)
+                .filter(|d| services.contains(*d))
+                .collect();
+            (s, deps)
+        })
+        .collect();
+    let mut ordered = Vec::new();
+    loop {
+        let ready: Vec<&ServiceName> = pending
+            .iter()
+            .filter(|(_, deps)| deps.is_empty())
+            .map(|(s, _)| *s)
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for s in ready {
+            pending.remove(s);
+            for deps in pending.values_mut() {
+                deps.remove(s);
+            }
+            ordered.push(s.clone());
+        }
+    }
+    let cyclic = pending.into_keys().cloned().collect();
+    (ordered, cyclic)
+}

@@ -1,0 +1,329 @@
+//! The fleet engine on real processes: dependency order, builds, idempotent starts,
+//! scaling, stopping, restarting and adopting.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{running, wait_until};
+use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+use orchestra_core::spec::{
+    CommandSpec, Dependency, DockerSpec, Hooks, LogSettings, ProjectSpec, ReadyCheck, ReadyProbe,
+    RerunSpec, ServiceKind, ServiceSpec,
+};
+use orchestra_core::{ProjectName, ReplicaState, ServiceName, Signal, StateDir};
+use orchestra_supervisor::{Engine, StartOptions, read_records};
+use tokio::sync::mpsc;
+
+fn name(s: &str) -> ServiceName {
+    ServiceName::new(s).unwrap()
+}
+
+fn service(root: &Path, n: &str, run: &str, deps: &[&str]) -> ServiceSpec {
+    ServiceSpec {
+        name: name(n),
+        dir: root.to_path_buf(),
+        file: root.join(n).join("service.yml"),
+        kind: ServiceKind::Command,
+        env: BTreeMap::new(),
+        build: None,
+        run: CommandSpec::Shell(run.into()),
+        test: None,
+        acceptance: None,
+        binary: None,
+        scale: 1,
+        port: None,
+        ready: None,
+        restart: RestartPolicy::OnFailure,
+        backoff: BackoffPolicy::default(),
+        stop_signal: Signal::TERM,
+        stop_timeout: Duration::from_secs(5),
+        watch: vec![],
+        ignore: vec![],
+        rerun: RerunSpec::default(),
+        depends_on: deps.iter().map(|d| Dependency::Service(name(d))).collect(),
+        docker: DockerSpec::default(),
+    }
+}
+
+fn project(root: &Path, services: Vec<ServiceSpec>) -> ProjectSpec {
+    ProjectSpec {
+        name: ProjectName::new("test").unwrap(),
+        root: root.to_path_buf(),
+        file: root.join("orchestra.yml"),
+        state_dir: root.join(".orchestra"),
+        env: BTreeMap::new(),
+        hooks: Hooks::default(),
+        services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        vendors: BTreeMap::new(),
+        logs: LogSettings::default(),
+        acceptance: None,
+    }
+}
+
+fn events() -> mpsc::UnboundedSender<orchestra_core::protocol::Progress> {
+    mpsc::unbounded_channel().0
+}
+
+async fn pids(engine: &Engine) -> BTreeMap<String, i32> {
+    engine
+        .status()
+        .await
+        .into_iter()
+        .filter_map(|s| s.pid.map(|p| (format!("{}.{}", s.service, s.replica), p)))
+        .collect()
+}
+
+#[tokio::test]
+async fn dependencies_start_first_and_are_waited_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let log = root.join("order.txt");
+    let mut db = service(
+        root,
+        "db",
+        &format!(
+            "sleep 0.4; echo db >> '{}'; touch db.ready; exec sleep 1000",
+            log.display()
+        ),
+        &[],
+    );
+    db.ready = Some(ReadyProbe {
+        check: ReadyCheck::Exec {
+            command: CommandSpec::Shell("test -f db.ready".into()),
+        },
+        timeout: Duration::from_secs(10),
+        interval: Duration::from_millis(50),
+    });
+    let api = service(
+        root,
+        "api",
+        &format!("echo api >> '{}'; exec sleep 1000", log.display()),
+        &["db"],
+    );
+    let web = service(
+        root,
+        "web",
+        &format!("echo web >> '{}'; exec sleep 1000", log.display()),
+        &["api"],
+    );
+    let lone = service(root, "lone", "exec sleep 1000", &[]);
+    let p = project(root, vec![db, api, web, lone]);
+    let engine = Engine::new(StateDir::for_project(root));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let outcome = engine
+        .start(&p, &[name("web")], StartOptions::default(), tx)
+        .await;
+    assert!(outcome.ok, "{outcome:?}");
+    let order = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(order.lines().collect::<Vec<_>>(), ["db", "api", "web"]);
+    let running_now: Vec<String> = pids(&engine).await.into_keys().collect();
+    assert_eq!(
+        running_now,
+        ["api.0", "db.0", "web.0"],
+        "`lone` was not asked for"
+    );
+    let mut phases = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        phases.push((ev.unit, ev.phase));
+    }
+    assert!(phases.contains(&("db".into(), orchestra_core::protocol::Phase::Ready)));
+
+    assert!(!engine.is_idle().await);
+    let all = pids(&engine).await;
+    assert!(engine.stop(&[], events()).await.ok);
+    for pid in all.values() {
+        assert!(!running(*pid));
+    }
+    assert!(engine.is_idle().await);
+    assert!(engine.status().await.is_empty());
+    assert!(read_records(&StateDir::for_project(root)).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_build_stops_the_service_and_its_dependants() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut lib = service(root, "lib", "exec sleep 1000", &[]);
+    lib.build = Some(CommandSpec::Shell(
+        "echo compiling lib; echo 'main.go:3: syntax error' >&2; exit 1".into(),
+    ));
+    let app = service(root, "app", "exec sleep 1000", &["lib"]);
+    let p = project(root, vec![lib, app]);
+    let state = StateDir::for_project(root);
+    let engine = Engine::new(state.clone());
+    let outcome = engine
+        .start(&p, &[], StartOptions::default(), events())
+        .await;
+    assert!(!outcome.ok);
+    let lib_failure = outcome.failures.iter().find(|f| f.unit == "lib").unwrap();
+    assert_eq!(lib_failure.reason, "build failed (exit 1)");
+    assert_eq!(
+        lib_failure.log_tail,
+        ["compiling lib", "main.go:3: syntax error"]
+    );
+    let app_failure = outcome.failures.iter().find(|f| f.unit == "app").unwrap();
+    assert_eq!(app_failure.reason, "not started: dependency `lib` failed");
+    assert!(engine.status().await.is_empty());
+    let replica_log =
+        std::fs::read_to_string(state.replica_log(&orchestra_core::ReplicaId::new(name("lib"), 0)))
+            .unwrap();
+    assert!(
+        replica_log.contains("syntax error"),
+        "build output also goes to the replica log"
+    );
+
+    // With --no-build the same service starts.
+    let outcome = engine
+        .start(
+            &p,
+            &[],
+            StartOptions {
+                no_build: true,
+                ..StartOptions::default()
+            },
+            events(),
+        )
+        .await;
+    assert!(outcome.ok, "{outcome:?}");
+    assert!(engine.stop(&[], events()).await.ok);
+}
+
+#[tokio::test]
+async fn concurrent_starts_give_one_replica_per_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut svc = service(
+        root,
+        "one",
+        "echo started >> starts.txt; exec sleep 1000",
+        &[],
+    );
+    svc.build = Some(CommandSpec::Shell("echo built >> builds.txt".into()));
+    let p = project(root, vec![svc]);
+    let engine = Engine::new(StateDir::for_project(root));
+    let (a, b) = tokio::join!(
+        engine.start(&p, &[], StartOptions::default(), events()),
+        engine.start(&p, &[], StartOptions::default(), events()),
+    );
+    assert!(a.ok && b.ok);
+    assert_eq!(engine.status().await.len(), 1);
+    let starts = std::fs::read_to_string(root.join("starts.txt")).unwrap();
+    assert_eq!(starts.lines().count(), 1);
+    let builds = std::fs::read_to_string(root.join("builds.txt")).unwrap();
+    assert_eq!(
+        builds.lines().count(),
+        1,
+        "an unchanged running service is not rebuilt"
+    );
+
+    // A changed spec replaces the replica.
+    let before = pids(&engine).await["one.0"];
+    let mut changed = p.clone();
+    changed
+        .services
+        .get_mut(&name("one"))
+        .unwrap()
+        .env
+        .insert("NEW".into(), "1".into());
+    assert!(
+        engine
+            .start(&changed, &[], StartOptions::default(), events())
+            .await
+            .ok
+    );
+    let after = pids(&engine).await["one.0"];
+    assert_ne!(before, after);
+    assert!(!running(before));
+    assert!(engine.stop(&[], events()).await.ok);
+}
+
+#[tokio::test]
+async fn scale_up_and_down_from_the_highest_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let port = common::free_port();
+    let mut svc = service(
+        root,
+        "web",
+        "echo \"$ORCHESTRA_REPLICA:$PORT\" > \"port.$ORCHESTRA_REPLICA\"; exec sleep 1000",
+        &[],
+    );
+    svc.port = Some(port);
+    let p = project(root, vec![svc]);
+    let engine = Engine::new(StateDir::for_project(root));
+    assert!(
+        engine
+            .start(&p, &[], StartOptions::default(), events())
+            .await
+            .ok
+    );
+    let scale = BTreeMap::from([(name("web"), 3)]);
+    assert!(engine.scale(&p, &scale, events()).await.ok);
+    let three = pids(&engine).await;
+    assert_eq!(three.len(), 3);
+    wait_until(5, "replica 2's port file", || root.join("port.2").exists()).await;
+    let second = std::fs::read_to_string(root.join("port.2")).unwrap();
+    assert_eq!(second.trim(), format!("2:{}", port + 2));
+
+    let scale = BTreeMap::from([(name("web"), 1)]);
+    assert!(engine.scale(&p, &scale, events()).await.ok);
+    let one = pids(&engine).await;
+    assert_eq!(one.keys().collect::<Vec<_>>(), ["web.0"]);
+    assert_eq!(one["web.0"], three["web.0"], "replica 0 kept running");
+    assert!(!running(three["web.1"]) && !running(three["web.2"]));
+    assert_eq!(read_records(&StateDir::for_project(root)).len(), 1);
+    assert!(engine.stop(&[], events()).await.ok);
+}
+
+#[test]
+fn restart_replaces_and_a_new_engine_adopts_and_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let p = project(&root, vec![service(&root, "svc", "exec sleep 1000", &[])]);
+    let state = StateDir::for_project(&root);
+
+    // The first engine runs in a runtime that is then dropped, as when a daemon dies: its
+    // tasks vanish without stopping anything.
+    let first_rt = tokio::runtime::Runtime::new().unwrap();
+    let after = first_rt.block_on(async {
+        let first = Engine::new(state.clone());
+        assert!(
+            first
+                .start(&p, &[], StartOptions::default(), events())
+                .await
+                .ok
+        );
+        let before = pids(&first).await["svc.0"];
+        assert!(first.restart(&p, &[], events()).await.ok);
+        let after = pids(&first).await["svc.0"];
+        assert_ne!(before, after);
+        assert!(!running(before));
+        after
+    });
+    drop(first_rt);
+    assert!(running(after), "the replica outlives its supervisor");
+
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let second = Engine::new(state.clone());
+        let adopted = second.adopt(&p).await;
+        assert_eq!(adopted.len(), 1);
+        let status = second.status().await;
+        assert_eq!(status[0].pid, Some(after));
+        assert_eq!(status[0].state, ReplicaState::Running);
+        // Starting again with the same spec leaves the adopted replica alone.
+        assert!(
+            second
+                .start(&p, &[], StartOptions::default(), events())
+                .await
+                .ok
+        );
+        assert_eq!(pids(&second).await["svc.0"], after);
+        assert!(second.stop(&[], events()).await.ok);
+        assert!(!running(after));
+        assert!(read_records(&state).is_empty());
+    });
+}
