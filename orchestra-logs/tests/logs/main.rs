@@ -1,0 +1,9 @@
+//! Tests of orchestra-logs on real files, with real concurrent writers.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod follow;
+mod format;
+mod history;
+mod rotation;
+mod support;
