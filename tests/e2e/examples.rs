@@ -69,3 +69,49 @@ fn shop_starts_serves_through_the_gateway_and_stops_completely() {
         "processes left after stop"
     );
 }
+
+#[test]
+fn shop_configuration_loads_and_resolves() {
+    use orchestra_config::{Discovery, Project, Section, discover};
+    use orchestra_core::spec::ProjectSpec;
+
+    let file = discover(&Discovery::WalkUp(examples_dir().join("shop/orders"))).unwrap();
+    let project = Project::load(&file).unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let resolve = |section| -> ProjectSpec {
+        project
+            .resolve(section)
+            .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+    };
+    let spec = resolve(Section::Start);
+    let service = |name: &str| {
+        let found = spec.services.iter().find(|(n, _)| n.to_string() == name);
+        found.map_or_else(|| panic!("no service {name}"), |(_, s)| s.clone())
+    };
+
+    let names: Vec<String> = spec.services.keys().map(ToString::to_string).collect();
+    assert_eq!(names, ["gateway", "orders", "users"]);
+    assert_eq!(
+        spec.vendors
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["redis"]
+    );
+    let ports = SHOP_SERVICES.map(|name| service(name).port);
+    assert_eq!(ports, [Some(8080), Some(8081), Some(8082)]);
+    assert_eq!(service("gateway").depends_on.len(), 2);
+    assert!(
+        service("users").ready.is_some(),
+        "users has an HTTP ready probe"
+    );
+    assert_eq!(service("users").env["LOG_LEVEL"], "debug");
+    // The `test:` section of orchestra.yml overrides the global env for that command only.
+    let test_spec = resolve(Section::Test);
+    let users_under_test = test_spec
+        .services
+        .iter()
+        .find(|(n, _)| n.to_string() == "users")
+        .unwrap()
+        .1;
+    assert_eq!(users_under_test.env["LOG_LEVEL"], "warn");
+}

@@ -235,9 +235,14 @@ fn docker_ping_speaks_to_a_real_socket() {
             "HTTP/1.1 500 Oops\r\n\r\n",
         ] {
             let (mut conn, _) = listener.accept().unwrap();
-            let mut request = [0u8; 256];
-            let n = conn.read(&mut request).unwrap();
-            assert!(request[..n].starts_with(b"GET /_ping HTTP/1.0\r\n"));
+            let mut request = Vec::new();
+            let mut buf = [0u8; 256];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "the request ended early");
+                request.extend_from_slice(&buf[..n]);
+            }
+            assert!(request.starts_with(b"GET /_ping HTTP/1.0\r\n"));
             conn.write_all(answer.as_bytes()).unwrap();
         }
     });

@@ -340,9 +340,9 @@ mod tests {
     #[test]
     fn a_running_command_can_be_watched_and_signalled() {
         let running =
-            sh("trap 'echo bye; exit 0' INT; echo ready; while :; do sleep 0.05; done").spawn();
+            sh("trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done").spawn();
         running.wait_for_output("ready", Duration::from_secs(5));
-        running.signal(Signal::SIGINT);
+        running.signal(Signal::SIGTERM);
         let out = running.wait(Duration::from_secs(5));
         assert!(out.status.success(), "{out}");
         assert_eq!(out.stdout, "ready\nbye\n");
