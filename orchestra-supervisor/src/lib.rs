@@ -1,4 +1,87 @@
-//! The process supervisor of Orchestra.
+//! The process supervisor of Orchestra: real processes run reliably and are stopped
+//! completely.
+//!
+//! Three layers, each usable on its own:
+//! - a narrow [`Supervisor`] backend trait (spawn, signal, wait, adopt) and its Unix
+//!   implementation [`UnixSupervisor`];
+//! - a replica job ([`ReplicaHandle`]): one task per replica that applies the restart
+//!   policy, backoff and readiness probe, driven by messages through cloneable handles;
+//! - the fleet [`Engine`]: one owner of the fleet that builds services, starts them in
+//!   dependency order, scales, restarts, stops and adopts them.
+//!
+//! Replica records ([`read_records`], [`status_from_records`], [`stop_from_records`])
+//! work without any of them, for `ps` and `stop` when no daemon runs.
+//!
+//! # How it works
+//!
+//! - Each replica leads its own session (and so process group), spawned through
+//!   process-wrap's `ProcessSession`; its stdout and stderr *are* its log file, opened for
+//!   appending, so the supervisor is never on the write path. Its environment carries a
+//!   unique `ORCHESTRA_INSTANCE` token.
+//! - A replica's process tree is its session and group, the descendants of its members
+//!   (by parent pid), and any process carrying its token — which finds a daemon that
+//!   double-forked out of the session. Every member is identified by pid *and* start time
+//!   ([`IdentityExt`]), so a recycled pid is never signalled.
+//! - The daemon calls [`enable_subreaper`]: orphans of replicas are reparented to it and
+//!   stay findable; a reaper thread reaps the dead ones without stealing the statuses
+//!   tokio waits for.
+//! - Stopping follows a fixed ladder ([`stop::next_step`], pure): stop signal to the whole
+//!   tree, up to `stop_timeout` of polling, then SIGKILL to whatever is left; a second stop
+//!   kills at once, a zero timeout kills at once.
+//! - While a replica runs, `.orchestra/run/<service>.<n>.json` records it
+//!   ([`ReplicaRecord`]); a new daemon adopts live replicas from them.
+//!
+//! # Example
+//!
+//! Supervise two processes with a restart policy:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+//! use orchestra_core::spec::{CommandSpec, ReplicaSpec};
+//! use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
+//! use orchestra_supervisor::{JobConfig, ReplicaHandle, UnixSupervisor, spec_hash};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let state = StateDir::at("/tmp/demo/.orchestra");
+//! state.create()?;
+//! let backend = Arc::new(UnixSupervisor);
+//! let mut replicas = Vec::new();
+//! for (name, script) in [("ticker", "while :; do date; sleep 1; done"), ("flaky", "sleep 2; exit 1")] {
+//!     let spec = ReplicaSpec {
+//!         id: ReplicaId::new(ServiceName::new(name)?, 0),
+//!         dir: "/tmp".into(),
+//!         command: CommandSpec::Shell(script.into()),
+//!         env: Default::default(),
+//!         port: None,
+//!         ready: None,
+//!         stop_signal: Signal::TERM,
+//!         stop_timeout: Duration::from_secs(5),
+//!     };
+//!     let config = JobConfig {
+//!         spec_hash: spec_hash(&spec),
+//!         spec,
+//!         restart: RestartPolicy::OnFailure, // `flaky` comes back, with backoff
+//!         backoff: BackoffPolicy::default(),
+//!         state: state.clone(),
+//!         restarts: 0,
+//!     };
+//!     replicas.push(ReplicaHandle::start(backend.clone(), config, None));
+//! }
+//! for r in &replicas {
+//!     r.wait_ready().await?;
+//! }
+//! tokio::time::sleep(Duration::from_secs(10)).await;
+//! for r in &replicas {
+//!     println!("{:?}", r.status().await);
+//!     r.stop().await; // stop signal, grace, SIGKILL: the whole process tree
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod backend;
 pub mod engine;

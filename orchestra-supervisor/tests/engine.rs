@@ -98,12 +98,19 @@ async fn dependencies_start_first_and_are_waited_for() {
         timeout: Duration::from_secs(10),
         interval: Duration::from_millis(50),
     });
-    let api = service(
+    let mut api = service(
         root,
         "api",
-        &format!("echo api >> '{}'; exec sleep 1000", log.display()),
+        &format!("echo api >> '{}'; echo up; exec sleep 1000", log.display()),
         &["db"],
     );
+    api.ready = Some(ReadyProbe {
+        check: ReadyCheck::Log {
+            regex: "^up$".into(),
+        },
+        timeout: Duration::from_secs(10),
+        interval: Duration::from_millis(50),
+    });
     let web = service(
         root,
         "web",
@@ -118,6 +125,11 @@ async fn dependencies_start_first_and_are_waited_for() {
         .start(&p, &[name("web")], StartOptions::default(), tx)
         .await;
     assert!(outcome.ok, "{outcome:?}");
+    // `web` has no probe: its line may come a moment after it counts as ready.
+    wait_until(5, "web's line", || {
+        std::fs::read_to_string(&log).is_ok_and(|s| s.lines().count() == 3)
+    })
+    .await;
     let order = std::fs::read_to_string(&log).unwrap();
     assert_eq!(order.lines().collect::<Vec<_>>(), ["db", "api", "web"]);
     let running_now: Vec<String> = pids(&engine).await.into_keys().collect();
@@ -211,6 +223,8 @@ async fn concurrent_starts_give_one_replica_per_service() {
     );
     assert!(a.ok && b.ok);
     assert_eq!(engine.status().await.len(), 1);
+    // No probe: "ready" as soon as spawned, so the file may come a moment later.
+    wait_until(5, "the start mark", || root.join("starts.txt").exists()).await;
     let starts = std::fs::read_to_string(root.join("starts.txt")).unwrap();
     assert_eq!(starts.lines().count(), 1);
     let builds = std::fs::read_to_string(root.join("builds.txt")).unwrap();
@@ -289,7 +303,7 @@ fn restart_replaces_and_a_new_engine_adopts_and_stops() {
     // The first engine runs in a runtime that is then dropped, as when a daemon dies: its
     // tasks vanish without stopping anything.
     let first_rt = tokio::runtime::Runtime::new().unwrap();
-    let after = first_rt.block_on(async {
+    let (after, first) = first_rt.block_on(async {
         let first = Engine::new(state.clone());
         assert!(
             first
@@ -302,9 +316,12 @@ fn restart_replaces_and_a_new_engine_adopts_and_stops() {
         let after = pids(&first).await["svc.0"];
         assert_ne!(before, after);
         assert!(!running(before));
-        after
+        // Returned so that it outlives the runtime: dropping every handle of a replica
+        // stops it, which is not what a crash does.
+        (after, first)
     });
     drop(first_rt);
+    drop(first);
     assert!(running(after), "the replica outlives its supervisor");
 
     tokio::runtime::Runtime::new().unwrap().block_on(async {
