@@ -272,3 +272,51 @@ fn docker_or_skip_agrees_with_a_ping_of_the_configured_engine() {
         assert_eq!(docker_or_skip(), answers);
     }
 }
+
+#[test]
+fn fleet_builder_writes_configuration_orchestra_accepts() {
+    use orchestra_config::{Discovery, Project, Section, discover};
+    use orchestra_core::spec::CommandSpec;
+
+    let fleet = Fleet::new().orchestra_yml("env: { GREETING: hi }\n");
+    let port = fleet.ports(1);
+    let fleet = fleet
+        .fixture_service(
+            "web",
+            "http",
+            &format!("port: {port}\nready: {{ http: \"http://127.0.0.1:$PORT/health\" }}\n"),
+        )
+        .go_service("built", "flood", "env: { LINES: \"10\" }\n");
+
+    let file = discover(&Discovery::WalkUp(fleet.root().to_path_buf())).unwrap();
+    let project = Project::load(&file).unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let spec = project
+        .resolve(Section::Start)
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let service = |name: &str| {
+        spec.services
+            .iter()
+            .find(|(n, _)| n.to_string() == name)
+            .unwrap()
+            .1
+    };
+
+    let web = service("web");
+    let bin = fixture_binary("http").display().to_string();
+    assert!(
+        matches!(&web.run, CommandSpec::Exec(argv) if *argv == [bin.clone()]),
+        "{:?}",
+        web.run
+    );
+    assert_eq!(web.port, Some(port));
+    assert!(
+        web.build.is_none(),
+        "a prebuilt fixture needs no build: {:?}",
+        web.build
+    );
+    assert!(
+        service("built").build.is_some(),
+        "a copied Go fixture is built by orchestra"
+    );
+    assert_eq!(service("built").env["GREETING"], "hi");
+}
