@@ -116,7 +116,7 @@ fn yaml_problem(file: &SourceFile, e: &yaml_serde::Error) -> Problem {
 /// Whether `offset` is at the start of a line: a repeated key of the top-level map, whose
 /// first occurrence can then be found by key path.
 fn at_line_start(file: &SourceFile, offset: Option<usize>) -> bool {
-    offset.is_some_and(|o| o == 0 || file.text.as_bytes().get(o - 1) == Some(&b'\n'))
+    offset.is_some_and(|o| o == 0 || file.text.as_bytes().get(o.wrapping_sub(1)) == Some(&b'\n'))
 }
 
 /// A one-character span at `offset`, clamped into the text.
@@ -125,7 +125,7 @@ fn point(file: &SourceFile, offset: usize) -> SourceSpan {
     if len == 0 {
         return SourceSpan::new(0.into(), 0);
     }
-    let o = offset.min(len - 1);
+    let o = crate::source::floor_boundary(&file.text, offset.min(len - 1));
     let width = file.text[o..].chars().next().map_or(1, char::len_utf8);
     let token = file.text[o..]
         .find([':', '\n', ' '])

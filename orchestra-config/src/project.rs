@@ -194,7 +194,7 @@ impl Project {
                             &[],
                             Target::Key,
                             format!("the folder name `{folder}` is not a valid service name"),
-                            "",
+                            "no `name:` in this file",
                         )
                         .help(format!(
                             "{e}; set `name:` in {} or rename the folder",

@@ -101,18 +101,25 @@ impl<'a> Ctx<'a> {
 
     /// Records "`key` must be X, not Y".
     pub fn wrong_type(&mut self, path: &[Seg], node: &Node, expected: &str) {
-        let message = format!(
-            "`{}` in {} must be {expected}, not {}",
-            display_path(path),
-            self.name(),
-            node.kind()
-        );
+        let message = if path.is_empty() {
+            format!("{} must be {expected}, not {}", self.name(), node.kind())
+        } else {
+            format!(
+                "`{}` in {} must be {expected}, not {}",
+                display_path(path),
+                self.name(),
+                node.kind()
+            )
+        };
+        let help = path
+            .is_empty()
+            .then(|| "write one `key: value` setting per line, e.g. `port: 8080`".to_owned());
         self.error(
             path,
             Target::Value,
             message,
             &format!("expected {expected}"),
-            None,
+            help,
         );
     }
 }

@@ -124,9 +124,21 @@ pub(crate) fn locate(text: &str, path: &[Seg], target: Target) -> Option<usize> 
     let de = yaml_serde::Deserializer::from_str(text);
     let seed = Walk { rest: path, target };
     match seed.deserialize(de) {
-        Err(e) if e.to_string().contains(FOUND) => e.location().map(|l| l.index()),
+        Err(e) if e.to_string().contains(FOUND) => {
+            e.location().map(|l| floor_boundary(text, l.index()))
+        }
         _ => None,
     }
+}
+
+/// `offset` clamped into `text` and moved back to a character boundary: yaml_serde's indexes
+/// are not always byte offsets (a byte-order mark is skipped without being counted).
+pub(crate) fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut o = offset.min(text.len());
+    while !text.is_char_boundary(o) {
+        o -= 1;
+    }
+    o
 }
 
 /// Offset of the first character that is not blank or comment.

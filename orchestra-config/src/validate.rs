@@ -22,7 +22,7 @@ pub(crate) fn project(p: &Project, problems: &mut Vec<Problem>) {
 fn name_problem(s: &LoadedService, message: String, label: &str) -> Problem {
     match &s.raw.name {
         Some(n) => n.origin.problem(Target::Value, message, label),
-        None => Problem::at(&s.file, &[], Target::Key, message, ""),
+        None => Problem::at(&s.file, &[], Target::Key, message, "named after its folder"),
     }
 }
 
@@ -60,13 +60,13 @@ fn unique_names(p: &Project, problems: &mut Vec<Problem>) {
 
 fn runnable(p: &Project, problems: &mut Vec<Problem>) {
     for s in &p.services {
-        if s.kind == ServiceKind::Command && s.raw.run.is_none() {
+        if s.kind == ServiceKind::Command && !s.raw.run_written {
             let message = format!(
                 "service `{}` has no `run` command and is not a Go package",
                 s.name
             );
             problems.push(
-                Problem::at(&s.file, &[], Target::Key, message, "")
+                Problem::at(&s.file, &[], Target::Key, message, "no `run` in this file")
                     .help(format!("add `run: ./start.sh` to {}", s.file.name)),
             );
         }

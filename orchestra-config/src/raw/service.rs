@@ -88,6 +88,8 @@ pub(crate) struct RawService {
     pub ignore: Option<Vec<String>>,
     pub rerun: Option<RawRerun>,
     pub docker: Option<DockerImage>,
+    /// Whether `run` was written, even if wrongly (so a missing `run` is not reported too).
+    pub run_written: bool,
 }
 
 impl RawService {
@@ -117,6 +119,7 @@ impl RawService {
             rerun,
             docker
         );
+        self.run_written |= defaults.run_written;
         if let Some(default_env) = &defaults.env {
             let mut env = default_env.clone();
             env.extend(self.env.take().unwrap_or_default());
@@ -143,6 +146,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
             }
         }
     }
+    s.run_written = f.get("run").is_some();
     s.env = f.get("env").map(|(n, p)| read::env_map(ctx, n, &p));
     s.env_file = f.get("env_file").map(|(n, p)| read::strings(ctx, n, &p));
     s.scale = f

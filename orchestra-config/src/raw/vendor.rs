@@ -237,8 +237,11 @@ pub(crate) fn parse_volume(text: &str, root: &Path) -> Result<VolumeMount, Strin
     }
     let source = if source.starts_with('/') {
         VolumeSource::Bind(source.into())
-    } else if source.starts_with('.') || source.starts_with('~') || source.contains('/') {
-        VolumeSource::Bind(root.join(source))
+    } else if let Some(home_relative) = source.strip_prefix("~/") {
+        let home = std::env::var_os("HOME").map_or_else(|| root.to_path_buf(), Into::into);
+        VolumeSource::Bind(clean(&home.join(home_relative)))
+    } else if source.starts_with('.') || source.contains('/') {
+        VolumeSource::Bind(clean(&root.join(source)))
     } else {
         orchestra_core::name::validate_name(source).map_err(|e| e.to_string())?;
         VolumeSource::Named(source.to_owned())
@@ -248,4 +251,19 @@ pub(crate) fn parse_volume(text: &str, root: &Path) -> Result<VolumeMount, Strin
         target: target.to_owned(),
         read_only,
     })
+}
+
+/// `path` without `.` components and with `..` applied, so specs show plain paths.
+fn clean(path: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

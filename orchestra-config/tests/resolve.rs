@@ -1,0 +1,239 @@
+//! Resolution: Go defaults, environment precedence, interpolation, and snapshots of whole
+//! resolved projects.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::Fixture;
+use orchestra_config::{Project, Section};
+use orchestra_core::spec::{CommandSpec, ProjectSpec, ReadyCheck, ServiceKind, ServiceSpec};
+
+fn resolve(f: &Fixture, section: Section) -> ProjectSpec {
+    let project = f
+        .load()
+        .unwrap_or_else(|e| panic!("{}", common::render(&e)));
+    project
+        .resolve_with(section, &|k| {
+            (k == "FROM_PROCESS").then(|| "process".to_owned())
+        })
+        .unwrap_or_else(|e| panic!("{}", common::render(&e)))
+}
+
+fn service<'a>(spec: &'a ProjectSpec, name: &str) -> &'a ServiceSpec {
+    spec.services
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, s)| s)
+        .expect("service")
+}
+
+#[test]
+fn an_empty_service_file_in_a_go_folder_gets_go_defaults() {
+    let f = Fixture::new(&[
+        ("users/service.yml", ""),
+        ("users/go.mod", "module users\n"),
+        ("comments/service.yml", "# nothing but a comment\n"),
+        ("comments/main.go", "package main\n"),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let users = service(&spec, "users");
+    let root = f.root.canonicalize().expect("root");
+    let bin = root.join(".orchestra/bin/users");
+    assert_eq!(users.kind, ServiceKind::Go);
+    assert_eq!(users.binary.as_deref(), Some(bin.as_path()));
+    let bin_text = bin.display().to_string();
+    assert_eq!(
+        users.build,
+        Some(CommandSpec::Exec(vec![
+            "go".into(),
+            "build".into(),
+            "-o".into(),
+            bin_text.clone(),
+            ".".into()
+        ]))
+    );
+    assert_eq!(users.run, CommandSpec::Exec(vec![bin_text]));
+    assert_eq!(
+        users.test,
+        Some(CommandSpec::Exec(vec![
+            "go".into(),
+            "test".into(),
+            "./...".into()
+        ]))
+    );
+    assert_eq!(users.watch, ["**/*.go", "go.mod", "go.sum"]);
+    assert_eq!(users.scale, 1);
+    assert_eq!(users.stop_timeout, Duration::from_secs(10));
+    assert_eq!(spec.state_dir, root.join(".orchestra"));
+    assert_eq!(service(&spec, "comments").kind, ServiceKind::Go);
+}
+
+#[test]
+fn env_precedence_follows_the_documented_order() {
+    let f = Fixture::new(&[
+        (
+            "orchestra.yml",
+            "env_file: .env\nenv: { B: global, C: global }\nstart:\n  env: { C: section, D: section }\n",
+        ),
+        (".env", "A=env-file\nB=env-file\n"),
+        (
+            "users/service.yml",
+            "run: ./users\nenv_file: local.env\nenv:\n  E: service\n  F: \"${FROM_PROCESS}-$A-$$HOME\"\n",
+        ),
+        (
+            "users/local.env",
+            "D=service-env-file\nE=service-env-file\n",
+        ),
+    ]);
+    let start = resolve(&f, Section::Start);
+    let env = &service(&start, "users").env;
+    assert_eq!(env["A"], "env-file");
+    assert_eq!(env["B"], "global");
+    assert_eq!(env["C"], "section");
+    assert_eq!(env["D"], "service-env-file");
+    assert_eq!(env["E"], "service");
+    assert_eq!(env["F"], "process-env-file-$HOME");
+    assert!(
+        !env.contains_key("FROM_PROCESS"),
+        "the process env is not copied"
+    );
+    assert_eq!(start.env["C"], "section");
+    assert!(
+        !start.env.contains_key("E"),
+        "project env has no service values"
+    );
+
+    let stop = resolve(&f, Section::Stop);
+    assert_eq!(service(&stop, "users").env["C"], "global");
+    assert_eq!(service(&stop, "users").env["D"], "service-env-file");
+}
+
+#[test]
+fn probes_keep_per_replica_variables_for_each_replica() {
+    let f = Fixture::new(&[
+        ("orchestra.yml", "env: { HEALTH: /healthz }\n"),
+        (
+            "users/service.yml",
+            "run: ./users\nport: 8080\nscale: 2\nready: { http: \"http://127.0.0.1:$PORT$HEALTH\" }\n",
+        ),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let users = service(&spec, "users");
+    let probe = users.ready.as_ref().expect("probe");
+    assert_eq!(
+        probe.check,
+        ReadyCheck::Http {
+            url: "http://127.0.0.1:${PORT}/healthz".into()
+        }
+    );
+    let replica = users.replica(1);
+    assert_eq!(
+        replica.ready.expect("probe").check,
+        ReadyCheck::Http {
+            url: "http://127.0.0.1:8081/healthz".into()
+        }
+    );
+}
+
+#[test]
+fn ports_can_come_from_variables_and_vendors_publish_their_address() {
+    let f = Fixture::new(&[
+        (
+            "orchestra.yml",
+            "env: { USERS_PORT: \"9000\" }\nvendors:\n  my-redis:\n    image: redis:7\n    ports: [\"16379:6379\"]\n",
+        ),
+        ("users/service.yml", "run: ./users\nport: ${USERS_PORT}\n"),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let users = service(&spec, "users");
+    assert_eq!(users.port, Some(9000));
+    assert_eq!(users.env["MY_REDIS_HOST"], "127.0.0.1");
+    assert_eq!(users.env["MY_REDIS_PORT"], "16379");
+}
+
+#[test]
+fn defaults_fill_what_a_service_leaves_out() {
+    let f = Fixture::new(&[
+        (
+            "orchestra.yml",
+            "defaults:\n  stop_timeout: 3s\n  restart: never\n  env: { A: default, B: default }\n",
+        ),
+        (
+            "a/service.yml",
+            "run: ./a\nstop_timeout: 1s\nenv: { B: mine }\n",
+        ),
+        ("b/service.yml", "run: ./b\n"),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let a = service(&spec, "a");
+    let b = service(&spec, "b");
+    assert_eq!(a.stop_timeout, Duration::from_secs(1));
+    assert_eq!(b.stop_timeout, Duration::from_secs(3));
+    assert_eq!(a.env["A"], "default");
+    assert_eq!(a.env["B"], "mine");
+    assert_eq!(b.restart, orchestra_core::policy::RestartPolicy::Never);
+}
+
+#[test]
+fn empty_project_file_is_valid() {
+    let f = Fixture::new(&[("orchestra.yml", "")]);
+    let spec = resolve(&f, Section::Ps);
+    assert!(spec.services.is_empty());
+    assert_eq!(spec.name.as_str(), "project");
+}
+
+/// The resolved spec as JSON with the fixture's folders redacted.
+fn spec_json(root: &Path, spec: &ProjectSpec) -> String {
+    let json = serde_json::to_string_pretty(spec).expect("json");
+    let root = root.canonicalize().expect("root");
+    json.replace(&root.display().to_string(), "[ROOT]")
+}
+
+#[test]
+fn fixture_project_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop");
+    let project = Project::load(&root.join("orchestra.yml"))
+        .unwrap_or_else(|e| panic!("{}", common::render(&e)));
+    assert_eq!(
+        project
+            .service_names()
+            .iter()
+            .map(orchestra_core::ServiceName::as_str)
+            .collect::<Vec<_>>(),
+        ["frontend", "migrate", "orders", "users"]
+    );
+    let spec = project
+        .resolve_with(Section::Start, &|k| {
+            (k == "SHOP").then(|| "the-shop".to_owned())
+        })
+        .unwrap_or_else(|e| panic!("{}", common::render(&e)));
+    insta::assert_snapshot!(spec_json(&root, &spec));
+}
+
+#[test]
+fn example_projects_resolve() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let Ok(entries) = std::fs::read_dir(&examples) else {
+        return;
+    };
+    let mut dirs: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs
+        .into_iter()
+        .filter(|d| d.join("orchestra.yml").is_file())
+    {
+        let project = Project::load(&dir.join("orchestra.yml"))
+            .unwrap_or_else(|e| panic!("{}", common::render(&e)));
+        let spec = project
+            .resolve_with(Section::Start, &|_| None)
+            .unwrap_or_else(|e| panic!("{}", common::render(&e)));
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        insta::assert_snapshot!(format!("example_{name}"), spec_json(&dir, &spec));
+    }
+}
