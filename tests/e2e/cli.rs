@@ -3,7 +3,6 @@
 use orchestra_tests::{Fleet, examples_dir};
 
 #[test]
-#[ignore = "needs the clap command line"]
 fn help_exits_zero_and_lists_the_commands() {
     let out = Fleet::new().cmd(["--help"]).assert_success();
     for command in ["start", "stop", "ps", "logs"] {
@@ -15,7 +14,6 @@ fn help_exits_zero_and_lists_the_commands() {
 }
 
 #[test]
-#[ignore = "needs the config command"]
 fn config_of_the_example_names_every_service_and_vendor() {
     // A copy, so nothing the command writes lands in the repository.
     let fleet = Fleet::new().copy_dir(examples_dir().join("shop"), "shop");
