@@ -21,6 +21,16 @@
 //! walked again by a serde seed that stops with an error at that value: yaml_serde stamps
 //! errors with their position, and nothing else in its API gives one.
 //!
+//! # Notes on the format
+//!
+//! - `vendors:` is both the list of vendors and the section of `orchestra vendors`: its
+//!   `env`, `before` and `after` entries are the section, every other entry a vendor.
+//! - `logs:` is both the section of `orchestra logs` and the log settings (`max_size`,
+//!   `keep`).
+//! - `defaults:` takes any service.yml key but `name`; env maps merge, other keys are
+//!   replaced by the service's own value. Its `env_file` is read relative to each service.
+//! - Files above [`MAX_FILE_SIZE`] are refused rather than parsed.
+//!
 //! # Example
 //!
 //! ```

@@ -69,7 +69,13 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawRe
             )
         };
         let help = "give exactly one of `tcp`, `http`, `exec` or `log`";
-        ctx.error(path, Target::Key, message, "here", Some(help.into()));
+        match present.get(1) {
+            Some(second) => {
+                let at = crate::source::child(path, second);
+                ctx.error(&at, Target::Key, message, "second check", Some(help.into()));
+            }
+            None => ctx.error(path, Target::Key, message, "no check", Some(help.into())),
+        }
         return None;
     }
     let host = match f.get("host") {
