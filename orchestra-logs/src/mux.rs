@@ -122,17 +122,29 @@ impl Follow {
                 path: logs_dir.to_path_buf(),
                 source,
             })?;
+        let existing = discover(logs_dir, &selection)?;
         let cursors = match start {
-            Start::Resume(resume) => resume.cursors,
+            Start::Resume(resume) => {
+                // Files the history did not cover start at their end, like `Start::End`:
+                // they existed before following began, so they are not new.
+                let mut cursors = resume.cursors;
+                let uncovered: Vec<LogSource> = existing
+                    .into_iter()
+                    .filter(|s| cursors.iter().all(|c| c.source.path != s.path))
+                    .collect();
+                cursors.extend(
+                    read_limited(&uncovered, Some(0), &Query::new())?
+                        .resume
+                        .cursors,
+                );
+                cursors
+            }
             Start::End => {
-                read_limited(&discover(logs_dir, &selection)?, Some(0), &Query::new())?
+                read_limited(&existing, Some(0), &Query::new())?
                     .resume
                     .cursors
             }
-            Start::Beginning => discover(logs_dir, &selection)?
-                .into_iter()
-                .map(Cursor::new_file)
-                .collect(),
+            Start::Beginning => existing.into_iter().map(Cursor::new_file).collect(),
         };
         let (tx, rx) = mpsc::channel(options.channel_batches.max(1));
         let mut engine = Engine {

@@ -39,7 +39,10 @@ fn last_lines_reach_back_through_rotated_files() {
     assert_eq!(all.lines.len(), 30);
     assert_eq!(all.lines[0].line, "run 0 line 0");
 
-    // Following from where history ended gets the unfinished line once it is finished.
+    // Following from where history ended gets the unfinished line once it is finished;
+    // a file the history did not cover is followed from its end.
+    let other = dir.path().join("other.0.log");
+    append(&other, "old news\n");
     let mut c = Collector::start(
         dir.path(),
         Start::Resume(all.resume),
@@ -47,7 +50,9 @@ fn last_lines_reach_back_through_rotated_files() {
     );
     append(&path, " now\nnext\n");
     c.until_count(2, Duration::from_secs(10));
-    assert_eq!(c.texts(), ["unfinished now", "next"]);
+    append(&other, "fresh\n");
+    c.until_count(3, Duration::from_secs(10));
+    assert_eq!(c.texts(), ["unfinished now", "next", "fresh"]);
 }
 
 #[test]
