@@ -11,10 +11,10 @@
 //! Backpressure: the channel holds a few batches; when the consumer is slow the thread
 //! waits, and unread lines simply stay in the files.
 
-use std::collections::HashMap;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc as std_mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc as std_mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -70,9 +70,14 @@ pub enum Start {
     Resume(Resume),
 }
 
-enum Wake {
-    Fs(notify::Result<notify::Event>),
-    Stop,
+/// What the watcher tells the reader thread. Changed paths are coalesced into a set and
+/// the thread is woken through a one-slot channel, so a flood of write events while the
+/// consumer is slow costs no memory: only which files changed is remembered.
+#[derive(Debug, Default)]
+struct Signals {
+    changed: Mutex<HashSet<PathBuf>>,
+    rescan: AtomicBool,
+    stop: AtomicBool,
 }
 
 /// Lines of a changing set of log files as they are written.
@@ -84,17 +89,9 @@ enum Wake {
 pub struct Follow {
     rx: mpsc::Receiver<Vec<LogLine>>,
     queue: VecDeque<LogLine>,
-    wake: std_mpsc::Sender<Wake>,
+    signals: Arc<Signals>,
+    wake: std_mpsc::SyncSender<()>,
     thread: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Wake {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Wake::Fs(_) => "Fs",
-            Wake::Stop => "Stop",
-        })
-    }
 }
 
 impl Follow {
@@ -106,10 +103,20 @@ impl Follow {
         start: Start,
         options: FollowOptions,
     ) -> Result<Self> {
-        let (wake_tx, wake_rx) = std_mpsc::channel();
-        let events = wake_tx.clone();
-        let mut watcher = notify::recommended_watcher(move |ev| {
-            let _ = events.send(Wake::Fs(ev));
+        let (wake_tx, wake_rx) = std_mpsc::sync_channel(1);
+        let signals = Arc::new(Signals::default());
+        let (events, wake) = (Arc::clone(&signals), wake_tx.clone());
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            match ev {
+                // Our own opens and reads show up as access events: ignore them.
+                Ok(ev) if matches!(ev.kind, EventKind::Access(_)) => return,
+                Ok(ev) => lock_set(&events.changed).extend(ev.paths),
+                Err(e) => {
+                    tracing::debug!(error = %e, "watch error; rescanning");
+                    events.rescan.store(true, Ordering::SeqCst);
+                }
+            }
+            let _ = wake.try_send(());
         })
         .map_err(|source| LogsError::Watch {
             path: logs_dir.to_path_buf(),
@@ -159,16 +166,18 @@ impl Follow {
             engine.track(c);
         }
         engine.rescan();
+        let thread_signals = Arc::clone(&signals);
         let thread = std::thread::Builder::new()
             .name("orchestra-logs-follow".into())
             .spawn(move || {
                 let _watcher = watcher;
-                engine.run(&wake_rx, &tx);
+                engine.run(&thread_signals, &wake_rx, &tx);
             })
             .map_err(|e| LogsError::io("start a reader thread for", logs_dir, e))?;
         Ok(Self {
             rx,
             queue: VecDeque::new(),
+            signals,
             wake: wake_tx,
             thread: Some(thread),
         })
@@ -205,7 +214,8 @@ impl Drop for Follow {
     fn drop(&mut self) {
         // Closing first unblocks a reader waiting for room in the channel.
         self.rx.close();
-        let _ = self.wake.send(Wake::Stop);
+        self.signals.stop.store(true, Ordering::SeqCst);
+        let _ = self.wake.try_send(());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -245,59 +255,46 @@ impl Engine {
         self.dirty.fill(true);
     }
 
-    fn on_event(&mut self, event: notify::Result<notify::Event>) {
-        let event = match event {
-            Ok(ev) => ev,
-            Err(e) => {
-                tracing::debug!(error = %e, "watch error; rescanning");
-                self.rescan();
-                return;
-            }
-        };
-        // Our own opens and reads show up as access events: ignore them.
-        if matches!(event.kind, EventKind::Access(_)) {
-            return;
+    /// Takes what the watcher reported; returns false on stop.
+    fn take_signals(&mut self, signals: &Signals) -> bool {
+        if signals.stop.load(Ordering::SeqCst) {
+            return false;
         }
-        for path in &event.paths {
-            if let Some(&i) = self.by_path.get(path) {
-                self.dirty[i] = true;
-            } else if let Some(source) = LogSource::from_path(path) {
-                if self.selection.matches(&source) {
-                    self.track(Cursor::new_file(source));
-                }
-            } else if let Some((base, _)) = parse_rotated(path)
-                && let Some(&i) = self.by_path.get(&base)
-            {
-                self.dirty[i] = true;
+        if signals.rescan.swap(false, Ordering::SeqCst) {
+            self.rescan();
+        }
+        let changed = std::mem::take(&mut *lock_set(&signals.changed));
+        for path in &changed {
+            self.on_changed(path);
+        }
+        true
+    }
+
+    fn on_changed(&mut self, path: &Path) {
+        if let Some(&i) = self.by_path.get(path) {
+            self.dirty[i] = true;
+        } else if let Some(source) = LogSource::from_path(path) {
+            if self.selection.matches(&source) {
+                self.track(Cursor::new_file(source));
             }
+        } else if let Some((base, _)) = parse_rotated(path)
+            && let Some(&i) = self.by_path.get(&base)
+        {
+            self.dirty[i] = true;
         }
     }
 
-    /// Handles a wake-up; returns false on stop.
-    fn on_wake(&mut self, wake: Wake) -> bool {
-        match wake {
-            Wake::Stop => false,
-            Wake::Fs(ev) => {
-                self.on_event(ev);
-                true
-            }
-        }
-    }
-
-    fn run(&mut self, wake: &std_mpsc::Receiver<Wake>, tx: &mpsc::Sender<Vec<LogLine>>) {
+    fn run(
+        &mut self,
+        signals: &Signals,
+        wake: &std_mpsc::Receiver<()>,
+        tx: &mpsc::Sender<Vec<LogLine>>,
+    ) {
         let mut buf = vec![0u8; self.options.chunk_bytes.max(4096)];
         let mut next_rescan = Instant::now() + self.options.rescan;
         loop {
-            loop {
-                match wake.try_recv() {
-                    Ok(w) => {
-                        if !self.on_wake(w) {
-                            return;
-                        }
-                    }
-                    Err(std_mpsc::TryRecvError::Empty) => break,
-                    Err(std_mpsc::TryRecvError::Disconnected) => return,
-                }
+            if !self.take_signals(signals) {
+                return;
             }
             if Instant::now() >= next_rescan {
                 self.rescan();
@@ -325,14 +322,10 @@ impl Engine {
                 .filter_map(|c| c.due_at(self.options.grace))
                 .min()
                 .map_or(next_rescan, |d| d.min(next_rescan));
-            match wake.recv_timeout(due.saturating_duration_since(Instant::now())) {
-                Ok(w) => {
-                    if !self.on_wake(w) {
-                        return;
-                    }
-                }
-                Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            if let Err(std_mpsc::RecvTimeoutError::Disconnected) =
+                wake.recv_timeout(due.saturating_duration_since(Instant::now()))
+            {
+                return;
             }
         }
     }
@@ -356,4 +349,11 @@ impl Engine {
         }
         more
     }
+}
+
+/// Locks the changed-path set; a panic elsewhere cannot leave a set of paths inconsistent,
+/// so a poisoned lock is simply taken over.
+fn lock_set(set: &Mutex<HashSet<PathBuf>>) -> MutexGuard<'_, HashSet<PathBuf>> {
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

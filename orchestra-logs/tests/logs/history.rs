@@ -144,3 +144,21 @@ fn without_an_index_sources_come_one_after_the_other() {
         std::fs::metadata(&b).unwrap().modified().ok()
     );
 }
+
+#[test]
+fn last_lines_of_a_huge_file_read_only_its_end() {
+    // A 64 GiB sparse file: reading it whole would take minutes; reading its end, no time.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.0.log");
+    let file = crate::support::appender(&path);
+    file.set_len(64 << 30).unwrap();
+    append(&path, "\nfirst\nsecond\nthird\n");
+    let src = [LogSource::from_path(&path).unwrap()];
+    let h = read_history(&src, 2, &Query::new()).unwrap();
+    assert_eq!(texts(&h.lines), ["second", "third"]);
+    // Following from the end does not read it either.
+    let mut c = Collector::start(dir.path(), Start::End, FollowOptions::default());
+    append(&path, "fourth\n");
+    c.until_count(1, Duration::from_secs(10));
+    assert_eq!(c.texts(), ["fourth"]);
+}
