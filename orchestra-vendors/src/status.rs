@@ -1,0 +1,122 @@
+//! A vendor container as a `ps` row.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
+use orchestra_core::state::UnitKind;
+use orchestra_core::{ReplicaState, ReplicaStatus};
+
+use crate::names::LABEL_VENDOR;
+
+/// The `ps` row of an inspected vendor container.
+pub(crate) fn row(info: &ContainerInspectResponse) -> ReplicaStatus {
+    let vendor = info
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(LABEL_VENDOR))
+        .cloned()
+        .unwrap_or_default();
+    let state = info.state.clone().unwrap_or_default();
+    let code = state.exit_code.unwrap_or(0);
+    let health = state.health.as_ref().and_then(|h| h.status);
+    let (replica_state, reason) = match state.status {
+        Some(ContainerStateStatusEnum::RUNNING) => match health {
+            Some(HealthStatusEnum::STARTING) => (ReplicaState::Starting, None),
+            Some(HealthStatusEnum::UNHEALTHY) => (ReplicaState::Running, Some("unhealthy".into())),
+            _ => (ReplicaState::Running, None),
+        },
+        Some(ContainerStateStatusEnum::CREATED) => (ReplicaState::Starting, None),
+        Some(ContainerStateStatusEnum::RESTARTING) => (
+            ReplicaState::Backoff,
+            Some(format!("exited with code {code}, restarting")),
+        ),
+        Some(ContainerStateStatusEnum::REMOVING) => (ReplicaState::Stopping, None),
+        Some(ContainerStateStatusEnum::DEAD) => (ReplicaState::Crashed, state.error.clone()),
+        // Docker does not record whether a stop was asked for: a non-zero code is shown,
+        // not judged.
+        _ if code != 0 => (
+            ReplicaState::Stopped,
+            Some(format!("exited with code {code}")),
+        ),
+        _ => (ReplicaState::Stopped, None),
+    };
+    let alive = replica_state.is_alive();
+    let mut ports: Vec<u16> = info
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.as_ref())
+        .into_iter()
+        .flat_map(|ports| ports.values())
+        .flatten()
+        .flatten()
+        .filter_map(|b| b.host_port.as_deref()?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ReplicaStatus {
+        service: vendor,
+        replica: 0,
+        kind: UnitKind::Vendor,
+        state: replica_state,
+        pid: state
+            .pid
+            .filter(|&p| p > 0 && alive)
+            .and_then(|p| i32::try_from(p).ok()),
+        ports,
+        restarts: info
+            .restart_count
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        uptime_s: if alive {
+            state
+                .started_at
+                .as_deref()
+                .and_then(unix_seconds)
+                .and_then(|start| {
+                    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+                    Some(now.saturating_sub(start))
+                })
+        } else {
+            None
+        },
+        cpu_percent: None,
+        rss_bytes: None,
+        reason,
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it
+/// (`2024-03-01T12:34:56.123456789Z`); fractions are dropped.
+fn unix_seconds(rfc3339: &str) -> Option<u64> {
+    let b = rfc3339.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' || !rfc3339.ends_with('Z') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| rfc3339.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_times_parse_to_unix_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_seconds("2024-03-01T12:34:56.123456789Z"),
+            Some(1_709_296_496)
+        );
+        assert_eq!(unix_seconds("0001-01-01T00:00:00Z"), None);
+        assert_eq!(unix_seconds("garbage"), None);
+    }
+}
