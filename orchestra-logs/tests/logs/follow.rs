@@ -40,7 +40,7 @@ fn run_writers(writers: usize, per_writer: usize) -> (Duration, Duration) {
             })
         })
         .collect();
-    let mut next: HashMap<String, usize> = HashMap::new();
+    let mut next: HashMap<std::sync::Arc<str>, usize> = HashMap::new();
     let total = writers * per_writer;
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -50,7 +50,7 @@ fn run_writers(writers: usize, per_writer: usize) -> (Duration, Duration) {
             .unwrap_or_else(|| panic!("timed out with {seen} of {total} lines"));
         for line in batch {
             let n: usize = line.line.rsplit(' ').next().unwrap().parse().unwrap();
-            let expected = next.entry(line.unit.to_string()).or_default();
+            let expected = next.entry(std::sync::Arc::clone(&line.unit)).or_default();
             assert_eq!(n, *expected, "{}: `{}`", line.unit, line.line);
             *expected += 1;
             seen += 1;
