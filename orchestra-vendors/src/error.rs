@@ -55,7 +55,11 @@ pub enum VendorError {
     },
 
     /// The readiness check did not pass in time.
-    #[error("vendor `{vendor}` is not ready after {}: {last}", HumanDuration(*.timeout))]
+    #[error(
+        "vendor `{vendor}` is not ready after {}: {last}{}",
+        HumanDuration(*.timeout),
+        tail_suffix(.log_tail)
+    )]
     NotReady {
         /// The vendor.
         vendor: VendorName,
@@ -63,6 +67,8 @@ pub enum VendorError {
         timeout: Duration,
         /// What the last attempt said.
         last: String,
+        /// The last lines of its output.
+        log_tail: Vec<String>,
     },
 
     /// The container stopped while Orchestra waited for it to become ready.
@@ -112,6 +118,15 @@ fn tail_suffix(lines: &[String]) -> String {
 }
 
 impl VendorError {
+    /// The container's last lines of output, when the error is about a vendor that did not
+    /// become ready (for the failure report of `start` and `vendors up`).
+    pub fn log_tail(&self) -> &[String] {
+        match self {
+            Self::NotReady { log_tail, .. } | Self::Exited { log_tail, .. } => log_tail,
+            _ => &[],
+        }
+    }
+
     /// Wraps an engine error with what was being done.
     pub(crate) fn engine(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
         let action = action.into();

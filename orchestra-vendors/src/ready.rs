@@ -60,6 +60,7 @@ pub(crate) async fn wait(
                 vendor: spec.name.clone(),
                 timeout: spec.ready_timeout,
                 last: last.unwrap_or_else(|| "the check did not finish in time".to_owned()),
+                log_tail: logs::tail(docker, container, TAIL_LINES).await,
             });
         }
         tokio::time::sleep(INTERVAL).await;

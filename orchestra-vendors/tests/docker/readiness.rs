@@ -52,6 +52,14 @@ async fn a_failing_check_times_out_with_its_last_answer() {
         "{text}"
     );
     assert!(text.contains("exited with code 3: not yet"), "{text}");
+    // The container's own output comes along, for the failure report.
+    assert!(
+        err.log_tail()
+            .iter()
+            .any(|l| l.contains("Ready to accept connections")),
+        "{text}"
+    );
+    assert!(text.contains("its last output:"), "{text}");
 }
 
 #[tokio::test]
