@@ -1,6 +1,145 @@
 //! The `orchestra` command line.
+//!
+//! `main.rs` calls [`run`]; everything else lives here, one module per command under
+//! [`commands`]. The CLI composes the libraries: `orchestra-config` finds and resolves the
+//! project, `orchestra-supervisor` runs it, `orchestra-logs` shows its output.
+//!
+//! # How it works
+//!
+//! Arguments are parsed with clap ([`args`]); a [`context::Context`] loads the project on
+//! first use; each command returns `Result<(), CliError>` and [`error::CliError`] maps the
+//! outcome to the exit codes of the contract: 0 success, 1 a service, hook or test failed,
+//! 2 bad usage or configuration.
+
+pub mod args;
+pub mod commands;
+pub mod context;
+pub mod daemon;
+pub mod error;
+pub mod hooks;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::Output;
 
 /// Runs the command line and returns the process exit code.
-pub fn run() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn run() -> ExitCode {
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(commands::completions::COMPLETE_VAR)
+        .complete();
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                orchestra_core::exit::USAGE
+            } else {
+                orchestra_core::exit::SUCCESS
+            });
+        }
+    };
+    let out = Output::new(cli.no_color, cli.quiet, cli.verbose);
+    init_tracing(out);
+
+    match dispatch(cli, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `orchestra config | head` closes the pipe early: that is not an error.
+        Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            e.report(out.color_err);
+            code
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
+    if let Some(dir) = &cli.directory {
+        std::env::set_current_dir(dir).map_err(|e| {
+            CliError::usage(
+                format!("cannot change to {}: {e}", dir.display()),
+                "pass an existing folder to -C",
+            )
+        })?;
+    }
+    let mut cx = Context::new(out, cli.config);
+    match cli.command {
+        Command::Init(args) => commands::init::run(&cx, &args),
+        Command::Config(args) => commands::config::run(&mut cx, &args),
+        Command::Export(args) => commands::export::run(&mut cx, &args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::ListServices => {
+            for name in cx.project()?.service_names() {
+                println!("{name}");
+            }
+            Ok(())
+        }
+        Command::Start(args) => block_on(commands::fleet::start(&mut cx, &args)),
+        Command::Stop(args) => block_on(commands::fleet::stop(&mut cx, &args)),
+        Command::Restart(args) => block_on(commands::fleet::restart(&mut cx, &args)),
+        Command::Ps(args) => block_on(commands::fleet::ps(&mut cx, &args)),
+        Command::Scale(args) => block_on(commands::fleet::scale(&mut cx, &args)),
+        Command::Logs(_) => Err(CliError::NotImplemented("logs")),
+        Command::Test(args) => block_on(commands::test::run(&mut cx, &args)),
+        Command::Vendors(_) => Err(CliError::NotImplemented("vendors")),
+        Command::Daemon(args) => {
+            let state = match args.state_dir {
+                Some(dir) => orchestra_core::StateDir::at(dir),
+                None => orchestra_core::StateDir::at(
+                    cx.resolve(orchestra_config::Section::Start)?.state_dir,
+                ),
+            };
+            daemon_runtime()?.block_on(daemon::server::serve(state))
+        }
+    }
+}
+
+/// Runs a client command's future: one thread is plenty to wait on a socket.
+fn block_on<F: std::future::Future<Output = Result<(), CliError>>>(
+    future: F,
+) -> Result<(), CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("starting the async runtime"))?
+        .block_on(future)
+}
+
+/// The daemon supervises many replicas at once: two workers match the machines it runs on
+/// without wasting memory on idle threads.
+fn daemon_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::io("starting the async runtime"))
+}
+
+/// Diagnostics of Orchestra itself go to stderr: warnings by default, more with `-v`,
+/// or exactly what `ORCHESTRA_LOG` asks for (`ORCHESTRA_LOG=orchestra_supervisor=debug`).
+fn init_tracing(out: Output) {
+    let default = match (out.quiet, out.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORCHESTRA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(out.color_err)
+        .without_time()
+        .try_init();
 }

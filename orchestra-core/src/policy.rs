@@ -110,10 +110,10 @@ impl Backoff {
         if uptime >= self.policy.reset_after {
             self.attempt = 0;
         }
-        if let Some(max) = self.policy.max_restarts {
-            if self.attempt >= max {
-                return None;
-            }
+        if let Some(max) = self.policy.max_restarts
+            && self.attempt >= max
+        {
+            return None;
         }
         let delay = self
             .policy

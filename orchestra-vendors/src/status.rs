@@ -107,7 +107,67 @@ fn unix_seconds(rfc3339: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use bollard::models::{ContainerState, PortBinding};
+
     use super::*;
+
+    fn container(status: ContainerStateStatusEnum, code: i64) -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            state: Some(ContainerState {
+                status: Some(status),
+                exit_code: Some(code),
+                pid: Some(if status == ContainerStateStatusEnum::RUNNING {
+                    42
+                } else {
+                    0
+                }),
+                started_at: Some("2024-03-01T12:34:56.5Z".into()),
+                ..ContainerState::default()
+            }),
+            config: Some(bollard::models::ContainerConfig {
+                labels: Some([(LABEL_VENDOR.to_owned(), "pg".to_owned())].into()),
+                ..Default::default()
+            }),
+            network_settings: Some(bollard::models::NetworkSettings {
+                ports: Some(
+                    [(
+                        "5432/tcp".to_owned(),
+                        Some(vec![PortBinding {
+                            host_ip: Some("127.0.0.1".into()),
+                            host_port: Some("15432".into()),
+                        }]),
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            }),
+            restart_count: Some(2),
+            ..ContainerInspectResponse::default()
+        }
+    }
+
+    #[test]
+    fn a_running_container_is_a_running_vendor_row_with_its_port() {
+        let row = row(&container(ContainerStateStatusEnum::RUNNING, 0));
+        assert_eq!(row.service, "pg");
+        assert_eq!(row.kind, UnitKind::Vendor);
+        assert_eq!(row.state, ReplicaState::Running);
+        assert_eq!(
+            (row.pid, row.ports.as_slice(), row.restarts),
+            (Some(42), &[15432][..], 2)
+        );
+        assert!(row.uptime_s.is_some());
+    }
+
+    #[test]
+    fn stopped_and_restarting_containers_say_why() {
+        let exited = row(&container(ContainerStateStatusEnum::EXITED, 137));
+        assert_eq!(exited.state, ReplicaState::Stopped);
+        assert_eq!(exited.reason.as_deref(), Some("exited with code 137"));
+        assert_eq!((exited.pid, exited.uptime_s), (None, None));
+        let restarting = row(&container(ContainerStateStatusEnum::RESTARTING, 1));
+        assert_eq!(restarting.state, ReplicaState::Backoff);
+    }
 
     #[test]
     fn engine_times_parse_to_unix_seconds() {

@@ -288,7 +288,8 @@ impl Vendors {
     }
 
     /// Follows a vendor's output into `path` (appending, 0600) until its container stops;
-    /// the returned task ends then.
+    /// the returned task ends then. A container that `up` recreates is a new container:
+    /// call this again for it.
     pub async fn logs_to_file(
         &self,
         name: &VendorName,

@@ -26,12 +26,11 @@ pub fn examples_dir() -> PathBuf {
 /// The cargo profile folder the tests run from, e.g. `target/debug`.
 pub fn profile_dir() -> PathBuf {
     let exe = env::current_exe().expect("the test executable has a path");
-    if let Some(deps) = exe.parent() {
-        if deps.file_name().is_some_and(|name| name == "deps") {
-            if let Some(profile) = deps.parent() {
-                return profile.to_path_buf();
-            }
-        }
+    if let Some(deps) = exe.parent()
+        && deps.file_name().is_some_and(|name| name == "deps")
+        && let Some(profile) = deps.parent()
+    {
+        return profile.to_path_buf();
     }
     // Not run by cargo from `deps/` (a doctest, a debugger): use the default layout.
     env::var_os("CARGO_TARGET_DIR")

@@ -76,10 +76,10 @@ fn exchange(stream: &mut (impl Read + Write)) -> io::Result<String> {
     stream.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")?;
     let mut answer = Vec::new();
     // Keep what arrived before an error: a reset right after the answer is still an answer.
-    if let Err(e) = stream.read_to_end(&mut answer) {
-        if answer.is_empty() {
-            return Err(e);
-        }
+    if let Err(e) = stream.read_to_end(&mut answer)
+        && answer.is_empty()
+    {
+        return Err(e);
     }
     Ok(String::from_utf8_lossy(&answer).into_owned())
 }

@@ -206,10 +206,10 @@ impl Drop for Fleet {
             // Not a panic (that would abort while unwinding elsewhere), but never silent.
             eprintln!("fleet cleanup killed leftover processes: {leaked:?}");
         }
-        if std::env::var_os(KEEP_ENV).is_some() {
-            if let Some(dir) = self.dir.take() {
-                eprintln!("kept fleet folder {}", dir.keep().display());
-            }
+        if std::env::var_os(KEEP_ENV).is_some()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("kept fleet folder {}", dir.keep().display());
         }
     }
 }

@@ -66,16 +66,23 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node) -> RawProject {
     let Some(f) = read::fields(ctx, node, &[], KEYS, "project setting") else {
         return p;
     };
-    if let Some((n, path)) = f.get("name") {
-        if let Some(text) = read::nonempty(ctx, n, &path) {
-            match ProjectName::new(text.clone()) {
-                Ok(name) => p.name = Some(ctx.located(name, &path)),
-                Err(e) => {
-                    let message = format!("`{text}` in {} is not a valid project name", ctx.name());
-                    ctx.error(&path, Target::Value, message, &e.to_string(), Some(
-                        "names are letters, digits, `-` and `_`, starting with a letter or digit".into(),
-                    ));
-                }
+    if let Some((n, path)) = f.get("name")
+        && let Some(text) = read::nonempty(ctx, n, &path)
+    {
+        match ProjectName::new(text.clone()) {
+            Ok(name) => p.name = Some(ctx.located(name, &path)),
+            Err(e) => {
+                let message = format!("`{text}` in {} is not a valid project name", ctx.name());
+                ctx.error(
+                    &path,
+                    Target::Value,
+                    message,
+                    &e.to_string(),
+                    Some(
+                        "names are letters, digits, `-` and `_`, starting with a letter or digit"
+                            .into(),
+                    ),
+                );
             }
         }
     }
@@ -129,15 +136,15 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node) -> RawProject {
                 .unwrap_or_default(),
         };
         if name == "logs" {
-            if let Some((n, path)) = s.get("max_size") {
-                if let Some(size) = byte_size(ctx, n, &path) {
-                    p.logs.max_size = size;
-                }
+            if let Some((n, path)) = s.get("max_size")
+                && let Some(size) = byte_size(ctx, n, &path)
+            {
+                p.logs.max_size = size;
             }
-            if let Some((n, path)) = s.get("keep") {
-                if let Some(keep) = read::integer(ctx, n, &path, 0, 1000) {
-                    p.logs.keep = keep as u32;
-                }
+            if let Some((n, path)) = s.get("keep")
+                && let Some(keep) = read::integer(ctx, n, &path, 0, 1000)
+            {
+                p.logs.keep = keep as u32;
             }
         }
         p.sections.insert(name, section);
@@ -159,21 +166,21 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node) -> RawProject {
             }
         }
     }
-    if let Some((n, path)) = f.get("defaults") {
-        if let Some(d) = service::read(ctx, n, &path) {
-            if let Some(name) = &d.name {
-                let message = format!("`defaults` in {} cannot set `name`", ctx.name());
-                let help = "every service needs its own name: set it in its service.yml";
-                ctx.error(
-                    &name.origin.path,
-                    Target::Key,
-                    message,
-                    "one name for every service",
-                    Some(help.into()),
-                );
-            }
-            p.defaults = d;
+    if let Some((n, path)) = f.get("defaults")
+        && let Some(d) = service::read(ctx, n, &path)
+    {
+        if let Some(name) = &d.name {
+            let message = format!("`defaults` in {} cannot set `name`", ctx.name());
+            let help = "every service needs its own name: set it in its service.yml";
+            ctx.error(
+                &name.origin.path,
+                Target::Key,
+                message,
+                "one name for every service",
+                Some(help.into()),
+            );
         }
+        p.defaults = d;
     }
     if let Some((n, path)) = f.get("vendors") {
         match n {

@@ -133,16 +133,23 @@ impl RawService {
 pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawService> {
     let f = read::fields(ctx, node, path, KEYS, "service setting")?;
     let mut s = RawService::default();
-    if let Some((n, p)) = f.get("name") {
-        if let Some(text) = read::nonempty(ctx, n, &p) {
-            match ServiceName::new(text.clone()) {
-                Ok(name) => s.name = Some(ctx.located(name, &p)),
-                Err(e) => {
-                    let message = format!("`{text}` in {} is not a valid service name", ctx.name());
-                    ctx.error(&p, Target::Value, message, &e.to_string(), Some(
-                        "names are letters, digits, `-` and `_`, starting with a letter or digit".into(),
-                    ));
-                }
+    if let Some((n, p)) = f.get("name")
+        && let Some(text) = read::nonempty(ctx, n, &p)
+    {
+        match ServiceName::new(text.clone()) {
+            Ok(name) => s.name = Some(ctx.located(name, &p)),
+            Err(e) => {
+                let message = format!("`{text}` in {} is not a valid service name", ctx.name());
+                ctx.error(
+                    &p,
+                    Target::Value,
+                    message,
+                    &e.to_string(),
+                    Some(
+                        "names are letters, digits, `-` and `_`, starting with a letter or digit"
+                            .into(),
+                    ),
+                );
             }
         }
     }
@@ -174,13 +181,13 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
     s.watch = f.get("watch").map(|(n, p)| read::globs(ctx, n, &p));
     s.ignore = f.get("ignore").map(|(n, p)| read::globs(ctx, n, &p));
     s.rerun = f.get("rerun").and_then(|(n, p)| rerun(ctx, n, &p));
-    if let Some((n, p)) = f.get("docker") {
-        if let Some(d) = read::fields(ctx, n, &p, DOCKER_KEYS, "docker setting") {
-            s.docker = Some(DockerImage(match d.get("image") {
-                Some((Node::Null, _)) | None => None,
-                Some((n, p)) => read::nonempty(ctx, n, &p),
-            }));
-        }
+    if let Some((n, p)) = f.get("docker")
+        && let Some(d) = read::fields(ctx, n, &p, DOCKER_KEYS, "docker setting")
+    {
+        s.docker = Some(DockerImage(match d.get("image") {
+            Some((Node::Null, _)) | None => None,
+            Some((n, p)) => read::nonempty(ctx, n, &p),
+        }));
     }
     Some(s)
 }

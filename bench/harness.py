@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Orchestra's benchmark harness: the same fleet run by Orchestra, honcho, supervisord and a
+plain bash loop, measured in one run and printed as ratios. See bench/README.md."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "bench" / ".venv" / "bin"
+OUT = ROOT / "bench" / "out"
+ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "orchestra"
+BASE_PORT = 21000
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_service_binary():
+    """The trivial service: the static HTTP fixture, listening on $PORT."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    binary = OUT / "svc"
+    src = ROOT / "tests" / "fixtures" / "go" / "http"
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=src, env=env, check=True)
+    return binary
+
+
+def ports_for(n):
+    return [BASE_PORT + i for i in range(n)]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.05):
+            return True
+    except OSError:
+        return False
+
+
+def wait_ports(ports, want_open=True, deadline=120.0):
+    """Polls until every port is open (or closed); returns the time it took."""
+    start = time.monotonic()
+    pending = set(ports)
+    while pending:
+        pending = {p for p in pending if port_open(p) != want_open}
+        if not pending:
+            break
+        if time.monotonic() - start > deadline:
+            raise RuntimeError(f"ports still {'closed' if want_open else 'open'}: {sorted(pending)[:5]}…")
+        time.sleep(0.002)
+    return time.monotonic() - start
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def idle_cpu_percent(pid, seconds):
+    before = proc_cpu_seconds(pid)
+    time.sleep(seconds)  # measuring idle cost: the wait is the measurement
+    return 100.0 * (proc_cpu_seconds(pid) - before) / seconds
+
+
+# ── the tools ────────────────────────────────────────────────────────────────────────────────
+
+
+class Bash:
+    name = "bash loop"
+
+    def __init__(self, binary, n, probe):
+        self.binary, self.n = binary, n
+        self.procs = []
+
+    def start(self):
+        t0 = time.monotonic()
+        script = "".join(f"PORT={p} {self.binary} >/dev/null 2>&1 &\n" for p in ports_for(self.n))
+        script += "wait\n"
+        self.shell = subprocess.Popen(["bash", "-c", script], start_new_session=True)
+        wait_ports(ports_for(self.n))
+        return time.monotonic() - t0
+
+    def manager_pid(self):
+        return self.shell.pid
+
+    def stop(self):
+        t0 = time.monotonic()
+        os.killpg(self.shell.pid, signal.SIGTERM)
+        self.shell.wait()
+        wait_ports(ports_for(self.n), want_open=False)
+        return time.monotonic() - t0
+
+
+class Honcho:
+    name = "honcho"
+
+    def __init__(self, binary, n, probe):
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-honcho-"))
+        self.n = n
+        lines = [f"s{i:03}: env PORT={p} exec {binary}" for i, p in enumerate(ports_for(n))]
+        (self.dir / "Procfile").write_text("\n".join(lines) + "\n")
+
+    def start(self):
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [str(VENV / "honcho"), "start"], cwd=self.dir,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_ports(ports_for(self.n))
+        return time.monotonic() - t0
+
+    def manager_pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait()
+        wait_ports(ports_for(self.n), want_open=False)
+        t = time.monotonic() - t0
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return t
+
+
+class Supervisord:
+    name = "supervisord"
+
+    def __init__(self, binary, n, probe):
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-supervisord-"))
+        self.n = n
+        conf = [
+            "[supervisord]", f"logfile={self.dir}/supervisord.log", f"pidfile={self.dir}/s.pid",
+            "nodaemon=true", "minfds=4096", "",
+            "[unix_http_server]", f"file={self.dir}/s.sock", "",
+            "[rpcinterface:supervisor]",
+            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
+            "[supervisorctl]", f"serverurl=unix://{self.dir}/s.sock", "",
+        ]
+        for i, p in enumerate(ports_for(n)):
+            conf += [f"[program:s{i:03}]", f"command={binary}", f'environment=PORT="{p}"',
+                     "startsecs=0", "stopwaitsecs=10", f"stdout_logfile={self.dir}/s{i:03}.log",
+                     "redirect_stderr=true", ""]
+        (self.dir / "supervisord.conf").write_text("\n".join(conf))
+
+    def start(self):
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [str(VENV / "supervisord"), "-c", str(self.dir / "supervisord.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_ports(ports_for(self.n))
+        return time.monotonic() - t0
+
+    def manager_pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait()
+        wait_ports(ports_for(self.n), want_open=False)
+        t = time.monotonic() - t0
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return t
+
+
+class Orchestra:
+    def __init__(self, binary, n, probe):
+        self.name = "orchestra" + (" (tcp probe)" if probe else "")
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-orchestra-"))
+        self.n = n
+        (self.dir / "orchestra.yml").write_text("defaults:\n  stop_timeout: 10s\n")
+        for i, p in enumerate(ports_for(n)):
+            d = self.dir / f"s{i:03}"
+            d.mkdir()
+            ready = "ready: { tcp: $PORT }\n" if probe else ""
+            (d / "service.yml").write_text(f"run: [\"{binary}\"]\nport: {p}\n{ready}")
+
+    def cli(self, *args, **kw):
+        return subprocess.run([str(ORCHESTRA), "-C", str(self.dir), *args], check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+    def start(self):
+        t0 = time.monotonic()
+        self.cli("start", "-q")
+        wait_ports(ports_for(self.n))
+        return time.monotonic() - t0
+
+    def manager_pid(self):
+        out = subprocess.run(["pgrep", "-f", f"orchestra daemon --state-dir {self.dir}/.orchestra"],
+                             stdout=subprocess.PIPE, text=True).stdout.split()
+        return int(out[0]) if out else None
+
+    def ps_latency(self, runs=20):
+        times = []
+        for _ in range(runs):
+            t0 = time.monotonic()
+            rows = json.loads(self.cli("ps", "--json").stdout)
+            times.append(time.monotonic() - t0)
+            assert len(rows) == self.n, f"ps shows {len(rows)} rows, expected {self.n}"
+        return statistics.median(times)
+
+    def stop(self):
+        t0 = time.monotonic()
+        self.cli("stop", "-q")
+        wait_ports(ports_for(self.n), want_open=False)
+        t = time.monotonic() - t0
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return t
+
+
+# ── the benchmarks ───────────────────────────────────────────────────────────────────────────
+
+
+def fleet(binary):
+    results = {}
+    for n in (50, 200):
+        tools = [lambda: Bash(binary, n, False), lambda: Honcho(binary, n, False),
+                 lambda: Supervisord(binary, n, False), lambda: Orchestra(binary, n, False),
+                 lambda: Orchestra(binary, n, True)]
+        for make in tools:
+            starts, stops, rss, ps = [], [], [], []
+            name = None
+            for _ in range(REPEAT):
+                tool = make()
+                name = tool.name
+                starts.append(tool.start())
+                pid = tool.manager_pid()
+                if pid:
+                    rss.append(proc_rss_bytes(pid))
+                if isinstance(tool, Orchestra):
+                    ps.append(tool.ps_latency())
+                stops.append(tool.stop())
+            results[(n, name)] = {
+                "start_s": statistics.median(starts), "stop_s": statistics.median(stops),
+                "rss_mib": statistics.median(rss) / 2**20 if rss else None,
+                "ps_s": statistics.median(ps) if ps else None,
+            }
+            r = results[(n, name)]
+            log(f"{n:>4} services  {name:<22} start {r['start_s']:.3f}s  stop {r['stop_s']:.3f}s"
+                + (f"  rss {r['rss_mib']:.1f} MiB" if r["rss_mib"] else "")
+                + (f"  ps {r['ps_s'] * 1000:.1f} ms" if r["ps_s"] else ""))
+    # Idle cost of the managing process with 200 replicas, measured once per tool.
+    idle = {}
+    for make in (lambda: Honcho(binary, 200, False), lambda: Supervisord(binary, 200, False),
+                 lambda: Orchestra(binary, 200, True)):
+        tool = make()
+        tool.start()
+        pid = tool.manager_pid()
+        idle[tool.name] = idle_cpu_percent(pid, IDLE_SECONDS) if pid else None
+        tool.stop()
+        log(f"idle CPU over {IDLE_SECONDS}s with 200 replicas  {tool.name:<22} {idle[tool.name]:.3f}%")
+    return results, idle
+
+
+def report(results, idle):
+    lines = ["| services | tool | start | × bash floor | stop | manager RSS | ps --json |",
+             "|---|---|---|---|---|---|---|"]
+    for (n, name), r in sorted(results.items(), key=lambda kv: (kv[0][0], kv[1]["start_s"])):
+        floor = results[(n, "bash loop")]["start_s"]
+        lines.append(
+            f"| {n} | {name} | {r['start_s']:.3f} s | {r['start_s'] / floor:.2f}× | {r['stop_s']:.3f} s"
+            f" | {'%.1f MiB' % r['rss_mib'] if r['rss_mib'] else '-'}"
+            f" | {'%.1f ms' % (r['ps_s'] * 1000) if r['ps_s'] else '-'} |")
+    lines += ["", "| idle manager, 200 replicas | CPU over %d s |" % IDLE_SECONDS, "|---|---|"]
+    for name, cpu in idle.items():
+        lines.append(f"| {name} | {cpu:.3f} % |")
+    for n in (50, 200):
+        o = results[(n, "orchestra")]["start_s"]
+        for peer in ("bash loop", "honcho", "supervisord"):
+            p = results[(n, peer)]["start_s"]
+            lines.append(f"\n{n} services: orchestra start is {p / o:.2f}× as fast as {peer}"
+                         if peer != "bash loop" else f"\n{n} services: orchestra start = {o / p:.2f}× the bash floor")
+    print("\n".join(lines))
+
+
+def main():
+    what = sys.argv[1:] or ["fleet"]
+    binary = build_service_binary()
+    if "fleet" in what:
+        report(*fleet(binary))
+
+
+if __name__ == "__main__":
+    main()

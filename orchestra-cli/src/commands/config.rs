@@ -1,0 +1,28 @@
+//! `orchestra config`: the resolved configuration, as Orchestra will run it.
+
+use std::io::Write;
+
+use orchestra_config::Section;
+
+use crate::args::ConfigArgs;
+use crate::context::Context;
+use crate::error::CliError;
+
+/// Prints the resolved project as YAML, or JSON with `--json`.
+pub fn run(cx: &mut Context, args: &ConfigArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Config)?;
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&project).map_err(|e| {
+            CliError::Failed(format!("cannot print the configuration as JSON: {e}"))
+        })?;
+        s.push('\n');
+        s
+    } else {
+        yaml_serde::to_string(&project)
+            .map_err(|e| CliError::Failed(format!("cannot print the configuration as YAML: {e}")))?
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(CliError::io("writing to stdout"))
+}

@@ -1,0 +1,337 @@
+//! `start`, `stop`, `restart`, `scale` and `ps`: the commands that talk to the daemon.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Instant;
+
+use orchestra_config::Section;
+use orchestra_core::protocol::{Event, Failure, Phase, Progress, Request};
+use orchestra_core::spec::ProjectSpec;
+use orchestra_core::{ReplicaStatus, ServiceName, StateDir};
+
+use crate::args::{PsArgs, ScaleArgs, SelectArgs, StartArgs};
+use crate::context::Context;
+use crate::daemon::client::{Client, Reply};
+use crate::error::CliError;
+use crate::hooks::{self, When};
+use crate::output::Output;
+
+/// `orchestra start`.
+pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
+    for (flag, on) in [
+        ("start --attach", args.attach),
+        ("start --logs", args.logs),
+        ("start --rerun", args.rerun),
+        ("start --docker", args.docker),
+    ] {
+        if on {
+            return Err(CliError::NotImplemented(flag));
+        }
+    }
+    let project = cx.resolve(Section::Start)?;
+    let services = cx.select(&args.select.services)?;
+    let scale = scale_map(cx, &args.scale)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    let client = Client::connect_or_spawn(&state).await?;
+    let request = Request::Start {
+        project: Box::new(project.clone()),
+        services,
+        scale,
+        no_build: args.no_build,
+    };
+    let reply = send(client, &request, cx.out).await?;
+    finish(&project, &reply, cx.out, "started")
+}
+
+/// `orchestra stop`: through the daemon when one runs, else straight from the records.
+pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Stop)?;
+    let services = selection_or_all(cx, &args.services)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    if let Some(client) = Client::connect(&state).await {
+        let reply = send(client, &Request::Stop { services }, cx.out).await?;
+        return finish(&project, &reply, cx.out, "stopped");
+    }
+    let timeout = project
+        .services
+        .values()
+        .map(|s| s.stop_timeout)
+        .max()
+        .unwrap_or_default();
+    let stopped = orchestra_supervisor::stop_from_records(&state, &services, timeout)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot stop the fleet: {e}")))?;
+    if !cx.out.quiet {
+        for id in &stopped {
+            println!("{id:<20} stopped");
+        }
+    }
+    hooks::run(&project, When::After)
+}
+
+/// `orchestra restart`: rebuild, then replace.
+pub async fn restart(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Restart)?;
+    let services = cx.select(&args.services)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    let client = Client::connect_or_spawn(&state).await?;
+    let request = Request::Restart {
+        project: Box::new(project.clone()),
+        services,
+    };
+    let reply = send(client, &request, cx.out).await?;
+    finish(&project, &reply, cx.out, "restarted")
+}
+
+/// `orchestra scale users=3`.
+pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Start)?;
+    let scale = scale_map(cx, &args.scale)?;
+    let state = StateDir::at(&project.state_dir);
+    let Some(client) = Client::connect(&state).await else {
+        return Err(CliError::usage(
+            "the fleet is not running",
+            "start it first with `orchestra start`, or pass --scale to start",
+        ));
+    };
+    let request = Request::Scale {
+        project: Box::new(project.clone()),
+        scale,
+    };
+    let reply = send(client, &request, cx.out).await?;
+    finish(&project, &reply, cx.out, "scaled")
+}
+
+/// `orchestra ps`.
+pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
+    if args.strays {
+        return Err(CliError::NotImplemented("ps --strays"));
+    }
+    if args.ports {
+        return Err(CliError::NotImplemented("ps --ports"));
+    }
+    let project = cx.resolve(Section::Ps)?;
+    let services = selection_or_all(cx, &args.select.services)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    let mut rows = match Client::connect(&state).await {
+        Some(client) => {
+            let mut rows = Vec::new();
+            client
+                .request(&Request::Status, |event| {
+                    if let Event::Status { replicas } = event {
+                        rows.clone_from(replicas);
+                    }
+                })
+                .await?;
+            rows
+        }
+        None => orchestra_supervisor::status_from_records(&state),
+    };
+    if !services.is_empty() {
+        rows.retain(|r| services.iter().any(|s| s.as_str() == r.service));
+    }
+    let mut stdout = std::io::stdout().lock();
+    let text = if args.json {
+        let mut s = serde_json::to_string(&rows)
+            .map_err(|e| CliError::Failed(format!("cannot encode the status: {e}")))?;
+        s.push('\n');
+        s
+    } else {
+        render_table(&rows, cx.out)
+    };
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(CliError::io("writing to stdout"))?;
+    hooks::run(&project, When::After)
+}
+
+fn selection_or_all(cx: &mut Context, args: &[String]) -> Result<Vec<ServiceName>, CliError> {
+    if args.is_empty() {
+        Ok(Vec::new())
+    } else {
+        cx.select(args)
+    }
+}
+
+fn scale_map(
+    cx: &mut Context,
+    pairs: &[(String, u32)],
+) -> Result<BTreeMap<ServiceName, u32>, CliError> {
+    let mut map = BTreeMap::new();
+    for (name, n) in pairs {
+        let selected = cx.select(std::slice::from_ref(name))?;
+        if let [service] = selected.as_slice() {
+            map.insert(service.clone(), *n);
+        } else {
+            return Err(CliError::usage(
+                format!("`{name}={n}` must name one service"),
+                "write SERVICE=N, as in users=3",
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// Sends a request and prints its progress as it comes.
+async fn send(client: Client, request: &Request, out: Output) -> Result<Reply, CliError> {
+    let started = Instant::now();
+    let mut stdout = std::io::stdout();
+    client
+        .request(request, |event| {
+            if let Event::Progress(p) = event
+                && !out.quiet
+            {
+                let _ = writeln!(stdout, "{}", progress_line(p, out, started));
+            }
+        })
+        .await
+}
+
+fn finish(project: &ProjectSpec, reply: &Reply, out: Output, verb: &str) -> Result<(), CliError> {
+    if reply.ok {
+        return hooks::run(project, When::After);
+    }
+    for failure in &reply.failures {
+        print_failure(failure, out);
+    }
+    let names: Vec<&str> = reply.failures.iter().map(|f| f.unit.as_str()).collect();
+    Err(CliError::Failed(if names.is_empty() {
+        format!("the fleet was not {verb}")
+    } else {
+        format!("not {verb}: {}", names.join(", "))
+    }))
+}
+
+fn print_failure(failure: &Failure, out: Output) {
+    eprintln!(
+        "{} {}: {}",
+        out.red("✗"),
+        out.bold(&failure.unit),
+        failure.reason
+    );
+    for line in &failure.log_tail {
+        eprintln!("  {} {line}", out.dim("│"));
+    }
+}
+
+fn progress_line(p: &Progress, out: Output, since: Instant) -> String {
+    let unit = match p.replica {
+        Some(n) => format!("{}.{n}", p.unit),
+        None => p.unit.clone(),
+    };
+    let (mark, word) = match p.phase {
+        Phase::Building => (out.dim("…"), "building"),
+        Phase::Built => (out.green("✓"), "built"),
+        Phase::BuildFailed => (out.red("✗"), "build failed"),
+        Phase::Starting => (out.dim("…"), "starting"),
+        Phase::Ready => (out.green("✓"), "ready"),
+        Phase::Failed => (out.red("✗"), "failed"),
+        Phase::Backoff => (out.yellow("↻"), "backing off"),
+        Phase::Crashed => (out.red("✗"), "crashed"),
+        Phase::Stopping => (out.dim("…"), "stopping"),
+        Phase::Stopped => (out.green("■"), "stopped"),
+        Phase::Exited => (out.dim("■"), "exited"),
+    };
+    let detail = p
+        .message
+        .as_deref()
+        .map(|m| format!(" {}", out.dim(&format!("({m})"))))
+        .unwrap_or_default();
+    let at = out.dim(&format!("{:>6.2}s", since.elapsed().as_secs_f64()));
+    format!("{at} {mark} {unit:<20} {word}{detail}")
+}
+
+/// The `ps` table.
+pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
+    if rows.is_empty() {
+        return "nothing is running\n".into();
+    }
+    let header = [
+        "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS", "PORTS", "CPU", "RSS",
+    ];
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                if r.kind == orchestra_core::state::UnitKind::Vendor {
+                    r.service.clone()
+                } else {
+                    format!("{}.{}", r.service, r.replica)
+                },
+                r.state.to_string(),
+                r.pid.map_or_else(|| "-".into(), |p| p.to_string()),
+                r.uptime_s.map_or_else(|| "-".into(), format_uptime),
+                r.restarts.to_string(),
+                if r.ports.is_empty() {
+                    "-".into()
+                } else {
+                    r.ports
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+                r.cpu_percent
+                    .map_or_else(|| "-".into(), |c| format!("{c:.1}%")),
+                r.rss_bytes.map_or_else(|| "-".into(), format_bytes),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    let render = |cols: &[String], state: Option<orchestra_core::ReplicaState>| {
+        let mut line = String::new();
+        for (i, col) in cols.iter().enumerate() {
+            let cell = if i + 1 == cols.len() {
+                col.clone()
+            } else {
+                format!("{col:<width$}  ", width = widths[i])
+            };
+            // Colour after padding: escape codes take no room on screen.
+            line.push_str(&match (i, state) {
+                (1, Some(orchestra_core::ReplicaState::Running)) => out.green(&cell),
+                (1, Some(orchestra_core::ReplicaState::Crashed)) => out.red(&cell),
+                (1, Some(orchestra_core::ReplicaState::Backoff)) => out.yellow(&cell),
+                _ => cell,
+            });
+        }
+        line.trim_end().to_owned() + "\n"
+    };
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    text.push_str(&out.bold(&render(&header, None)));
+    for (row, cols) in rows.iter().zip(cells) {
+        text.push_str(&render(&cols, Some(row.state)));
+    }
+    text
+}
+
+fn format_uptime(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+fn format_bytes(b: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if b >= 1024 * 1024 * 1024 {
+        format!("{:.1}G", b as f64 / (1024.0 * MIB))
+    } else {
+        format!("{:.1}M", b as f64 / MIB)
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per command.
+
+pub mod completions;
+pub mod config;
+pub mod export;
+pub mod fleet;
+pub mod init;
+pub mod junit;
+pub mod test;

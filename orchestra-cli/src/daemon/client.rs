@@ -1,0 +1,132 @@
+//! Talking to the project's daemon: connect (starting it when needed), send one request,
+//! read the stream of events until `done`.
+
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use orchestra_core::StateDir;
+use orchestra_core::protocol::{Event, Failure, Request};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+use crate::error::CliError;
+
+/// How long a freshly spawned daemon may take to answer on its socket.
+const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A connection to the daemon.
+pub struct Client {
+    stream: BufReader<UnixStream>,
+}
+
+/// The end of a request: whether it succeeded, and what failed.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// Everything asked for succeeded.
+    pub ok: bool,
+    /// What failed, with log tails.
+    pub failures: Vec<Failure>,
+}
+
+impl Client {
+    /// Connects to a running daemon, or returns `None` when none answers.
+    pub async fn connect(state: &StateDir) -> Option<Self> {
+        UnixStream::connect(state.socket())
+            .await
+            .ok()
+            .map(|s| Self {
+                stream: BufReader::new(s),
+            })
+    }
+
+    /// Connects to the daemon, starting one first if none answers. Two clients racing here
+    /// both spawn a daemon, but only one wins the lock; the other exits at once and both
+    /// clients reach the winner.
+    pub async fn connect_or_spawn(state: &StateDir) -> Result<Self, CliError> {
+        if let Some(client) = Self::connect(state).await {
+            return Ok(client);
+        }
+        state
+            .create()
+            .map_err(CliError::io(format!("creating {}", state.root().display())))?;
+        spawn_daemon(state)?;
+        let deadline = Instant::now() + SPAWN_DEADLINE;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if let Some(client) = Self::connect(state).await {
+                return Ok(client);
+            }
+            if Instant::now() >= deadline {
+                return Err(CliError::Failed(format!(
+                    "the orchestra daemon did not answer on {} within {}s; see {}",
+                    state.socket().display(),
+                    SPAWN_DEADLINE.as_secs(),
+                    state.daemon_log().display()
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `request` and hands every event to `on_event` until the daemon says `done`.
+    pub async fn request(
+        mut self,
+        request: &Request,
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<Reply, CliError> {
+        let mut line = serde_json::to_string(request)
+            .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
+        line.push('\n');
+        let lost = || CliError::io("talking to the orchestra daemon");
+        self.stream
+            .get_mut()
+            .write_all(line.as_bytes())
+            .await
+            .map_err(lost())?;
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            let n = self.stream.read_line(&mut buf).await.map_err(lost())?;
+            if n == 0 {
+                return Err(CliError::Failed(
+                    "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
+                ));
+            }
+            let event: Event = serde_json::from_str(buf.trim_end()).map_err(|e| {
+                CliError::Failed(format!(
+                    "the orchestra daemon sent an unreadable event: {e}"
+                ))
+            })?;
+            match event {
+                Event::Done { ok, failures } => return Ok(Reply { ok, failures }),
+                Event::Error { message } => return Err(CliError::Failed(message)),
+                other => on_event(&other),
+            }
+        }
+    }
+}
+
+/// Starts `orchestra daemon` detached: its own process group (so the terminal's Ctrl-C does
+/// not reach it; it makes itself a session leader at start), no stdin, output to daemon.log.
+fn spawn_daemon(state: &StateDir) -> Result<(), CliError> {
+    let exe = std::env::current_exe().map_err(CliError::io("finding the orchestra binary"))?;
+    let log = orchestra_core::paths::open_append(&state.daemon_log()).map_err(CliError::io(
+        format!("opening {}", state.daemon_log().display()),
+    ))?;
+    let log_err = log
+        .try_clone()
+        .map_err(CliError::io("duplicating the daemon log"))?;
+    std::process::Command::new(exe)
+        .arg("daemon")
+        .arg("--state-dir")
+        .arg(state.root())
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0)
+        .spawn()
+        .map_err(CliError::io("starting the orchestra daemon"))?;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! `orchestra daemon`: the project's supervisor process.
+//!
+//! One per project, guarded by the flock on `.orchestra/daemon.lock`. It listens on
+//! `.orchestra/daemon.sock` (0600, and the peer's uid is checked), takes one JSON request per
+//! connection and answers with a stream of JSON events. It exits when it supervises nothing;
+//! SIGTERM or SIGINT stop the fleet first.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use orchestra_core::StateDir;
+use orchestra_core::protocol::{Event, Progress, Request};
+use orchestra_supervisor::Engine;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::lock::{DaemonLock, LockError};
+use crate::error::CliError;
+
+/// How often the daemon checks whether it still supervises anything. Slow on purpose: an
+/// idle daemon should cost nothing.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Shared by the connection handlers.
+struct Daemon {
+    engine: Engine,
+    state: StateDir,
+    /// Requests being answered right now: the daemon never exits in the middle of one.
+    in_flight: AtomicUsize,
+    /// Whether any replicas were adopted from records yet (done with the first project seen).
+    adopted: AtomicBool,
+}
+
+/// Runs the daemon until it has nothing left to supervise.
+pub async fn serve(state: StateDir) -> Result<(), CliError> {
+    // Leave the terminal's session: closing it must not hang up the fleet.
+    let _ = nix::unistd::setsid();
+    state
+        .create()
+        .map_err(CliError::io(format!("creating {}", state.root().display())))?;
+    let _lock = match DaemonLock::acquire(&state.lock()) {
+        Ok(lock) => lock,
+        Err(LockError::Held) => {
+            tracing::info!("another daemon holds the lock; leaving it the project");
+            return Ok(());
+        }
+        Err(e) => return Err(CliError::Failed(e.to_string())),
+    };
+    if let Err(e) = orchestra_supervisor::enable_subreaper() {
+        tracing::warn!(error = %e, "cannot become a child subreaper; orphaned grandchildren may escape");
+    }
+    // We hold the lock, so a socket file left here belongs to a dead daemon.
+    let socket = state.socket();
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket)
+        .map_err(CliError::io(format!("listening on {}", socket.display())))?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(CliError::io("restricting the socket to its owner"))?;
+    tracing::info!(pid = std::process::id(), socket = %socket.display(), "daemon listening");
+
+    let daemon = Arc::new(Daemon {
+        engine: Engine::new(state.clone()),
+        state: state.clone(),
+        in_flight: AtomicUsize::new(0),
+        adopted: AtomicBool::new(false),
+    });
+    let mut sigterm = signal(SignalKind::terminate()).map_err(CliError::io("handling SIGTERM"))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(CliError::io("handling SIGINT"))?;
+    let mut idle_check = tokio::time::interval(IDLE_CHECK);
+    idle_check.tick().await;
+    let mut served_any = false;
+
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                served_any = true;
+                let daemon = Arc::clone(&daemon);
+                daemon.in_flight.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Err(e) = handle(&daemon, stream).await {
+                        tracing::warn!(error = %e, "request failed");
+                    }
+                    daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping the fleet"); break; }
+            _ = sigint.recv() => { tracing::info!("SIGINT: stopping the fleet"); break; }
+            _ = idle_check.tick() => {
+                if served_any
+                    && daemon.in_flight.load(Ordering::SeqCst) == 0
+                    && daemon.engine.is_idle().await
+                {
+                    tracing::info!("nothing left to supervise; exiting");
+                    let _ = std::fs::remove_file(&socket);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    // Stop before removing the socket so that clients keep reaching a daemon that can
+    // answer `ps` while the fleet goes down.
+    let (tx, _rx) = mpsc::unbounded_channel();
+    daemon.engine.stop(&[], tx).await;
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
+    let peer = stream.peer_cred()?;
+    let me = nix::unistd::getuid().as_raw();
+    if peer.uid() != me {
+        tracing::warn!(
+            peer_uid = peer.uid(),
+            "refused a connection from another user"
+        );
+        let mut stream = stream;
+        let refusal = Event::Error {
+            message: format!(
+                "this orchestra daemon belongs to uid {me}; uid {} may not control it",
+                peer.uid()
+            ),
+        };
+        return write_event(&mut stream, &refusal).await;
+    }
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let request: Request = match serde_json::from_str(line.trim_end()) {
+        Ok(r) => r,
+        Err(e) => {
+            let error = Event::Error {
+                message: format!("the daemon cannot read this request: {e}"),
+            };
+            return write_event(&mut write, &error).await;
+        }
+    };
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+    let work = run_request(daemon, request, tx);
+    tokio::pin!(work);
+    // Forward progress while the request runs; a client that hung up does not stop the work.
+    let mut client_gone = false;
+    let final_event = loop {
+        tokio::select! {
+            done = &mut work => break done,
+            Some(progress) = rx.recv() => {
+                if !client_gone && write_event(&mut write, &Event::Progress(progress)).await.is_err() {
+                    client_gone = true;
+                }
+            }
+        }
+    };
+    while let Ok(progress) = rx.try_recv() {
+        if !client_gone
+            && write_event(&mut write, &Event::Progress(progress))
+                .await
+                .is_err()
+        {
+            client_gone = true;
+        }
+    }
+    if !client_gone {
+        write_event(&mut write, &final_event).await?;
+    }
+    Ok(())
+}
+
+async fn run_request(
+    daemon: &Daemon,
+    request: Request,
+    events: mpsc::UnboundedSender<Progress>,
+) -> Event {
+    let engine = &daemon.engine;
+    let outcome = match request {
+        Request::Start {
+            project,
+            services,
+            scale,
+            no_build,
+        } => {
+            adopt_once(daemon, &project).await;
+            let opts = orchestra_supervisor::StartOptions { scale, no_build };
+            engine.start(&project, &services, opts, events).await
+        }
+        Request::Stop { services } => engine.stop(&services, events).await,
+        Request::Restart { project, services } => {
+            adopt_once(daemon, &project).await;
+            engine.restart(&project, &services, events).await
+        }
+        Request::Scale { project, scale } => {
+            adopt_once(daemon, &project).await;
+            engine.scale(&project, &scale, events).await
+        }
+        Request::Status => {
+            let mut replicas = engine.status().await;
+            if !daemon.adopted.load(Ordering::SeqCst) {
+                replicas = orchestra_supervisor::status_from_records(&daemon.state);
+            }
+            return Event::Status { replicas };
+        }
+        Request::Shutdown => {
+            let outcome = engine.stop(&[], events).await;
+            // The idle check ends the process once this answer is written.
+            outcome
+        }
+    };
+    Event::Done {
+        ok: outcome.ok,
+        failures: outcome.failures,
+    }
+}
+
+/// Takes over the replicas a previous daemon left running, the first time a request brings
+/// the project's specs (they say how to restart and stop them).
+async fn adopt_once(daemon: &Daemon, project: &orchestra_core::spec::ProjectSpec) {
+    if !daemon.adopted.swap(true, Ordering::SeqCst) {
+        let adopted = daemon.engine.adopt(project).await;
+        if !adopted.is_empty() {
+            tracing::info!(count = adopted.len(), "adopted running replicas");
+        }
+    }
+}
+
+async fn write_event(
+    write: &mut (impl AsyncWriteExt + Unpin),
+    event: &Event,
+) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    write.flush().await
+}
