@@ -141,7 +141,8 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     };
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
-    let work = run_request(daemon, request, tx);
+    let (status_tx, status_rx) = tokio::sync::oneshot::channel();
+    let work = run_request(daemon, request, tx, status_tx);
     tokio::pin!(work);
     // Forward progress while the request runs; a client that hung up does not stop the work.
     let mut client_gone = false;
@@ -164,16 +165,20 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
             client_gone = true;
         }
     }
-    if !client_gone {
-        write_event(&mut write, &final_event).await?;
+    if client_gone {
+        return Ok(());
     }
-    Ok(())
+    if let Ok(replicas) = status_rx.await {
+        write_event(&mut write, &Event::Status { replicas }).await?;
+    }
+    write_event(&mut write, &final_event).await
 }
 
 async fn run_request(
     daemon: &Daemon,
     request: Request,
     events: mpsc::UnboundedSender<Progress>,
+    status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
 ) -> Event {
     let engine = &daemon.engine;
     let outcome = match request {
@@ -197,11 +202,18 @@ async fn run_request(
             engine.scale(&project, &scale, events).await
         }
         Request::Status => {
-            let mut replicas = engine.status().await;
-            if !daemon.adopted.load(Ordering::SeqCst) {
-                replicas = orchestra_supervisor::status_from_records(&daemon.state);
-            }
-            return Event::Status { replicas };
+            // Before any request brought the project's specs, nothing was adopted yet:
+            // the records are the truth.
+            let replicas = if daemon.adopted.load(Ordering::SeqCst) {
+                engine.status().await
+            } else {
+                orchestra_supervisor::status_from_records(&daemon.state)
+            };
+            let _ = status.send(replicas);
+            return Event::Done {
+                ok: true,
+                failures: Vec::new(),
+            };
         }
         Request::Shutdown => {
             let outcome = engine.stop(&[], events).await;
