@@ -88,7 +88,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Restart(args) => block_on(commands::fleet::restart(&mut cx, &args)),
         Command::Ps(args) => block_on(commands::fleet::ps(&mut cx, &args)),
         Command::Scale(args) => block_on(commands::fleet::scale(&mut cx, &args)),
-        Command::Logs(_) => Err(CliError::NotImplemented("logs")),
+        Command::Logs(args) => block_on(commands::logs::run(&mut cx, &args)),
         Command::Test(args) => block_on(commands::test::run(&mut cx, &args)),
         Command::Vendors(_) => Err(CliError::NotImplemented("vendors")),
         Command::Daemon(args) => {

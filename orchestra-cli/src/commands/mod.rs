@@ -6,4 +6,5 @@ pub mod export;
 pub mod fleet;
 pub mod init;
 pub mod junit;
+pub mod logs;
 pub mod test;

@@ -1,0 +1,139 @@
+//! `orchestra logs`: the fleet's output as one stream, from history then (with `-f`) live.
+
+use std::io::{BufWriter, Write};
+use std::time::SystemTime;
+
+use orchestra_config::Section;
+use orchestra_core::StateDir;
+use orchestra_logs::{
+    Follow, FollowOptions, Formatter, LogKind, LogLine, Query, Selection, Start, json_line,
+};
+
+use crate::args::LogsArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::hooks::{self, When};
+
+/// Prints the last `-n` lines of each selected replica and vendor, then follows with `-f`
+/// until Ctrl-C or a closed pipe.
+pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Logs)?;
+    let services = if args.select.services.is_empty() {
+        Vec::new()
+    } else {
+        cx.select(&args.select.services)?
+    };
+    let query = query(args)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    let mut selection = Selection::all().kinds(&[LogKind::Service, LogKind::Vendor]);
+    if !services.is_empty() {
+        selection = selection.units(services.iter().map(ToString::to_string));
+    }
+    let view = View {
+        json: args.json,
+        formatter: Formatter::new(&[], cx.out.color, args.timestamps),
+    };
+    let result = show(&state, selection, query, args, view).await;
+    match result {
+        Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+        Ok(()) => hooks::run(&project, When::After),
+    }
+}
+
+struct View {
+    json: bool,
+    formatter: Formatter,
+}
+
+impl View {
+    fn write(&mut self, out: &mut impl Write, line: &LogLine) -> std::io::Result<()> {
+        if self.json {
+            out.write_all(json_line(line).as_bytes())?;
+        } else {
+            self.formatter.observe(line);
+            out.write_all(self.formatter.format(line).as_bytes())?;
+        }
+        out.write_all(b"\n")
+    }
+}
+
+fn query(args: &LogsArgs) -> Result<Query, CliError> {
+    let mut query = Query::new();
+    if let Some(re) = &args.grep {
+        query = query.grep(re).map_err(|e| {
+            CliError::usage(
+                format!("--grep {re:?} is not a valid regular expression: {e}"),
+                "use Rust regex syntax, e.g. --grep 'ERROR|WARN'",
+            )
+        })?;
+    }
+    if let Some(since) = &args.since {
+        let at = orchestra_logs::parse_since(since, SystemTime::now()).map_err(|e| {
+            CliError::usage(
+                format!("--since {since:?}: {e}"),
+                "give a duration (10m, 1h30m) or a time (2026-01-31T10:00:00, 10:00)",
+            )
+        })?;
+        query = query.since(at);
+    }
+    Ok(query)
+}
+
+async fn show(
+    state: &StateDir,
+    selection: Selection,
+    query: Query,
+    args: &LogsArgs,
+    mut view: View,
+) -> Result<(), CliError> {
+    let logs_dir = state.logs_dir();
+    let io = |what: &str| CliError::io(what.to_owned());
+    let sources = orchestra_logs::discover(&logs_dir, &selection)
+        .map_err(|e| CliError::Failed(format!("cannot list the logs: {e}")))?;
+    for source in &sources {
+        view.formatter.add_source(source);
+    }
+    let history = orchestra_logs::read_history(&sources, args.lines, &query)
+        .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
+    for line in &history.lines {
+        view.write(&mut out, line).map_err(io("writing to stdout"))?;
+    }
+    out.flush().map_err(io("writing to stdout"))?;
+    if !args.follow {
+        return Ok(());
+    }
+    drop(out);
+
+    if !logs_dir.exists() {
+        state
+            .create()
+            .map_err(io("creating the state folder"))?;
+    }
+    let options = FollowOptions {
+        query,
+        ..FollowOptions::default()
+    };
+    let mut follow = Follow::start(&logs_dir, selection, Start::Resume(history.resume), options)
+        .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(io("handling Ctrl-C"))?;
+    loop {
+        tokio::select! {
+            batch = follow.recv_batch() => {
+                let Some(batch) = batch else { return Ok(()) };
+                let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
+                for line in &batch {
+                    view.write(&mut out, line).map_err(io("writing to stdout"))?;
+                }
+                out.flush().map_err(io("writing to stdout"))?;
+            }
+            _ = interrupt.recv() => return Ok(()),
+        }
+    }
+}
