@@ -19,8 +19,6 @@ use crate::output::Output;
 /// `orchestra start`.
 pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     for (flag, on) in [
-        ("start --attach", args.attach),
-        ("start --logs", args.logs),
         ("start --rerun", args.rerun),
         ("start --docker", args.docker),
     ] {
@@ -33,13 +31,22 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     let scale = scale_map(cx, &args.scale)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);
-    let client = Client::connect_or_spawn(&state).await?;
     let request = Request::Start {
         project: Box::new(project.clone()),
         services,
         scale,
         no_build: args.no_build,
     };
+    if args.attach || args.logs {
+        let mode = if args.attach {
+            super::attach::Mode::Attach
+        } else {
+            super::attach::Mode::Logs
+        };
+        super::attach::run(&state, request, cx.out, mode).await?;
+        return hooks::run(&project, When::After);
+    }
+    let client = Client::connect_or_spawn(&state).await?;
     let reply = send(client, &request, cx.out).await?;
     finish(&project, &reply, cx.out, "started")
 }
@@ -206,7 +213,7 @@ fn finish(project: &ProjectSpec, reply: &Reply, out: Output, verb: &str) -> Resu
     }))
 }
 
-fn print_failure(failure: &Failure, out: Output) {
+pub(crate) fn print_failure(failure: &Failure, out: Output) {
     eprintln!(
         "{} {}: {}",
         out.red("✗"),
@@ -218,7 +225,7 @@ fn print_failure(failure: &Failure, out: Output) {
     }
 }
 
-fn progress_line(p: &Progress, out: Output, since: Instant) -> String {
+pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String {
     let unit = match p.replica {
         Some(n) => format!("{}.{n}", p.unit),
         None => p.unit.clone(),

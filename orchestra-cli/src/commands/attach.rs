@@ -1,0 +1,150 @@
+//! `start --attach` and `start --logs`: start the fleet and stay with its output.
+//!
+//! Both follow the log files from the moment the request is sent, so the stream begins with
+//! the first line the fleet writes. `--attach` owns the fleet's life: Ctrl-C (or SIGTERM)
+//! stops every service gracefully, a second Ctrl-C kills what is left, and the exit code
+//! says whether the fleet stopped cleanly. `--logs` only watches: Ctrl-C detaches and the
+//! fleet keeps running.
+
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+use orchestra_core::StateDir;
+use orchestra_core::protocol::{Event, Request};
+use orchestra_logs::{Follow, FollowOptions, Formatter, LogKind, Selection, Start};
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::fleet;
+use crate::daemon::client::Client;
+use crate::error::CliError;
+use crate::output::Output;
+
+/// What Ctrl-C means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Ctrl-C stops the fleet.
+    Attach,
+    /// Ctrl-C leaves it running.
+    Logs,
+}
+
+/// Sends `request` (a start) and streams progress and logs until Ctrl-C.
+pub async fn run(
+    state: &StateDir,
+    request: Request,
+    out: Output,
+    mode: Mode,
+) -> Result<(), CliError> {
+    let io = |what: &str| CliError::io(what.to_owned());
+    state.create().map_err(io("creating the state folder"))?;
+    let selection = Selection::all().kinds(&[LogKind::Service, LogKind::Vendor]);
+    let mut follow = Follow::start(
+        &state.logs_dir(),
+        selection,
+        Start::End,
+        FollowOptions::default(),
+    )
+    .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+    let mut formatter = Formatter::new(&[], out.color, false);
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(io("handling Ctrl-C"))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(io("handling SIGTERM"))?;
+
+    let client = Client::connect_or_spawn(state).await?;
+    let started = Instant::now();
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut starting = Box::pin(client.request(&request, move |event| {
+        if let Event::Progress(p) = event {
+            let _ = progress_tx.send(p.clone());
+        }
+    }));
+    let mut start_done = false;
+    let mut stopping: Option<StopFuture> = None;
+    let mut interrupts = 0u32;
+
+    loop {
+        tokio::select! {
+            batch = follow.recv_batch() => {
+                let Some(batch) = batch else { break };
+                let stdout = std::io::stdout();
+                let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
+                for line in &batch {
+                    formatter.observe(line);
+                    writeln!(w, "{}", formatter.format(line)).map_err(io("writing to stdout"))?;
+                }
+                w.flush().map_err(io("writing to stdout"))?;
+            }
+            Some(p) = progress_rx.recv() => {
+                if !out.quiet {
+                    println!("{}", fleet::progress_line(&p, out, started));
+                }
+            }
+            reply = &mut starting, if !start_done => {
+                start_done = true;
+                let reply = reply?;
+                if !reply.ok {
+                    for failure in &reply.failures {
+                        fleet::print_failure(failure, out);
+                    }
+                    if mode == Mode::Attach {
+                        // A half-started fleet is worse than none: take it down again.
+                        eprintln!("{}", out.yellow("start failed: stopping the fleet"));
+                        stopping = Some(Box::pin(stop_fleet(state.clone(), out)));
+                    } else {
+                        return Err(CliError::Failed("the fleet did not start".into()));
+                    }
+                }
+            }
+            stopped = async { stopping.as_mut().expect("guarded").await }, if stopping.is_some() => {
+                let clean = stopped?;
+                return if clean && interrupts < 2 {
+                    Ok(())
+                } else {
+                    Err(CliError::Failed("the fleet did not stop cleanly".into()))
+                };
+            }
+            () = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {
+                interrupts += 1;
+                match (mode, interrupts) {
+                    (Mode::Logs, _) => return Ok(()),
+                    (Mode::Attach, 1) => {
+                        eprintln!("{}", out.yellow("stopping the fleet (Ctrl-C again to kill it)"));
+                        stopping = Some(Box::pin(stop_fleet(state.clone(), out)));
+                    }
+                    (Mode::Attach, _) => {
+                        eprintln!("{}", out.red("killing the fleet"));
+                        orchestra_supervisor::stop_from_records(state, &[], std::time::Duration::ZERO)
+                            .await
+                            .map_err(|e| CliError::Failed(format!("cannot kill the fleet: {e}")))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stop in progress.
+type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, CliError>>>>;
+
+/// Asks the daemon to stop everything; returns whether every replica stopped cleanly.
+async fn stop_fleet(state: StateDir, out: Output) -> Result<bool, CliError> {
+    let Some(client) = Client::connect(&state).await else {
+        return Ok(true);
+    };
+    let started = Instant::now();
+    let reply = client
+        .request(
+            &Request::Stop {
+                services: Vec::new(),
+            },
+            |event| {
+                if let Event::Progress(p) = event
+                    && !out.quiet
+                {
+                    println!("{}", fleet::progress_line(p, out, started));
+                }
+            },
+        )
+        .await?;
+    Ok(reply.ok)
+}
