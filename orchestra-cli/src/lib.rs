@@ -90,7 +90,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Scale(args) => block_on(commands::fleet::scale(&mut cx, &args)),
         Command::Logs(args) => block_on(commands::logs::run(&mut cx, &args)),
         Command::Test(args) => block_on(commands::test::run(&mut cx, &args)),
-        Command::Vendors(_) => Err(CliError::NotImplemented("vendors")),
+        Command::Vendors(args) => block_on(commands::vendors::run(&mut cx, &args)),
         Command::Daemon(args) => {
             let state = match args.state_dir {
                 Some(dir) => orchestra_core::StateDir::at(dir),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::name::ServiceName;
+use crate::name::{ServiceName, VendorName};
 use crate::spec::ProjectSpec;
 use crate::state::ReplicaStatus;
 
@@ -45,6 +45,22 @@ pub enum Request {
         project: Box<ProjectSpec>,
         /// New replica counts.
         scale: BTreeMap<ServiceName, u32>,
+    },
+    /// Bring vendor containers up (idempotent) and stream their logs.
+    VendorsUp {
+        /// The project as the client resolved it.
+        project: Box<ProjectSpec>,
+        /// The vendors (all when empty).
+        vendors: Vec<VendorName>,
+    },
+    /// Stop and remove vendor containers.
+    VendorsDown {
+        /// The project as the client resolved it.
+        project: Box<ProjectSpec>,
+        /// The vendors (all when empty).
+        vendors: Vec<VendorName>,
+        /// Also remove their named volumes.
+        volumes: bool,
     },
     /// Report every replica's status.
     Status,

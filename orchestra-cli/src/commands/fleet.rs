@@ -57,8 +57,13 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
     let services = selection_or_all(cx, &args.services)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);
+    // A stop of the whole fleet takes its vendors down too (their volumes stay).
+    let with_vendors = services.is_empty() && !project.vendors.is_empty();
     if let Some(client) = Client::connect(&state).await {
         let reply = send(client, &Request::Stop { services }, cx.out).await?;
+        if with_vendors && reply.ok {
+            super::vendors::down(&project, &[], false, cx.out).await?;
+        }
         return finish(&project, &reply, cx.out, "stopped");
     }
     let timeout = project
@@ -74,6 +79,9 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         for id in &stopped {
             println!("{id:<20} stopped");
         }
+    }
+    if with_vendors {
+        super::vendors::down(&project, &[], false, cx.out).await?;
     }
     hooks::run(&project, When::After)
 }
@@ -136,7 +144,13 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
                 .await?;
             rows
         }
-        None => orchestra_supervisor::status_from_records(&state),
+        None => {
+            let mut rows = orchestra_supervisor::status_from_records(&state);
+            if !project.vendors.is_empty() {
+                rows.extend(super::vendors::status_direct(&project).await);
+            }
+            rows
+        }
     };
     if !services.is_empty() {
         rows.retain(|r| services.iter().any(|s| s.as_str() == r.service));
@@ -184,7 +198,11 @@ fn scale_map(
 }
 
 /// Sends a request and prints its progress as it comes.
-async fn send(client: Client, request: &Request, out: Output) -> Result<Reply, CliError> {
+pub(crate) async fn send(
+    client: Client,
+    request: &Request,
+    out: Output,
+) -> Result<Reply, CliError> {
     let started = Instant::now();
     let mut stdout = std::io::stdout();
     client
@@ -198,7 +216,12 @@ async fn send(client: Client, request: &Request, out: Output) -> Result<Reply, C
         .await
 }
 
-fn finish(project: &ProjectSpec, reply: &Reply, out: Output, verb: &str) -> Result<(), CliError> {
+pub(crate) fn finish(
+    project: &ProjectSpec,
+    reply: &Reply,
+    out: Output,
+    verb: &str,
+) -> Result<(), CliError> {
     if reply.ok {
         return hooks::run(project, When::After);
     }

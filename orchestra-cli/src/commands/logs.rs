@@ -34,7 +34,7 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
         json: args.json,
         formatter: Formatter::new(&[], cx.out.color, args.timestamps),
     };
-    let result = show(&state, selection, query, args, view).await;
+    let result = show(&state, selection, query, args.lines, args.follow, view).await;
     match result {
         Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             Ok(())
@@ -44,9 +44,12 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
     }
 }
 
-struct View {
-    json: bool,
-    formatter: Formatter,
+/// How lines are printed.
+pub struct View {
+    /// One JSON object per line.
+    pub json: bool,
+    /// The `name.n |` formatter.
+    pub formatter: Formatter,
 }
 
 impl View {
@@ -83,11 +86,13 @@ fn query(args: &LogsArgs) -> Result<Query, CliError> {
     Ok(query)
 }
 
-async fn show(
+/// Prints the last `lines` lines of each selected source, then follows them when `follow`.
+pub async fn show(
     state: &StateDir,
     selection: Selection,
     query: Query,
-    args: &LogsArgs,
+    lines: usize,
+    follow: bool,
     mut view: View,
 ) -> Result<(), CliError> {
     let logs_dir = state.logs_dir();
@@ -97,23 +102,22 @@ async fn show(
     for source in &sources {
         view.formatter.add_source(source);
     }
-    let history = orchestra_logs::read_history(&sources, args.lines, &query)
+    let history = orchestra_logs::read_history(&sources, lines, &query)
         .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
     for line in &history.lines {
-        view.write(&mut out, line).map_err(io("writing to stdout"))?;
+        view.write(&mut out, line)
+            .map_err(io("writing to stdout"))?;
     }
     out.flush().map_err(io("writing to stdout"))?;
-    if !args.follow {
+    if !follow {
         return Ok(());
     }
     drop(out);
 
     if !logs_dir.exists() {
-        state
-            .create()
-            .map_err(io("creating the state folder"))?;
+        state.create().map_err(io("creating the state folder"))?;
     }
     let options = FollowOptions {
         query,

@@ -9,3 +9,4 @@ pub mod init;
 pub mod junit;
 pub mod logs;
 pub mod test;
+pub mod vendors;

@@ -7,3 +7,4 @@
 pub mod client;
 pub mod lock;
 pub mod server;
+pub mod vendors;

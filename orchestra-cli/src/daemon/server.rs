@@ -19,6 +19,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::lock::{DaemonLock, LockError};
+use super::vendors::{VendorRuntime, vendors_needed};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
@@ -33,6 +34,8 @@ struct Daemon {
     in_flight: AtomicUsize,
     /// Whether any replicas were adopted from records yet (done with the first project seen).
     adopted: AtomicBool,
+    /// Vendor containers and the streams of their output.
+    vendors: VendorRuntime,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -67,6 +70,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
         adopted: AtomicBool::new(false),
+        vendors: VendorRuntime::default(),
     });
     let mut sigterm = signal(SignalKind::terminate()).map_err(CliError::io("handling SIGTERM"))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(CliError::io("handling SIGINT"))?;
@@ -94,6 +98,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                 if served_any
                     && daemon.in_flight.load(Ordering::SeqCst) == 0
                     && daemon.engine.is_idle().await
+                    && daemon.vendors.is_idle().await
                 {
                     tracing::info!("nothing left to supervise; exiting");
                     let _ = std::fs::remove_file(&socket);
@@ -189,8 +194,28 @@ async fn run_request(
             no_build,
         } => {
             adopt_once(daemon, &project).await;
+            // Vendors first: the services that need them expect them ready.
+            let needed = vendors_needed(&project, &services);
+            if let Err(failure) = daemon.vendors.up(&project, &needed, events.clone()).await {
+                return Event::Done {
+                    ok: false,
+                    failures: vec![failure],
+                };
+            }
             let opts = orchestra_supervisor::StartOptions { scale, no_build };
             engine.start(&project, &services, opts, events).await
+        }
+        Request::VendorsUp { project, vendors } => {
+            let result = daemon.vendors.up(&project, &vendors, events).await;
+            return done(result);
+        }
+        Request::VendorsDown {
+            project,
+            vendors,
+            volumes,
+        } => {
+            let result = daemon.vendors.down(&project, &vendors, volumes).await;
+            return done(result);
         }
         Request::Stop { services } => engine.stop(&services, events).await,
         Request::Restart { project, services } => {
@@ -204,11 +229,12 @@ async fn run_request(
         Request::Status => {
             // Before any request brought the project's specs, nothing was adopted yet:
             // the records are the truth.
-            let replicas = if daemon.adopted.load(Ordering::SeqCst) {
+            let mut replicas = if daemon.adopted.load(Ordering::SeqCst) {
                 engine.status().await
             } else {
                 orchestra_supervisor::status_from_records(&daemon.state)
             };
+            replicas.extend(daemon.vendors.status().await);
             let _ = status.send(replicas);
             return Event::Done {
                 ok: true,
@@ -224,6 +250,19 @@ async fn run_request(
     Event::Done {
         ok: outcome.ok,
         failures: outcome.failures,
+    }
+}
+
+fn done(result: Result<(), orchestra_core::protocol::Failure>) -> Event {
+    match result {
+        Ok(()) => Event::Done {
+            ok: true,
+            failures: Vec::new(),
+        },
+        Err(failure) => Event::Done {
+            ok: false,
+            failures: vec![failure],
+        },
     }
 }
 

@@ -1,0 +1,164 @@
+//! `orchestra vendors up|down|ps|logs`: the project's third-party containers.
+
+use std::io::Write;
+
+use orchestra_config::Section;
+use orchestra_core::protocol::Request;
+use orchestra_core::spec::ProjectSpec;
+use orchestra_core::{StateDir, VendorName};
+use orchestra_logs::{Formatter, LogKind, Query, Selection};
+
+use super::fleet;
+use crate::args::{VendorsAction, VendorsArgs};
+use crate::context::Context;
+use crate::daemon::client::Client;
+use crate::error::CliError;
+use crate::hooks::{self, When};
+
+/// Runs one `vendors` action.
+pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Vendors)?;
+    let names = select_vendors(&project, &args.vendors)?;
+    hooks::run(&project, When::Before)?;
+    let state = StateDir::at(&project.state_dir);
+    match args.action {
+        VendorsAction::Up => {
+            if project.vendors.is_empty() {
+                return no_vendors(cx);
+            }
+            let client = Client::connect_or_spawn(&state).await?;
+            let request = Request::VendorsUp {
+                project: Box::new(project.clone()),
+                vendors: names,
+            };
+            let reply = fleet::send(client, &request, cx.out).await?;
+            fleet::finish(&project, &reply, cx.out, "up")?;
+        }
+        VendorsAction::Down => {
+            if project.vendors.is_empty() {
+                return no_vendors(cx);
+            }
+            down(&project, &names, args.volumes, cx.out).await?;
+        }
+        VendorsAction::Ps => {
+            let rows = if project.vendors.is_empty() {
+                Vec::new()
+            } else {
+                vendors_client(&project)
+                    .await?
+                    .status()
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?
+            };
+            let text = fleet::render_table(&rows, cx.out);
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(CliError::io("writing to stdout"))?;
+        }
+        VendorsAction::Logs => {
+            let mut selection = Selection::all().kinds(&[LogKind::Vendor]);
+            if !names.is_empty() {
+                selection = selection.units(names.iter().map(ToString::to_string));
+            }
+            let view = super::logs::View {
+                json: false,
+                formatter: Formatter::new(&[], cx.out.color, false),
+            };
+            super::logs::show(&state, selection, Query::new(), 100, false, view).await?;
+        }
+    }
+    hooks::run(&project, When::After)
+}
+
+/// Takes vendors down: through the daemon when one runs (it also stops streaming their
+/// logs), directly otherwise. Runs no hooks: the calling command does.
+pub async fn down(
+    project: &ProjectSpec,
+    names: &[VendorName],
+    volumes: bool,
+    out: crate::output::Output,
+) -> Result<(), CliError> {
+    let state = StateDir::at(&project.state_dir);
+    if let Some(client) = Client::connect(&state).await {
+        let request = Request::VendorsDown {
+            project: Box::new(project.clone()),
+            vendors: names.to_vec(),
+            volumes,
+        };
+        let reply = fleet::send(client, &request, out).await?;
+        if !reply.ok {
+            for failure in &reply.failures {
+                fleet::print_failure(failure, out);
+            }
+            return Err(CliError::Failed("the vendors were not taken down".into()));
+        }
+        return Ok(());
+    }
+    vendors_client(project)
+        .await?
+        .down(names, volumes)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    if !out.quiet {
+        println!("vendors down");
+    }
+    Ok(())
+}
+
+/// The vendors' `ps` rows straight from the engine, for when no daemon runs; empty when
+/// the engine cannot be reached (ps must still show the services).
+pub async fn status_direct(project: &ProjectSpec) -> Vec<orchestra_core::ReplicaStatus> {
+    match vendors_client(project).await {
+        Ok(v) => v.status().await.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot ask Docker about the vendors");
+            Vec::new()
+        }
+    }
+}
+
+async fn vendors_client(project: &ProjectSpec) -> Result<orchestra_vendors::Vendors, CliError> {
+    let docker = orchestra_vendors::connect()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(orchestra_vendors::Vendors::new(
+        docker,
+        project.name.clone(),
+    ))
+}
+
+fn no_vendors(cx: &Context) -> Result<(), CliError> {
+    if !cx.out.quiet {
+        println!("this project has no vendors (add them under `vendors:` in orchestra.yml)");
+    }
+    Ok(())
+}
+
+/// Validates vendor names given on the command line.
+fn select_vendors(project: &ProjectSpec, args: &[String]) -> Result<Vec<VendorName>, CliError> {
+    args.iter()
+        .map(|arg| {
+            project
+                .vendors
+                .keys()
+                .find(|v| v.as_str() == arg)
+                .cloned()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = project.vendors.keys().map(VendorName::as_str).collect();
+                    let closest = known
+                        .iter()
+                        .min_by_key(|k| strsim::levenshtein(k, arg))
+                        .filter(|k| strsim::levenshtein(k, arg) <= 3);
+                    CliError::usage(
+                        format!("`{arg}` is not a vendor of this project"),
+                        match closest {
+                            Some(c) => format!("did you mean `{c}`?"),
+                            None if known.is_empty() => "this project has no vendors".into(),
+                            None => format!("the vendors are: {}", known.join(", ")),
+                        },
+                    )
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! The daemon's side of vendors: bring containers up before the services that need them,
+//! stream each container's output into `.orchestra/logs/vendor.<name>.log`, take them down.
+//!
+//! Docker is touched only when the project has vendors: a fleet without any never connects.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orchestra_core::protocol::{Failure, Progress};
+use orchestra_core::spec::{Dependency, ProjectSpec};
+use orchestra_core::{ReplicaStatus, ServiceName, StateDir, VendorName};
+use orchestra_vendors::Vendors;
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
+
+/// Vendor containers as the daemon sees them.
+#[derive(Default)]
+pub struct VendorRuntime {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    vendors: Option<Vendors>,
+    log_tasks: BTreeMap<VendorName, JoinHandle<()>>,
+}
+
+/// The vendors `services` need, directly or through the services they depend on; every
+/// vendor of the project when `services` is empty (a full start).
+pub fn vendors_needed(project: &ProjectSpec, services: &[ServiceName]) -> Vec<VendorName> {
+    if services.is_empty() {
+        return project.vendors.keys().cloned().collect();
+    }
+    let mut seen = BTreeSet::new();
+    let mut vendors = BTreeSet::new();
+    let mut stack: Vec<ServiceName> = services.to_vec();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(service) = project.services.get(&name) else {
+            continue;
+        };
+        for dep in &service.depends_on {
+            match dep {
+                Dependency::Service(s) => stack.push(s.clone()),
+                Dependency::Vendor(v) => {
+                    vendors.insert(v.clone());
+                }
+            }
+        }
+    }
+    vendors.into_iter().collect()
+}
+
+impl VendorRuntime {
+    /// Brings `names` up (idempotent), waits for their readiness, and makes sure their
+    /// output is being streamed to their log files.
+    pub async fn up(
+        &self,
+        project: &ProjectSpec,
+        names: &[VendorName],
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Result<(), Failure> {
+        let specs: Vec<_> = project
+            .vendors
+            .values()
+            .filter(|v| names.is_empty() || names.contains(&v.name))
+            .cloned()
+            .collect();
+        if specs.is_empty() {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock().await;
+        let vendors = inner.connect(project).await?;
+        let result = vendors.up(&specs, events).await;
+        let state = StateDir::at(&project.state_dir);
+        // Stream the output of every container that came up, even when another failed.
+        for spec in &specs {
+            let running = inner
+                .log_tasks
+                .get(&spec.name)
+                .is_some_and(|task| !task.is_finished());
+            if running {
+                continue;
+            }
+            let path = state.vendor_log(&spec.name);
+            if let Ok(task) = vendors.logs_to_file(&spec.name, &path).await {
+                inner.log_tasks.insert(spec.name.clone(), task);
+            }
+        }
+        result.map(drop).map_err(|e| Failure {
+            unit: failing_vendor(&e).unwrap_or_else(|| "vendors".into()),
+            reason: e.to_string(),
+            log_tail: e.log_tail().to_vec(),
+        })
+    }
+
+    /// Stops and removes `names` (all when empty); named volumes go only with `volumes`.
+    pub async fn down(
+        &self,
+        project: &ProjectSpec,
+        names: &[VendorName],
+        volumes: bool,
+    ) -> Result<(), Failure> {
+        if project.vendors.is_empty() {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock().await;
+        let vendors = inner.connect(project).await?;
+        vendors.down(names, volumes).await.map_err(|e| Failure {
+            unit: "vendors".into(),
+            reason: e.to_string(),
+            log_tail: Vec::new(),
+        })?;
+        inner
+            .log_tasks
+            .retain(|name, _| !(names.is_empty() || names.contains(name)));
+        Ok(())
+    }
+
+    /// The vendors' rows for `ps`, when this daemon has dealt with vendors.
+    pub async fn status(&self) -> Vec<ReplicaStatus> {
+        let inner = self.inner.lock().await;
+        match &inner.vendors {
+            Some(vendors) => vendors.status().await.unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether no vendor output is being streamed any more.
+    pub async fn is_idle(&self) -> bool {
+        let inner = self.inner.lock().await;
+        inner.log_tasks.values().all(JoinHandle::is_finished)
+    }
+}
+
+impl Inner {
+    async fn connect(&mut self, project: &ProjectSpec) -> Result<Vendors, Failure> {
+        if let Some(v) = &self.vendors {
+            return Ok(v.clone());
+        }
+        let docker = orchestra_vendors::connect().await.map_err(|e| Failure {
+            unit: "vendors".into(),
+            reason: e.to_string(),
+            log_tail: Vec::new(),
+        })?;
+        let vendors = Vendors::new(docker, project.name.clone());
+        self.vendors = Some(vendors.clone());
+        Ok(vendors)
+    }
+}
+
+fn failing_vendor(e: &orchestra_vendors::VendorError) -> Option<String> {
+    use orchestra_vendors::VendorError as E;
+    match e {
+        E::NotReady { vendor, .. } | E::Exited { vendor, .. } | E::NoHealthcheck { vendor, .. } => {
+            Some(vendor.to_string())
+        }
+        _ => None,
+    }
+}
