@@ -132,25 +132,22 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
     let services = selection_or_all(cx, &args.select.services)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);
-    let mut rows = match Client::connect(&state).await {
-        Some(client) => {
-            let mut rows = Vec::new();
-            client
-                .request(&Request::Status, |event| {
-                    if let Event::Status { replicas } = event {
-                        rows.clone_from(replicas);
-                    }
-                })
-                .await?;
-            rows
+    let mut rows = if let Some(client) = Client::connect(&state).await {
+        let mut rows = Vec::new();
+        client
+            .request(&Request::Status, |event| {
+                if let Event::Status { replicas } = event {
+                    rows.clone_from(replicas);
+                }
+            })
+            .await?;
+        rows
+    } else {
+        let mut rows = orchestra_supervisor::status_from_records(&state);
+        if !project.vendors.is_empty() {
+            rows.extend(super::vendors::status_direct(&project).await);
         }
-        None => {
-            let mut rows = orchestra_supervisor::status_from_records(&state);
-            if !project.vendors.is_empty() {
-                rows.extend(super::vendors::status_direct(&project).await);
-            }
-            rows
-        }
+        rows
     };
     if !services.is_empty() {
         rows.retain(|r| services.iter().any(|s| s.as_str() == r.service));

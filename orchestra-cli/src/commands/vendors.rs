@@ -24,7 +24,8 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
     match args.action {
         VendorsAction::Up => {
             if project.vendors.is_empty() {
-                return no_vendors(cx);
+                say_no_vendors(cx);
+                return Ok(());
             }
             let client = Client::connect_or_spawn(&state).await?;
             let request = Request::VendorsUp {
@@ -36,7 +37,8 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
         }
         VendorsAction::Down => {
             if project.vendors.is_empty() {
-                return no_vendors(cx);
+                say_no_vendors(cx);
+                return Ok(());
             }
             down(&project, &names, args.volumes, cx.out).await?;
         }
@@ -128,11 +130,10 @@ async fn vendors_client(project: &ProjectSpec) -> Result<orchestra_vendors::Vend
     ))
 }
 
-fn no_vendors(cx: &Context) -> Result<(), CliError> {
+fn say_no_vendors(cx: &Context) {
     if !cx.out.quiet {
         println!("this project has no vendors (add them under `vendors:` in orchestra.yml)");
     }
-    Ok(())
 }
 
 /// Validates vendor names given on the command line.
