@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod acceptance;
 pub mod attach;
 pub mod completions;
 pub mod config;

@@ -29,19 +29,16 @@ pub enum Verdict {
 }
 
 /// One service's run.
-struct Run {
-    service: String,
-    verdict: Verdict,
-    duration: Duration,
-    output: String,
-    suite: Suite,
+pub(crate) struct Run {
+    pub service: String,
+    pub verdict: Verdict,
+    pub duration: Duration,
+    pub output: String,
+    pub suite: Suite,
 }
 
 /// Runs the tests and prints a summary; fails naming the services whose tests failed.
 pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
-    if args.acceptance {
-        return Err(CliError::NotImplemented("test --acceptance"));
-    }
     let project = cx.resolve(Section::Test)?;
     let selected = cx.select(&args.select.services)?;
     hooks::run(&project, When::Before)?;
@@ -88,6 +85,9 @@ pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
     }
     let _ = printer.await;
 
+    if args.acceptance {
+        runs.extend(super::acceptance::run(&project, &selected, out, width).await?);
+    }
     if let Some(path) = &args.junit {
         let suites: Vec<&Suite> = runs.iter().map(|r| &r.suite).collect();
         std::fs::write(path, junit::render(&suites))
@@ -146,7 +146,34 @@ async fn run_one(
     lines: Option<mpsc::UnboundedSender<String>>,
     width: usize,
 ) -> Result<Run, CliError> {
-    let name = service.name.to_string();
+    let mut env = service.env.clone();
+    env.insert("ORCHESTRA_SERVICE".into(), service.name.to_string());
+    let target = Target {
+        name: service.name.to_string(),
+        dir: service.dir.clone(),
+        env,
+    };
+    run_command(target, command, lines, width).await
+}
+
+/// Where and how a test command runs.
+pub(crate) struct Target {
+    /// The name shown in the summary.
+    pub name: String,
+    /// Working directory.
+    pub dir: std::path::PathBuf,
+    /// Environment added to Orchestra's own.
+    pub env: orchestra_core::spec::Env,
+}
+
+/// Runs one test command, capturing its output (and streaming it when `lines` is given).
+pub(crate) async fn run_command(
+    target: Target,
+    command: Option<CommandSpec>,
+    lines: Option<mpsc::UnboundedSender<String>>,
+    width: usize,
+) -> Result<Run, CliError> {
+    let Target { name, dir, env } = target;
     let Some(command) = command else {
         return Ok(Run {
             suite: Suite::single(&name, Duration::ZERO, None),
@@ -162,11 +189,9 @@ async fn run_one(
     let writer_err = writer
         .try_clone()
         .map_err(CliError::io("duplicating a pipe"))?;
-    let mut env = service.env.clone();
-    env.insert("ORCHESTRA_SERVICE".into(), name.clone());
     let mut child = tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
-        .current_dir(&service.dir)
+        .current_dir(&dir)
         .envs(&env)
         .stdin(std::process::Stdio::null())
         .stdout(writer)
@@ -258,7 +283,7 @@ fn has_no_tests(output: &str) -> bool {
     saw_package
 }
 
-fn print_grouped(run: &Run, out: Output) {
+pub(crate) fn print_grouped(run: &Run, out: Output) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", out.bold(&format!("── {} ──", run.service)));
     let _ = stdout.write_all(run.output.as_bytes());
@@ -267,7 +292,7 @@ fn print_grouped(run: &Run, out: Output) {
     }
 }
 
-fn summary(runs: &[Run], out: Output) -> String {
+pub(crate) fn summary(runs: &[Run], out: Output) -> String {
     let width = runs
         .iter()
         .map(|r| r.service.len())

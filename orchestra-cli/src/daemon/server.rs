@@ -196,7 +196,12 @@ async fn run_request(
             adopt_once(daemon, &project).await;
             // Vendors first: the services that need them expect them ready.
             let needed = vendors_needed(&project, &services);
-            if let Err(failure) = daemon.vendors.up(&project, &needed, events.clone()).await {
+            let vendors_up = if needed.is_empty() {
+                Ok(())
+            } else {
+                daemon.vendors.up(&project, &needed, events.clone()).await
+            };
+            if let Err(failure) = vendors_up {
                 return Event::Done {
                     ok: false,
                     failures: vec![failure],

@@ -25,9 +25,10 @@ struct Inner {
 }
 
 /// The vendors `services` need, directly or through the services they depend on; every
-/// vendor of the project when `services` is empty (a full start).
+/// vendor of the project for a full start (no service named, or all of them).
 pub fn vendors_needed(project: &ProjectSpec, services: &[ServiceName]) -> Vec<VendorName> {
-    if services.is_empty() {
+    let full = services.is_empty() || project.services.keys().all(|s| services.contains(s));
+    if full {
         return project.vendors.keys().cloned().collect();
     }
     let mut seen = BTreeSet::new();
@@ -53,8 +54,8 @@ pub fn vendors_needed(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Ve
 }
 
 impl VendorRuntime {
-    /// Brings `names` up (idempotent), waits for their readiness, and makes sure their
-    /// output is being streamed to their log files.
+    /// Brings `names` up (all when empty; idempotent), waits for their readiness, and
+    /// makes sure their output is being streamed to their log files.
     pub async fn up(
         &self,
         project: &ProjectSpec,
