@@ -8,3 +8,4 @@ pub mod client;
 pub mod lock;
 pub mod server;
 pub mod vendors;
+pub mod watch;

@@ -1,0 +1,241 @@
+//! The fleet's file watcher for rerun: which service's sources changed, once per burst.
+//!
+//! # How it works
+//!
+//! One inotify instance (notify's recommended watcher; no polling) watches each service folder
+//! recursively, so folders created later are watched too. Nested folders are watched once,
+//! through the outermost one. A dedicated thread receives every event and:
+//!
+//! 1. drops reads (open, close, access: a build reads every source);
+//! 2. gives each path to the service with the deepest folder holding it (a service nested in
+//!    another's folder owns its own files); a path outside every service folder is dropped;
+//! 3. keeps the path only if it matches the service's `watch` globs (all files when the list
+//!    is empty), none of its `ignore` globs, is not under `.git`, the state dir or the build
+//!    output, and is not ignored by the `.gitignore` files from the project root down to the
+//!    service folder (git's rules, nearest file first);
+//! 4. debounces per service on the trailing edge: the service's name is sent once,
+//!    `rerun.debounce` after the last relevant change of a burst, or at the latest
+//!    [`max(10 × debounce, 2 s)`](MAX_WAIT_FLOOR) after its first one.
+//!
+//! A new folder counts when, at the end of its burst, it holds a relevant file: files written
+//! into it before its watch was in place are not missed. A kernel queue overflow (changes
+//! lost) counts as a change of every service. A `.gitignore` that changes is read again.
+//!
+//! ```no_run
+//! # async fn demo(services: Vec<orchestra_core::spec::ServiceSpec>) -> Result<(), Box<dyn std::error::Error>> {
+//! use orchestra_cli::daemon::watch::FleetWatcher;
+//!
+//! let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+//! let _watcher = FleetWatcher::start(&services, std::path::Path::new("/p/.orchestra"), tx)?;
+//! while let Some(service) = changed.recv().await {
+//!     println!("{service} changed: rebuild it");
+//! }
+//! # Ok(()) }
+//! ```
+
+mod debounce;
+mod rules;
+mod worker;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use orchestra_core::name::ServiceName;
+use orchestra_core::spec::ServiceSpec;
+use tokio::sync::mpsc::UnboundedSender;
+
+use self::rules::{Fleet, ServiceRules};
+use self::worker::{Bounds, Msg};
+
+/// The shortest cap on how long a never-ending stream of changes holds a rerun back.
+pub const MAX_WAIT_FLOOR: Duration = Duration::from_secs(2);
+
+/// Why the watcher could not start or follow the fleet.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The operating system's watcher could not be created (inotify instances exhausted).
+    #[error("cannot create the file watcher")]
+    Start(#[source] notify::Error),
+    /// The watcher's thread could not be spawned.
+    #[error("cannot start the file watcher's thread")]
+    Thread(#[source] std::io::Error),
+    /// A service folder could not be watched (missing, or inotify watches exhausted: raise
+    /// `fs.inotify.max_user_watches`).
+    #[error("cannot watch `{}`", path.display())]
+    Watch {
+        /// The folder.
+        path: PathBuf,
+        /// What notify said.
+        #[source]
+        source: notify::Error,
+    },
+    /// A `watch` or `ignore` glob does not parse.
+    #[error("service `{service}`: bad glob `{glob}`")]
+    Glob {
+        /// The service.
+        service: ServiceName,
+        /// The glob (or globs) at fault.
+        glob: String,
+        /// What globset said.
+        #[source]
+        source: globset::Error,
+    },
+}
+
+/// One watcher for the whole fleet. Dropping it stops watching.
+pub struct FleetWatcher {
+    watcher: RecommendedWatcher,
+    /// The folders given to inotify: service folders not inside another one.
+    roots: BTreeSet<PathBuf>,
+    bounds: Bounds,
+    worker: mpsc::Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FleetWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetWatcher")
+            .field("roots", &self.roots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetWatcher {
+    /// Watches each service's folder recursively and sends the name of a service on `changed`
+    /// once per burst of relevant changes (see the module docs for what is relevant).
+    ///
+    /// `state_dir` is the project's `.orchestra` folder; its parent is the project root, whose
+    /// `.gitignore` applies too. Service folders should be absolute, as the config crate
+    /// resolves them. Pass only the services that rerun.
+    ///
+    /// When it returns, the folders are watched: a change made afterwards is seen.
+    pub fn start(
+        services: &[ServiceSpec],
+        state_dir: &Path,
+        changed: UnboundedSender<ServiceName>,
+    ) -> Result<FleetWatcher, WatchError> {
+        let (tx, rx) = mpsc::channel();
+        let events = tx.clone();
+        let watcher = notify::recommended_watcher(move |event| {
+            // The worker only goes away when the watcher is being dropped.
+            let _ = events.send(Msg::Fs(event));
+        })
+        .map_err(WatchError::Start)?;
+        let bounds = Bounds {
+            project_root: state_dir.parent().unwrap_or(state_dir).to_path_buf(),
+            state_dir: state_dir.to_path_buf(),
+        };
+        let worker_bounds = Bounds {
+            project_root: bounds.project_root.clone(),
+            state_dir: bounds.state_dir.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("orchestra-watch".into())
+            .spawn(move || worker::run(&rx, &changed, &worker_bounds))
+            .map_err(WatchError::Thread)?;
+        let mut this = FleetWatcher {
+            watcher,
+            roots: BTreeSet::new(),
+            bounds,
+            worker: tx,
+            thread: Some(thread),
+        };
+        this.set_services(services)?;
+        Ok(this)
+    }
+
+    /// Follows a fleet that changed: watches the folders of new services, stops watching
+    /// those of removed ones, and applies the new rules of the others.
+    ///
+    /// Folders that can be watched are, even when another one fails; the first failure is
+    /// returned. Globs are checked first: a bad one changes nothing.
+    pub fn set_services(&mut self, services: &[ServiceSpec]) -> Result<(), WatchError> {
+        let rules = services
+            .iter()
+            .map(|s| ServiceRules::new(s, &self.bounds.project_root, &self.bounds.state_dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let wanted = outermost(services.iter().map(|s| s.dir.as_path()));
+
+        // Unwatch first: a folder that becomes nested in a new root must not be watched twice.
+        for gone in self.roots.difference(&wanted) {
+            if let Err(err) = self.watcher.unwatch(gone) {
+                tracing::debug!(folder = %gone.display(), "unwatch: {err}");
+            }
+        }
+        self.roots.retain(|r| wanted.contains(r));
+        let mut failure = None;
+        for new in &wanted {
+            if self.roots.contains(new) {
+                continue;
+            }
+            match self.watcher.watch(new, RecursiveMode::Recursive) {
+                Ok(()) => {
+                    self.roots.insert(new.clone());
+                }
+                Err(source) => {
+                    tracing::warn!(folder = %new.display(), "cannot watch: {source}");
+                    failure.get_or_insert(WatchError::Watch {
+                        path: new.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        // The worker has gone only if `changed` was closed: nobody is listening then.
+        let _ = self
+            .worker
+            .send(Msg::Fleet(Fleet::new(rules), services.to_vec()));
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// The folders given to the operating system's watcher.
+    pub fn watched_folders(&self) -> impl Iterator<Item = &Path> {
+        self.roots.iter().map(PathBuf::as_path)
+    }
+}
+
+impl Drop for FleetWatcher {
+    fn drop(&mut self) {
+        let _ = self.worker.send(Msg::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The folders of `dirs` that are not inside another one of them.
+fn outermost<'a>(dirs: impl Iterator<Item = &'a Path>) -> BTreeSet<PathBuf> {
+    let all: BTreeSet<&Path> = dirs.collect();
+    all.iter()
+        .filter(|d| !all.iter().any(|o| o != *d && d.starts_with(o)))
+        .map(|d| d.to_path_buf())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_folders_are_watched_through_the_outermost() {
+        let dirs = [
+            Path::new("/p/api/admin"),
+            Path::new("/p/api"),
+            Path::new("/p/users"),
+            Path::new("/p/users-v2"),
+        ];
+        let roots: Vec<_> = outermost(dirs.into_iter()).into_iter().collect();
+        assert_eq!(
+            roots,
+            [
+                PathBuf::from("/p/api"),
+                PathBuf::from("/p/users"),
+                PathBuf::from("/p/users-v2")
+            ]
+        );
+    }
+}

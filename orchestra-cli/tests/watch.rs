@@ -1,0 +1,330 @@
+//! The fleet watcher against real folders and real inotify events.
+//!
+//! No test sleeps for a fixed time to wait for something. Each waits for an event with a
+//! deadline. To show that a change gave *no* event, a test changes a file of another service
+//! (the sentinel) afterwards: the watcher handles events in order and sends names in the
+//! order their bursts end, so had the first change counted, its name would arrive before
+//! the sentinel's (its burst started earlier, with the same quiet period).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use orchestra_cli::daemon::watch::FleetWatcher;
+use orchestra_core::name::ServiceName;
+use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+use orchestra_core::signal::Signal;
+use orchestra_core::spec::{CommandSpec, DockerSpec, Env, RerunSpec, ServiceKind, ServiceSpec};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+const GO: &[&str] = &["**/*.go", "go.mod", "go.sum"];
+const QUIET: Duration = Duration::from_millis(100);
+/// Generous: the machine running the tests may be busy building.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A project folder with its state dir.
+struct Project {
+    root: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        let root = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(root.path().join(".orchestra/logs")).expect("state dir");
+        Self { root }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.path(".orchestra")
+    }
+
+    /// A Go service in `rel` (created), its binary built inside its folder as `<name>-bin`.
+    fn go(&self, name: &str, rel: &str) -> ServiceSpec {
+        self.service(name, rel, GO)
+    }
+
+    fn service(&self, name: &str, rel: &str, watch: &[&str]) -> ServiceSpec {
+        let dir = self.path(rel);
+        fs::create_dir_all(&dir).expect("service dir");
+        ServiceSpec {
+            name: ServiceName::new(name).expect("valid name"),
+            file: dir.join("service.yml"),
+            kind: ServiceKind::Go,
+            env: Env::new(),
+            build: None,
+            run: CommandSpec::Shell("{bin}".into()),
+            test: None,
+            acceptance: None,
+            binary: Some(dir.join(format!("{name}-bin"))),
+            dir,
+            scale: 1,
+            port: None,
+            ready: None,
+            restart: RestartPolicy::OnFailure,
+            backoff: BackoffPolicy::default(),
+            stop_signal: Signal::TERM,
+            stop_timeout: Duration::from_secs(1),
+            watch: watch.iter().map(|s| (*s).to_owned()).collect(),
+            ignore: vec![],
+            rerun: RerunSpec {
+                enabled: true,
+                test: false,
+                debounce: QUIET,
+            },
+            depends_on: vec![],
+            docker: DockerSpec::default(),
+        }
+    }
+
+    fn write(&self, rel: &str) {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        fs::write(&path, format!("package main // {:?}\n", Instant::now())).expect("write");
+    }
+
+    fn watch(&self, services: &[ServiceSpec]) -> (FleetWatcher, Events) {
+        let (tx, rx) = unbounded_channel();
+        let watcher = FleetWatcher::start(services, &self.state_dir(), tx).expect("watcher");
+        (watcher, Events { rx })
+    }
+}
+
+struct Events {
+    rx: UnboundedReceiver<ServiceName>,
+}
+
+impl Events {
+    /// The next name sent, waiting at most [`DEADLINE`].
+    async fn next(&mut self) -> String {
+        tokio::time::timeout(DEADLINE, self.rx.recv())
+            .await
+            .expect("an event before the deadline")
+            .expect("the watcher is alive")
+            .to_string()
+    }
+
+    /// Asserts that the next name is `sentinel`'s, so that nothing was sent before it, and that
+    /// nothing is queued behind it.
+    async fn next_is_only(&mut self, sentinel: &str) {
+        assert_eq!(
+            self.next().await,
+            sentinel,
+            "an event came before the sentinel's"
+        );
+        assert!(
+            self.rx.try_recv().is_err(),
+            "an event came with the sentinel's"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_write_gives_one_event() {
+    let p = Project::new();
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+    p.write("users/main.go");
+    assert_eq!(events.next().await, "users");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
+
+#[tokio::test]
+async fn a_burst_of_200_files_gives_one_event() {
+    let p = Project::new();
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+    for i in 0..200 {
+        p.write(&format!("users/pkg{}/file{i}.go", i % 10));
+    }
+    assert_eq!(events.next().await, "users");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
+
+#[tokio::test]
+async fn changes_outside_the_sources_give_none() {
+    let p = Project::new();
+    // `app` is the project folder itself and watches everything; `users` is nested in it.
+    let app = p.service("app", "", &[]);
+    let users = p.go("users", "users");
+    let orders = p.go("orders", "orders");
+    fs::write(p.path(".gitignore"), "/users/gen/\n").expect("write");
+    fs::write(p.path("users/.gitignore"), "tmp/\n").expect("write");
+    fs::create_dir_all(p.path(".git")).expect("mkdir");
+    let (_w, mut events) = p.watch(&[app, users, orders]);
+
+    p.write(".orchestra/logs/users.0.log");
+    p.write(".orchestra/state.json");
+    p.write(".git/index");
+    p.write("users/.git/HEAD");
+    p.write("users/gen/api.go");
+    p.write("users/tmp/scratch.go");
+    p.write("users/users-bin");
+    p.write("users/README.md");
+    // An editor's save dance next to the sources: vim's probe file, swap file and backup.
+    p.write("users/4913");
+    fs::remove_file(p.path("users/4913")).expect("rm");
+    p.write("users/.main.go.swp");
+    p.write("users/main.go~");
+    // Reading sources, as a build does, is no change.
+    fs::read_dir(p.path("users")).expect("ls").for_each(drop);
+    let _ = fs::read(p.path("users/README.md")).expect("read");
+
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+
+    // The same files are seen by the service that owns them.
+    p.write("users/main.go");
+    events.next_is_only("users").await;
+    p.write("notes.txt");
+    events.next_is_only("app").await;
+}
+
+#[tokio::test]
+async fn a_folder_that_is_no_service_gives_none() {
+    let p = Project::new();
+    fs::create_dir_all(p.path("scripts")).expect("mkdir");
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+    p.write("scripts/gen.go");
+    p.write("main.go");
+    p.write("orders-old/main.go");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
+
+#[tokio::test]
+async fn two_services_changed_at_once_give_one_event_each() {
+    let p = Project::new();
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+    for i in 0..20 {
+        p.write(&format!("users/f{i}.go"));
+        p.write(&format!("orders/f{i}.go"));
+    }
+    let got: BTreeSet<String> = [events.next().await, events.next().await].into();
+    assert_eq!(got, BTreeSet::from(["orders".into(), "users".into()]));
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
+
+#[tokio::test]
+async fn folders_created_after_start_are_watched() {
+    let p = Project::new();
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+
+    // A deep new tree written at once: its file may land before its folders are watched.
+    p.write("users/internal/store/sql/query.go");
+    events.next_is_only("users").await;
+
+    // An empty new folder is no change, but what is written into it later is.
+    fs::create_dir_all(p.path("users/api/v2")).expect("mkdir");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+    p.write("users/api/v2/handler.go");
+    events.next_is_only("users").await;
+
+    // A folder of sources moved in from outside counts, and so does one moved out.
+    p.write("elsewhere/lib/lib.go");
+    fs::rename(p.path("elsewhere/lib"), p.path("users/lib")).expect("mv");
+    events.next_is_only("users").await;
+    fs::rename(p.path("users/lib"), p.path("elsewhere/lib")).expect("mv");
+    events.next_is_only("users").await;
+}
+
+#[tokio::test]
+async fn set_services_adds_and_removes_folders() {
+    let p = Project::new();
+    let users = p.go("users", "users");
+    let orders = p.go("orders", "orders");
+    let billing = p.go("billing", "billing");
+    let (mut w, mut events) = p.watch(&[users.clone(), billing.clone()]);
+
+    p.write("orders/main.go");
+    p.write("billing/main.go");
+    events.next_is_only("billing").await;
+
+    w.set_services(&[orders.clone(), billing.clone()])
+        .expect("set services");
+    let watched: Vec<&Path> = w.watched_folders().collect();
+    assert_eq!(watched, [billing.dir.as_path(), orders.dir.as_path()]);
+    p.write("users/main.go");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+    p.write("billing/main.go");
+    events.next_is_only("billing").await;
+
+    // A service folder that becomes nested in a new one keeps being seen as its own.
+    let mut root = p.service("root", "", &["*.go"]);
+    root.name = ServiceName::new("root").expect("valid name");
+    w.set_services(&[root, orders, billing])
+        .expect("set services");
+    assert_eq!(w.watched_folders().collect::<Vec<_>>(), [p.root.path()]);
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+    p.write("main.go");
+    events.next_is_only("root").await;
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_an_error_naming_it() {
+    let p = Project::new();
+    let mut ghost = p.go("ghost", "ghost");
+    fs::remove_dir(&ghost.dir).expect("rmdir");
+    let (tx, _rx) = unbounded_channel();
+    let err = FleetWatcher::start(&[ghost.clone()], &p.state_dir(), tx).expect_err("missing");
+    assert!(err.to_string().contains("ghost"), "{err}");
+
+    ghost.watch = vec!["[".into()];
+    let (tx, _rx) = unbounded_channel();
+    let err = FleetWatcher::start(&[ghost], &p.state_dir(), tx).expect_err("bad glob");
+    assert!(err.to_string().contains("bad glob"), "{err}");
+}
+
+#[tokio::test]
+async fn a_changing_gitignore_is_read_again() {
+    let p = Project::new();
+    let (_w, mut events) = p.watch(&[p.go("users", "users"), p.go("orders", "orders")]);
+    fs::write(p.path("users/.gitignore"), "generated/\n").expect("write");
+    p.write("users/generated/api.go");
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
+
+/// A stream of changes with no pause holds the event back, but only up to the cap:
+/// `max(10 × debounce, 2 s)`, here 3 s for a 300 ms quiet period.
+#[tokio::test]
+async fn a_never_ending_stream_fires_at_the_cap() {
+    let p = Project::new();
+    let mut users = p.go("users", "users");
+    users.rerun.debounce = Duration::from_millis(300);
+    let (_w, mut events) = p.watch(&[users, p.go("orders", "orders")]);
+
+    let file = p.path("users/main.go");
+    let started = Instant::now();
+    let writer = std::thread::spawn(move || {
+        // A change every 20 ms for 4.5 s: never quiet for 300 ms.
+        while started.elapsed() < Duration::from_millis(4500) {
+            fs::write(&file, format!("package main // {:?}\n", Instant::now())).expect("write");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    assert_eq!(events.next().await, "users");
+    let first = started.elapsed();
+    assert!(
+        (Duration::from_millis(2900)..Duration::from_millis(4400)).contains(&first),
+        "held back while the stream ran, released at the cap: {first:?}"
+    );
+    // The rest of the stream is a second burst, released once the stream stops.
+    assert_eq!(events.next().await, "users");
+    let second = started.elapsed();
+    writer.join().expect("writer");
+    assert!(
+        second >= Duration::from_millis(4500),
+        "after the stream: {second:?}"
+    );
+    p.write("orders/main.go");
+    events.next_is_only("orders").await;
+}
