@@ -89,6 +89,7 @@ pub mod error;
 pub mod job;
 pub mod records;
 pub mod stop;
+pub mod strays;
 pub mod unix;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
@@ -98,6 +99,7 @@ pub use job::{JobConfig, ReplicaHandle, Snapshot};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
 pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};
 pub use stop::{StopPlan, StopReport, stop_replica};
+pub use strays::{PortHolder, Stray, StrayReason, find_strays, port_holder, stop_strays};
 pub use unix::identity::{IdentityExt, Liveness};
 pub use unix::subreaper::enable_subreaper;
 pub use unix::{UnixReplica, UnixSupervisor};

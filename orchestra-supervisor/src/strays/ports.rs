@@ -1,0 +1,171 @@
+//! Who listens on a TCP port: LISTEN sockets from `/proc/net/tcp{,6}`, found by inode among
+//! the processes' open file descriptors.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use procfs::net::TcpState;
+use procfs::process::{FDTarget, Process};
+
+use super::proc::{self, Ancestry, canonical};
+
+/// A process listening on a TCP port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortHolder {
+    /// The port.
+    pub port: u16,
+    /// The process holding it; 0 when the socket's owner cannot be seen (a process of
+    /// another user, without the privilege to read its file descriptors).
+    pub pid: i32,
+    /// Its command line, arguments joined by spaces.
+    pub cmdline: String,
+    /// Its working directory, when readable.
+    pub cwd: Option<PathBuf>,
+}
+
+impl fmt::Display for PortHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pid == 0 {
+            write!(f, "port {} is held by a process of another user", self.port)
+        } else {
+            write!(
+                f,
+                "port {} is held by pid {}: {}",
+                self.port, self.pid, self.cmdline
+            )
+        }
+    }
+}
+
+impl PortHolder {
+    fn of(port: u16, pid: i32) -> Self {
+        Self {
+            port,
+            pid,
+            cmdline: proc::shown(&proc::argv(pid)),
+            cwd: proc::cwd(pid),
+        }
+    }
+}
+
+/// Socket inode → port of every TCP socket (IPv4 and IPv6) in LISTEN state.
+fn listening() -> HashMap<u64, u16> {
+    [procfs::net::tcp(), procfs::net::tcp6()]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.state == TcpState::Listen)
+        .map(|e| (e.inode, e.local_address.port()))
+        .collect()
+}
+
+/// The socket inodes `pid` has open.
+fn sockets(pid: i32) -> Vec<u64> {
+    let Ok(fds) = Process::new(pid).and_then(|p| p.fd()) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| match fd.target {
+            FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Who listens on TCP `port` (IPv4 or IPv6, any address), or `None` when nobody does.
+///
+/// When several processes share the socket (a forking server), the lowest pid is named.
+/// A listener whose owner cannot be seen is reported with pid 0.
+pub fn port_holder(port: u16) -> Option<PortHolder> {
+    let inodes: HashSet<u64> = listening()
+        .into_iter()
+        .filter_map(|(inode, p)| (p == port).then_some(inode))
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    let mut pids = proc::pids();
+    pids.sort_unstable();
+    let holder = pids
+        .into_iter()
+        .find(|&pid| sockets(pid).iter().any(|i| inodes.contains(i)));
+    Some(holder.map_or_else(
+        || PortHolder {
+            port,
+            pid: 0,
+            cmdline: String::new(),
+            cwd: None,
+        },
+        |pid| PortHolder::of(port, pid),
+    ))
+}
+
+/// Every TCP port listened on by a process whose working directory is inside `root` and
+/// which is neither in `exclude` nor a descendant of a member, sorted by port then pid.
+/// This process and its ancestors are left out too.
+#[expect(
+    clippy::implicit_hasher,
+    reason = "a pid set is a plain HashSet everywhere in Orchestra"
+)]
+pub fn ports_held_under(root: &Path, exclude: &HashSet<i32>) -> Vec<PortHolder> {
+    let listening = listening();
+    if listening.is_empty() {
+        return Vec::new();
+    }
+    let root = canonical(root);
+    let mut ancestry = Ancestry::default();
+    let mine = ancestry.of_self();
+    let mut out = Vec::new();
+    for pid in proc::pids() {
+        if mine.contains(&pid) || !proc::cwd(pid).is_some_and(|c| c.starts_with(&root)) {
+            continue;
+        }
+        let mut ports: Vec<u16> = sockets(pid)
+            .iter()
+            .filter_map(|i| listening.get(i).copied())
+            .collect();
+        if ports.is_empty() || ancestry.within(pid, exclude) {
+            continue;
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        out.extend(ports.into_iter().map(|port| PortHolder::of(port, pid)));
+    }
+    out.sort_by_key(|h| (h.port, h.pid));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_this_process_as_the_holder_of_its_listener() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let holder = port_holder(port).unwrap();
+        assert_eq!(holder.pid, std::process::id() as i32);
+        assert!(
+            holder
+                .to_string()
+                .starts_with(&format!("port {port} is held by pid {}: ", holder.pid))
+        );
+        drop(l);
+        assert_eq!(port_holder(port), None);
+    }
+
+    #[test]
+    fn an_unseen_owner_reads_well() {
+        let h = PortHolder {
+            port: 80,
+            pid: 0,
+            cmdline: String::new(),
+            cwd: None,
+        };
+        assert_eq!(
+            h.to_string(),
+            "port 80 is held by a process of another user"
+        );
+    }
+}
