@@ -84,7 +84,10 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let service_file = dir.join("service.yml");
-        let note = if service_file.exists() && !args.force {
+        // `--force` is about orchestra.yml only: an existing service.yml holds that
+        // service's own settings, and the all-comments template would erase them (and turn
+        // a non-Go service into an invalid one).
+        let note = if service_file.exists() {
             "has a service.yml"
         } else if args.services {
             write_file(&service_file, SERVICE_YML)?;
