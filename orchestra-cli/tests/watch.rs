@@ -165,11 +165,13 @@ async fn changes_outside_the_sources_give_none() {
     p.write("users/tmp/scratch.go");
     p.write("users/users-bin");
     p.write("users/README.md");
-    // An editor's save dance next to the sources: vim's probe file, swap file and backup.
+    // An editor's save dance next to the sources: vim's probe, swap and backup files, Emacs' lock.
     p.write("users/4913");
     fs::remove_file(p.path("users/4913")).expect("rm");
     p.write("users/.main.go.swp");
     p.write("users/main.go~");
+    p.write("users/.#main.go");
+    p.write("notes.txt~");
     // Reading sources, as a build does, is no change.
     fs::read_dir(p.path("users")).expect("ls").for_each(drop);
     let _ = fs::read(p.path("users/README.md")).expect("read");

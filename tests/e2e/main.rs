@@ -3,4 +3,6 @@
 
 mod cli;
 mod examples;
+mod foundation;
 mod harness;
+mod test_cmd;

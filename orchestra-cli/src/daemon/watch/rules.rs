@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
@@ -15,6 +16,23 @@ use orchestra_core::name::ServiceName;
 use orchestra_core::spec::ServiceSpec;
 
 use super::WatchError;
+
+/// Files editors write beside the one being edited (lock, swap, probe and backup files),
+/// matched against the file name: never a change, whatever the `watch` globs say. Emacs' lock
+/// `.#main.go` would otherwise match `**/*.go` as soon as editing starts.
+const EDITOR_ARTIFACTS: &[&str] = &[
+    ".#*",
+    "#*#",
+    "*~",
+    "*.swp",
+    "*.swo",
+    "*.swx",
+    "4913",
+    "*.kate-swp",
+    "*___jb_tmp___",
+    "*___jb_old___",
+    ".DS_Store",
+];
 
 /// The compiled filter of one service.
 #[derive(Debug)]
@@ -75,6 +93,12 @@ impl ServiceRules {
         {
             return true;
         }
+        if rel
+            .file_name()
+            .is_some_and(|name| editor_artifacts().is_match(name))
+        {
+            return true;
+        }
         // `ignore: [vendor]` and `ignore: [vendor/**]` both mean the folder and what it holds.
         if rel
             .ancestors()
@@ -92,6 +116,19 @@ impl ServiceRules {
         path.strip_prefix(&self.dir)
             .is_ok_and(|rel| watch.is_match(rel))
     }
+}
+
+fn editor_artifacts() -> &'static GlobSet {
+    static SET: OnceLock<GlobSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = GlobSetBuilder::new();
+        for glob in EDITOR_ARTIFACTS {
+            if let Ok(glob) = Glob::new(glob) {
+                set.add(glob);
+            }
+        }
+        set.build().unwrap_or_else(|_| GlobSet::empty())
+    })
 }
 
 /// Git's reading of several `.gitignore` files (deepest first): the nearest file that has an
@@ -245,6 +282,7 @@ mod tests {
         for no in [
             "README.md",
             "main.go~",
+            ".#main.go",
             ".main.go.swp",
             "4913",
             "sub/go.mod",
@@ -277,6 +315,15 @@ mod tests {
             rules.is_relevant(&dir.join("notes.txt"), false),
             "empty watch means all"
         );
+        for no in [
+            "notes.txt~",
+            ".#notes.txt",
+            "#notes.txt#",
+            ".notes.txt.swp",
+            "a/4913",
+        ] {
+            assert!(!rules.is_relevant(&dir.join(no), false), "{no}");
+        }
         for no in [
             "vendor/a/b.go",
             "x_test.go",

@@ -1,0 +1,214 @@
+//! `orchestra config`: the resolved fleet (Go defaults, env precedence) on success; on a bad
+//! configuration, exit 2 with every problem located, shown and explained, never a panic;
+//! colour only on a terminal and never when asked not to.
+
+use orchestra_tests::{Cmd, Fleet, orchestra_bin};
+use serde_json::json;
+
+use super::{assert_clean_failure, json, snapshots};
+
+#[test]
+fn config_json_resolves_go_defaults_and_env_precedence() {
+    let fleet = Fleet::new()
+        .orchestra_yml(
+            "env_file: .env\n\
+             env:\n  FILE_VS_GLOBAL: global\n  GLOBAL_VS_SVCFILE: global\n  \
+             FROM_OWN: \"${ORCH_TEST_OWN}!\"\n  LITERAL: \"$$NOT\"\n\
+             export:\n  env: { SECTION: only-under-export }\n",
+        )
+        .file(".env", "FILE_VS_GLOBAL=file\nFILE_ONLY=file\n")
+        .file("api/go.mod", "module example.com/api\n\ngo 1.19\n")
+        .file("api/main.go", "package main\n\nfunc main() {}\n")
+        .file(
+            "api/.env.local",
+            "GLOBAL_VS_SVCFILE=svcfile\nSVCFILE_VS_SVC=svcfile\n",
+        )
+        .service(
+            "api",
+            "env_file: .env.local\nenv: { SVCFILE_VS_SVC: service }\nport: 4500\n",
+        );
+    let out = fleet
+        .cmd(["config", "--json"])
+        .env("ORCH_TEST_OWN", "from-own-env")
+        .assert_success();
+    let config = json(&out);
+    let root = fleet.root().display().to_string();
+    let api = &config["services"]["api"];
+
+    assert_eq!(api["kind"], "go");
+    assert_eq!(api["dir"], format!("{root}/api"));
+    let bin = format!("{root}/.orchestra/bin/api");
+    assert_eq!(
+        api["build"],
+        json!({"exec": ["go", "build", "-o", bin, "."]})
+    );
+    assert_eq!(api["run"], json!({"exec": [bin]}));
+    assert_eq!(api["test"], json!({"exec": ["go", "test", "./..."]}));
+    assert_eq!(api["port"], 4500);
+    assert_eq!(api["scale"], 1);
+    assert_eq!(api["restart"], "on-failure");
+    assert_eq!(api["stop_signal"], "SIGTERM");
+    assert_eq!(api["watch"], json!(["**/*.go", "go.mod", "go.sum"]));
+
+    let env = &api["env"];
+    assert_eq!(env["FILE_ONLY"], "file");
+    assert_eq!(env["FILE_VS_GLOBAL"], "global", "global env beats env_file");
+    assert_eq!(
+        env["GLOBAL_VS_SVCFILE"], "svcfile",
+        "service env_file beats global env"
+    );
+    assert_eq!(
+        env["SVCFILE_VS_SVC"], "service",
+        "service env beats its env_file"
+    );
+    assert_eq!(
+        env["FROM_OWN"], "from-own-env!",
+        "interpolated from orchestra's env"
+    );
+    assert_eq!(env["LITERAL"], "$NOT", "`$$` is a literal `$`");
+    assert!(
+        env.get("SECTION").is_none(),
+        "the export section's env leaked into config: {env:#}"
+    );
+
+    // The YAML form says the same.
+    let yaml = fleet
+        .cmd(["config"])
+        .env("ORCH_TEST_OWN", "from-own-env")
+        .assert_success();
+    for needle in ["api:", "kind: go", "FROM_OWN: from-own-env!", "port: 4500"] {
+        assert!(
+            yaml.stdout.contains(needle),
+            "no `{needle}` in config:\n{yaml}"
+        );
+    }
+}
+
+/// A fleet whose orchestra.yml and services are written as given.
+fn bad_fleet(orchestra_yml: &str, services: &[(&str, &str)]) -> Fleet {
+    services.iter().fold(
+        Fleet::new().orchestra_yml(orchestra_yml),
+        |fleet, (name, yml)| fleet.service(name, yml),
+    )
+}
+
+/// Runs `config` on a bad fleet: exit 2, no panic, each problem located as
+/// `file:line:column` with a help line. Returns stderr, the fleet's folder as `[ROOT]`.
+fn config_error(fleet: &Fleet, locations: &[&str]) -> String {
+    let out = fleet.cmd(["config"]).run();
+    assert_clean_failure(&out, 2);
+    assert_eq!(
+        out.stdout, "",
+        "a bad configuration printed a configuration"
+    );
+    for location in locations {
+        assert!(
+            out.stderr.contains(&format!("[{location}]")),
+            "no `{location}` in the error:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr.matches("help:").count() >= locations.len(),
+        "a help line per problem:\n{}",
+        out.stderr
+    );
+    // Only the folder changes between runs: durations in help lines are part of the message.
+    out.stderr
+        .replace(&fleet.root().display().to_string(), "[ROOT]")
+}
+
+#[test]
+fn an_unknown_key_is_located_and_the_closest_key_suggested() {
+    let fleet = bad_fleet("", &[("api", "run: ./api\ndepend_on: [db]\n")]);
+    let err = config_error(&fleet, &["api/service.yml:2:1"]);
+    assert!(err.contains("did you mean `depends_on`?"), "{err}");
+    snapshots().bind(|| insta::assert_snapshot!(err));
+}
+
+#[test]
+fn a_dependency_cycle_is_printed_as_a_cycle() {
+    let fleet = bad_fleet(
+        "",
+        &[
+            ("a", "run: ./a\ndepends_on: [b]\n"),
+            ("b", "run: ./b\ndepends_on: [a]\n"),
+        ],
+    );
+    let err = config_error(&fleet, &["b/service.yml:2:14"]);
+    assert!(err.contains("a → b → a"), "{err}");
+    snapshots().bind(|| insta::assert_snapshot!(err));
+}
+
+#[test]
+fn a_bad_duration_is_located_with_how_to_write_one() {
+    let fleet = bad_fleet("defaults:\n  stop_timeout: 10parsecs\n", &[]);
+    let err = config_error(&fleet, &["orchestra.yml:2:17"]);
+    snapshots().bind(|| insta::assert_snapshot!(err));
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let fleet = bad_fleet(
+        "defaults:\n  stop_timeout: soon\n",
+        &[
+            ("a", "run: ./a\nscael: 2\n"),
+            ("b", "run: ./b\ndepends_on: [nope]\nrestart: sometimes\n"),
+        ],
+    );
+    let err = config_error(
+        &fleet,
+        &[
+            "orchestra.yml:2:17",
+            "a/service.yml:2:1",
+            "b/service.yml:2:14",
+            "b/service.yml:3:10",
+        ],
+    );
+    assert!(err.contains("4 problems"), "{err}");
+    snapshots().bind(|| insta::assert_snapshot!(err));
+}
+
+/// The same failing `config`, with stderr on a pipe or (through `script`) on a terminal.
+fn error_output(fleet: &Fleet, args: &[&str], env: &[(&str, &str)], tty: bool) -> String {
+    let mut cmd = if tty {
+        let mut line = orchestra_bin().display().to_string();
+        for arg in args {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        Cmd::new("script", ["-qec", &line, "/dev/null"], fleet.root())
+    } else {
+        Cmd::new(orchestra_bin(), args, fleet.root())
+    };
+    cmd = cmd.env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd.run();
+    assert!(
+        out.stdout.contains("unknown key") || out.stderr.contains("unknown key"),
+        "the command did not fail as set up: {out}"
+    );
+    format!("{}{}", out.stdout, out.stderr)
+}
+
+#[test]
+fn colours_only_on_a_terminal_and_never_when_told_not_to() {
+    let fleet = bad_fleet("", &[("api", "run: ./api\nprot: 80\n")]);
+    let escape = "\x1b[";
+    // On a terminal the error is coloured: so the checks below are not vacuous.
+    assert!(error_output(&fleet, &["config"], &[], true).contains(escape));
+    for (args, env, tty) in [
+        (&["config"][..], &[][..], false),
+        (&["config"], &[("NO_COLOR", "1")], true),
+        (&["--no-color", "config"], &[], true),
+        (&["config", "--no-color"], &[], true),
+    ] {
+        let text = error_output(&fleet, args, env, tty);
+        assert!(
+            !text.contains(escape),
+            "escape codes with {args:?} {env:?} tty={tty}: {text:?}"
+        );
+    }
+}
