@@ -66,6 +66,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 mod client;
 mod container;
 mod error;
@@ -79,6 +80,7 @@ mod status;
 mod vendors;
 mod volume;
 
+pub use backend::{DockerReplica, DockerSupervisor};
 pub use client::{DEFAULT_HOST, Docker, connect, connect_to};
 pub use container::config_hash;
 pub use error::VendorError;
