@@ -17,9 +17,21 @@
 //!    `rerun.debounce` after the last relevant change of a burst, or at the latest
 //!    [`max(10 × debounce, 2 s)`](MAX_WAIT_FLOOR) after its first one.
 //!
-//! A new folder counts when, at the end of its burst, it holds a relevant file: files written
-//! into it before its watch was in place are not missed. A kernel queue overflow (changes
-//! lost) counts as a change of every service. A `.gitignore` that changes is read again.
+//! Editors' lock, swap, probe and backup files (`.#main.go`, `.main.go.swp`, vim's `4913`,
+//! `main.go~`) never count. A new folder counts when, at the end of its burst, it holds a
+//! relevant file: files written into it before its watch was in place are not missed. A
+//! folder moved out of a service takes its sources along, so a name reported as moved away
+//! that no longer exists and has no extension counts. A kernel queue overflow (changes lost)
+//! counts as a change of every service. A `.gitignore` inside a watched folder that changes is
+//! read again.
+//!
+//! # Using it
+//!
+//! Give it the services that rerun (`--rerun`, or `rerun.enabled`), and call
+//! [`FleetWatcher::set_services`] when the fleet changes. Each name received asks for one run
+//! of the restart path (build, tests with `rerun.test`, then replace the replicas). Keep at
+//! most one run per service in flight: a name that arrives during a run marks the service
+//! dirty, and one more run follows when it ends, however many names arrived meanwhile.
 //!
 //! ```no_run
 //! # async fn demo(services: Vec<orchestra_core::spec::ServiceSpec>) -> Result<(), Box<dyn std::error::Error>> {
@@ -160,6 +172,12 @@ impl FleetWatcher {
             .collect::<Result<Vec<_>, _>>()?;
         let wanted = outermost(services.iter().map(|s| s.dir.as_path()));
 
+        // The new rules go first, so the first event of a new folder finds its service, and
+        // events still queued from a removed one find none. The worker has gone only if
+        // `changed` was closed: nobody is listening then.
+        let _ = self
+            .worker
+            .send(Msg::Fleet(Fleet::new(rules), services.to_vec()));
         // Unwatch first: a folder that becomes nested in a new root must not be watched twice.
         for gone in self.roots.difference(&wanted) {
             if let Err(err) = self.watcher.unwatch(gone) {
@@ -185,10 +203,6 @@ impl FleetWatcher {
                 }
             }
         }
-        // The worker has gone only if `changed` was closed: nobody is listening then.
-        let _ = self
-            .worker
-            .send(Msg::Fleet(Fleet::new(rules), services.to_vec()));
         failure.map_or(Ok(()), Err)
     }
 
