@@ -42,7 +42,7 @@
 //! use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 //! use orchestra_core::spec::{CommandSpec, ReplicaSpec};
 //! use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
-//! use orchestra_supervisor::{JobConfig, ReplicaHandle, UnixSupervisor, spec_hash};
+//! use orchestra_supervisor::{JobConfig, LogOpener, ReplicaHandle, UnixSupervisor, spec_hash};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -68,6 +68,7 @@
 //!         backoff: BackoffPolicy::default(),
 //!         state: state.clone(),
 //!         restarts: 0,
+//!         log_opener: LogOpener::default(),
 //!     };
 //!     replicas.push(ReplicaHandle::start(backend.clone(), config, None));
 //! }
@@ -95,7 +96,7 @@ pub mod unix;
 pub use backend::{RunningReplica, Supervisor, TreeStats};
 pub use engine::{Engine, Outcome, StartOptions};
 pub use error::SupervisorError;
-pub use job::{JobConfig, ReplicaHandle, Snapshot};
+pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
 pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};
 pub use stop::{StopPlan, StopReport, stop_replica};

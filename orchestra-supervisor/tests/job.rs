@@ -10,7 +10,9 @@ use common::{free_port, running, shell_replica, wait_until};
 use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::{CommandSpec, ReadyCheck, ReadyProbe, ReplicaSpec};
 use orchestra_core::{ReplicaState, StateDir};
-use orchestra_supervisor::{JobConfig, ReplicaHandle, UnixSupervisor, read_records, spec_hash};
+use orchestra_supervisor::{
+    JobConfig, LogOpener, ReplicaHandle, UnixSupervisor, read_records, spec_hash,
+};
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -43,6 +45,7 @@ fn job(
         backoff,
         state: f.state.clone(),
         restarts: 0,
+        log_opener: LogOpener::default(),
     };
     ReplicaHandle::start(Arc::new(UnixSupervisor), config, None)
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod examples;
+mod fleet;
 mod foundation;
 mod harness;
 mod test_cmd;

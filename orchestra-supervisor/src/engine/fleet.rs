@@ -1,21 +1,21 @@
 //! The owner task of the fleet and the requests it carries out.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use orchestra_core::protocol::{Failure, Phase, Progress};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ServiceName, StateDir};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::build::{TAIL_LINES, build, tail};
-use super::order::{order, service_deps, with_dependencies};
-use super::{Outcome, Replicas, StartOptions, lock};
+use super::order::{levels, with_dependencies};
+use super::up::{Plan, bring_up};
+use super::{Outcome, Replicas, SharedOpener, StartOptions, lock};
 use crate::backend::Supervisor;
-use crate::job::{JobConfig, ReplicaHandle};
-use crate::records::{ReplicaRecord, read_records, spec_hash, stop_from_records};
+use crate::job::{JobConfig, LogOpener, ReplicaHandle};
+use crate::records::{ReplicaRecord, read_records, stop_from_records};
 use crate::unix::identity::{IdentityExt, Liveness};
 
 /// Grace for replicas recorded but not supervised here, when stopping them.
@@ -56,15 +56,18 @@ pub(super) enum Op {
 
 /// What every service task of a request shares.
 #[derive(Clone)]
-struct Ctx {
-    state: StateDir,
-    backend: Arc<dyn Supervisor>,
-    replicas: Replicas,
-    events: Events,
+pub(super) struct Ctx {
+    pub state: StateDir,
+    pub backend: Arc<dyn Supervisor>,
+    pub replicas: Replicas,
+    pub events: Events,
+    pub log_opener: LogOpener,
+    /// Bounds the builds running at once (one per core).
+    pub builds: Arc<Semaphore>,
 }
 
 impl Ctx {
-    fn emit(
+    pub fn emit(
         &self,
         unit: &ServiceName,
         replica: Option<u32>,
@@ -80,27 +83,39 @@ impl Ctx {
     }
 }
 
-/// How a request brings services up.
-#[derive(Clone)]
-struct Plan {
-    scale: BTreeMap<ServiceName, u32>,
-    build: bool,
-    replace: bool,
-}
-
 pub(super) struct Fleet {
     state: StateDir,
     backend: Arc<dyn Supervisor>,
     replicas: Replicas,
+    log_opener: SharedOpener,
+    builds: Arc<Semaphore>,
+    /// The project of the latest request that brought one: its dependencies order a stop.
+    project: Option<Arc<ProjectSpec>>,
 }
 
 impl Fleet {
-    pub(super) fn new(state: StateDir, backend: Arc<dyn Supervisor>, replicas: Replicas) -> Self {
+    pub(super) fn new(
+        state: StateDir,
+        backend: Arc<dyn Supervisor>,
+        replicas: Replicas,
+        log_opener: SharedOpener,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
             state,
             backend,
             replicas,
+            log_opener,
+            builds: Arc::new(Semaphore::new(cores)),
+            project: None,
         }
+    }
+
+    fn log_opener(&self) -> LogOpener {
+        self.log_opener
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn ctx(&self, events: Events) -> Ctx {
@@ -109,14 +124,23 @@ impl Fleet {
             backend: self.backend.clone(),
             replicas: self.replicas.clone(),
             events,
+            log_opener: self.log_opener(),
+            builds: self.builds.clone(),
         }
     }
 
-    pub(super) async fn run(self, mut inbox: mpsc::UnboundedReceiver<Op>) {
+    pub(super) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Op>) {
         if let Err(e) = self.state.create() {
             tracing::warn!(error = %e, "cannot create the state folder");
         }
         while let Some(op) = inbox.recv().await {
+            match &op {
+                Op::Adopt { project, .. }
+                | Op::Start { project, .. }
+                | Op::Restart { project, .. }
+                | Op::Scale { project, .. } => self.project = Some(project.clone()),
+                Op::Stop { .. } => {}
+            }
             match op {
                 Op::Adopt { project, reply } => {
                     let _ = reply.send(self.adopt(&project).await);
@@ -209,6 +233,7 @@ impl Fleet {
                 // The recorded hash: a changed spec is replaced by the next start.
                 spec_hash: record.spec_hash.clone(),
                 restarts: record.restarts,
+                log_opener: self.log_opener(),
             };
             let handle = ReplicaHandle::adopt(
                 self.backend.clone(),
@@ -226,6 +251,8 @@ impl Fleet {
         adopted
     }
 
+    /// Stops dependants before their dependencies: level by level from the top of the
+    /// dependency graph, each level in parallel.
     async fn stop(&self, services: &[ServiceName], events: Events) -> Outcome {
         let ctx = self.ctx(events);
         let targets: Vec<ReplicaHandle> = lock(&self.replicas)
@@ -233,7 +260,19 @@ impl Fleet {
             .filter(|h| services.is_empty() || services.contains(&h.id().service))
             .cloned()
             .collect();
-        stop_all(&ctx, targets).await;
+        let names: BTreeSet<ServiceName> = targets.iter().map(|h| h.id().service.clone()).collect();
+        let levels = match &self.project {
+            Some(project) => levels(project, &names),
+            None => vec![names.into_iter().collect()],
+        };
+        for level in levels.iter().rev() {
+            let batch: Vec<ReplicaHandle> = targets
+                .iter()
+                .filter(|h| level.contains(&h.id().service))
+                .cloned()
+                .collect();
+            stop_all(&ctx, batch).await;
+        }
         // Replicas recorded but not supervised here (never adopted) are stopped too.
         let mut failures = Vec::new();
         if let Err(e) = stop_from_records(&self.state, services, UNSUPERVISED_STOP_TIMEOUT).await {
@@ -281,7 +320,7 @@ fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
 }
 
 /// Stops replicas in parallel and forgets them.
-async fn stop_all(ctx: &Ctx, handles: Vec<ReplicaHandle>) {
+pub(super) async fn stop_all(ctx: &Ctx, handles: Vec<ReplicaHandle>) {
     let mut set = JoinSet::new();
     for h in handles {
         let ctx = ctx.clone();
@@ -296,177 +335,4 @@ async fn stop_all(ctx: &Ctx, handles: Vec<ReplicaHandle>) {
         });
     }
     while set.join_next().await.is_some() {}
-}
-
-/// Brings `services` up in dependency order, independent ones in parallel.
-async fn bring_up(
-    ctx: Ctx,
-    project: Arc<ProjectSpec>,
-    services: BTreeSet<ServiceName>,
-    plan: Plan,
-) -> Outcome {
-    let (ordered, cyclic) = order(&project, &services);
-    let mut failures: Vec<Failure> = cyclic
-        .iter()
-        .map(|s| Failure {
-            unit: s.to_string(),
-            reason: "not started: dependency cycle".into(),
-            log_tail: Vec::new(),
-        })
-        .collect();
-    let mut gates: HashMap<ServiceName, watch::Receiver<Option<bool>>> = HashMap::new();
-    let mut tasks = JoinSet::new();
-    for name in ordered {
-        let deps: Vec<(ServiceName, watch::Receiver<Option<bool>>)> = service_deps(&project, &name)
-            .filter_map(|d| gates.get(d).map(|rx| (d.clone(), rx.clone())))
-            .collect();
-        let (gate, rx) = watch::channel(None);
-        gates.insert(name.clone(), rx);
-        tasks.spawn(service_up(
-            ctx.clone(),
-            project.clone(),
-            name,
-            deps,
-            plan.clone(),
-            gate,
-        ));
-    }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(mut f) => failures.append(&mut f),
-            Err(e) => failures.push(Failure {
-                unit: "orchestra".into(),
-                reason: format!("internal error: {e}"),
-                log_tail: Vec::new(),
-            }),
-        }
-    }
-    Outcome::from_failures(failures)
-}
-
-/// Brings one service up once its dependencies are ready; opens its gate with the result.
-async fn service_up(
-    ctx: Ctx,
-    project: Arc<ProjectSpec>,
-    name: ServiceName,
-    deps: Vec<(ServiceName, watch::Receiver<Option<bool>>)>,
-    plan: Plan,
-    gate: watch::Sender<Option<bool>>,
-) -> Vec<Failure> {
-    for (dep, mut rx) in deps {
-        let ok = rx
-            .wait_for(Option::is_some)
-            .await
-            .is_ok_and(|v| *v == Some(true));
-        if !ok {
-            gate.send_replace(Some(false));
-            return vec![Failure {
-                unit: name.to_string(),
-                reason: format!("not started: dependency `{dep}` failed"),
-                log_tail: Vec::new(),
-            }];
-        }
-    }
-    let failures = replicas_up(&ctx, &project, &name, &plan).await;
-    gate.send_replace(Some(failures.is_empty()));
-    failures
-}
-
-async fn replicas_up(
-    ctx: &Ctx,
-    project: &ProjectSpec,
-    name: &ServiceName,
-    plan: &Plan,
-) -> Vec<Failure> {
-    let Some(service) = project.services.get(name) else {
-        return Vec::new();
-    };
-    let scale = plan.scale.get(name).copied().unwrap_or(service.scale);
-    let existing: BTreeMap<u32, ReplicaHandle> = lock(&ctx.replicas)
-        .iter()
-        .filter(|(id, _)| &id.service == name)
-        .map(|(id, h)| (id.index, h.clone()))
-        .collect();
-    let wanted: Vec<(u32, String)> = (0..scale)
-        .map(|i| (i, spec_hash(&service.replica(i))))
-        .collect();
-    let to_start: Vec<u32> = wanted
-        .iter()
-        .filter(|(i, hash)| {
-            plan.replace
-                || existing
-                    .get(i)
-                    .is_none_or(|h| h.state().is_final() || h.spec_hash() != hash)
-        })
-        .map(|(i, _)| *i)
-        .collect();
-    if !to_start.is_empty() && plan.build && service.build.is_some() {
-        ctx.emit(name, None, Phase::Building, None);
-        if let Err(failure) = build(service, &ctx.state).await {
-            ctx.emit(name, None, Phase::BuildFailed, Some(failure.reason.clone()));
-            return vec![failure];
-        }
-        ctx.emit(name, None, Phase::Built, None);
-    }
-    // Surplus replicas stop from the highest index down; replaced ones stop first.
-    let surplus: Vec<ReplicaHandle> = existing
-        .range(scale..)
-        .rev()
-        .map(|(_, h)| h.clone())
-        .collect();
-    for h in surplus {
-        stop_all(ctx, vec![h]).await;
-    }
-    let replaced: Vec<ReplicaHandle> = to_start
-        .iter()
-        .filter_map(|i| existing.get(i).cloned())
-        .collect();
-    stop_all(ctx, replaced).await;
-    for &(index, ref hash) in &wanted {
-        if !to_start.contains(&index) {
-            continue;
-        }
-        let spec = service.replica(index);
-        let config = JobConfig {
-            spec,
-            restart: service.restart,
-            backoff: service.backoff,
-            state: ctx.state.clone(),
-            spec_hash: hash.clone(),
-            restarts: 0,
-        };
-        let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
-        lock(&ctx.replicas).insert(handle.id().clone(), handle);
-        ctx.emit(name, Some(index), Phase::Starting, None);
-    }
-    let handles: Vec<ReplicaHandle> = {
-        let replicas = lock(&ctx.replicas);
-        (0..scale)
-            .filter_map(|i| replicas.get(&ReplicaId::new(name.clone(), i)).cloned())
-            .collect()
-    };
-    let mut failures = Vec::new();
-    for h in handles {
-        let id = h.id().clone();
-        match h.wait_ready().await {
-            Ok(()) => {
-                let pid = h.snapshot().running.map(|r| r.identity().pid);
-                ctx.emit(
-                    name,
-                    Some(id.index),
-                    Phase::Ready,
-                    pid.map(|p| format!("pid {p}")),
-                );
-            }
-            Err(reason) => {
-                ctx.emit(name, Some(id.index), Phase::Failed, Some(reason.clone()));
-                failures.push(Failure {
-                    unit: name.to_string(),
-                    reason: format!("{id}: {reason}"),
-                    log_tail: tail(&ctx.state.replica_log(&id), TAIL_LINES),
-                });
-            }
-        }
-    }
-    failures
 }

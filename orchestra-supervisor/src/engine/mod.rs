@@ -9,17 +9,18 @@
 mod build;
 mod fleet;
 mod order;
+mod up;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use orchestra_core::protocol::{Failure, Progress};
 use orchestra_core::spec::ProjectSpec;
-use orchestra_core::{ReplicaId, ReplicaStatus, ServiceName, StateDir};
+use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, ServiceName, StateDir};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Supervisor;
-use crate::job::ReplicaHandle;
+use crate::job::{LogOpener, OpenLog, ReplicaHandle};
 use crate::unix::UnixSupervisor;
 use fleet::{Fleet, Op};
 
@@ -52,6 +53,9 @@ impl Outcome {
 
 pub(crate) type Replicas = Arc<Mutex<BTreeMap<ReplicaId, ReplicaHandle>>>;
 
+/// The log opener, settable after the engine started.
+pub(crate) type SharedOpener = Arc<RwLock<LogOpener>>;
+
 pub(crate) fn lock(
     replicas: &Replicas,
 ) -> std::sync::MutexGuard<'_, BTreeMap<ReplicaId, ReplicaHandle>> {
@@ -63,6 +67,7 @@ pub(crate) fn lock(
 pub struct Engine {
     requests: mpsc::UnboundedSender<Op>,
     replicas: Replicas,
+    log_opener: SharedOpener,
 }
 
 impl Engine {
@@ -74,10 +79,27 @@ impl Engine {
     /// An engine over any backend.
     pub fn with_backend(state: StateDir, backend: Arc<dyn Supervisor>) -> Self {
         let replicas = Replicas::default();
+        let log_opener = SharedOpener::default();
         let (requests, inbox) = mpsc::unbounded_channel();
-        let fleet = Fleet::new(state, backend, replicas.clone());
+        let fleet = Fleet::new(state, backend, replicas.clone(), log_opener.clone());
         tokio::spawn(fleet.run(inbox));
-        Self { requests, replicas }
+        Self {
+            requests,
+            replicas,
+            log_opener,
+        }
+    }
+
+    /// Opens each replica's log at every (re)start with `open` instead of appending to it:
+    /// the embedding program decides what happens to the previous run's output (the CLI
+    /// rotates it). Applies to replicas started from now on.
+    #[must_use]
+    pub fn with_log_opener(self, open: Arc<OpenLog>) -> Self {
+        *self
+            .log_opener
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = LogOpener::new(open);
+        self
     }
 
     async fn ask<T>(&self, op: impl FnOnce(oneshot::Sender<T>) -> Op, default: T) -> T {
@@ -124,7 +146,8 @@ impl Engine {
     }
 
     /// Stops `services` (all when empty): every process of every replica, and any replica
-    /// recorded in the state folder but not supervised here.
+    /// recorded in the state folder but not supervised here. Dependants stop before their
+    /// dependencies (as the latest project seen describes them), each level in parallel.
     pub async fn stop(
         &self,
         services: &[ServiceName],
@@ -196,13 +219,17 @@ impl Engine {
         rows
     }
 
-    /// Whether nothing is alive or due to restart: a daemon may then exit.
+    /// Whether there is nothing left to supervise or to show: no replica is alive, due to
+    /// restart, or crashed (a crashed replica stays listed, with its reason, until it is
+    /// stopped or started again). A daemon may then exit.
     #[expect(
         clippy::unused_async,
         reason = "async so that a backend needing to ask can be added without an API change"
     )]
     pub async fn is_idle(&self) -> bool {
-        lock(&self.replicas).values().all(|h| h.state().is_final())
+        lock(&self.replicas)
+            .values()
+            .all(|h| matches!(h.state(), ReplicaState::Stopped | ReplicaState::Exited))
     }
 }
 

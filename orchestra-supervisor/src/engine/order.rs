@@ -74,3 +74,31 @@ pub(crate) fn order(
     let cyclic = pending.into_keys().cloned().collect();
     (ordered, cyclic)
 }
+
+/// `services` grouped by depth in the dependency graph: level 0 depends on none of the
+/// others, level n on something at level n - 1. Starting goes up the levels; stopping
+/// goes down them, so a dependant always stops before what it depends on. Services caught
+/// in a cycle go to level 0.
+pub(crate) fn levels(
+    project: &ProjectSpec,
+    services: &BTreeSet<ServiceName>,
+) -> Vec<Vec<ServiceName>> {
+    let (ordered, cyclic) = order(project, services);
+    let mut depth: BTreeMap<ServiceName, usize> = cyclic.into_iter().map(|s| (s, 0)).collect();
+    for name in ordered {
+        let d = service_deps(project, &name)
+            .filter_map(|dep| depth.get(dep))
+            .map(|d| d + 1)
+            .max()
+            .unwrap_or(0);
+        depth.insert(name, d);
+    }
+    let mut out: Vec<Vec<ServiceName>> = Vec::new();
+    for (name, d) in depth {
+        if out.len() <= d {
+            out.resize_with(d + 1, Vec::new);
+        }
+        out[d].push(name);
+    }
+    out
+}

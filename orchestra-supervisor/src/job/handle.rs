@@ -13,6 +13,16 @@ use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
 use crate::records::unix_now;
 
+/// How a run of a replica turned out, as seen by [`ReplicaHandle::wait_started`].
+#[derive(Debug, Clone)]
+pub enum Started {
+    /// It is running (ready).
+    Ready(Snapshot),
+    /// It ended first: `backoff` (it will be restarted), `crashed`, `exited` or `stopped`,
+    /// with the reason.
+    Ended(Snapshot),
+}
+
 /// A handle on one replica's job: clone it freely; the job lives until the replica is
 /// stopped or done, whether or not handles remain.
 #[derive(Debug, Clone)]
@@ -103,6 +113,31 @@ impl ReplicaHandle {
             Ok((ReplicaState::Running, _)) => Ok(()),
             Ok((state, reason)) => Err(reason.unwrap_or_else(|| state.to_string())),
             Err(_) => Err("the replica's job ended".into()),
+        }
+    }
+
+    /// Waits until this run of the replica is `running`, or ended before that: unlike
+    /// [`wait_ready`](Self::wait_ready) it does not wait through backoff restarts, so a start
+    /// can report a replica that crashes while starting at once.
+    pub async fn wait_started(&self) -> Started {
+        let mut rx = self.snapshot.clone();
+        let seen = rx
+            .wait_for(|s| {
+                matches!(s.state, ReplicaState::Running | ReplicaState::Backoff)
+                    || s.state.is_final()
+            })
+            .await
+            .map(|s| s.clone());
+        match seen {
+            Ok(s) if s.state == ReplicaState::Running => Started::Ready(s),
+            Ok(s) => Started::Ended(s),
+            Err(_) => Started::Ended(Snapshot {
+                state: ReplicaState::Stopped,
+                running: None,
+                restarts: 0,
+                started_at: None,
+                reason: Some("the replica's job ended".into()),
+            }),
         }
     }
 

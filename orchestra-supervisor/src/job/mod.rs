@@ -8,6 +8,7 @@
 //! [`Progress`](orchestra_core::protocol::Progress) event.
 
 mod handle;
+mod log;
 pub(crate) mod ready;
 mod task;
 
@@ -21,7 +22,8 @@ use tokio::sync::oneshot;
 use crate::backend::RunningReplica;
 use crate::error::SupervisorError;
 
-pub use handle::ReplicaHandle;
+pub use handle::{ReplicaHandle, Started};
+pub use log::{LogOpener, OpenLog};
 
 /// What a replica job needs to know besides its backend.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct JobConfig {
     pub spec_hash: String,
     /// Restarts already counted (for an adopted replica).
     pub restarts: u32,
+    /// Opens its log file at each (re)start.
+    pub log_opener: LogOpener,
 }
 
 /// A replica as its job last published it.

@@ -153,10 +153,37 @@ async fn check_exec(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = spawn_session(cmd).map_err(|e| format!("`{command}`: {e}"))?;
-    match child.wait().await {
+    // Declared after `child`, so dropped first: when the attempt is abandoned (the probe
+    // timed out), the probe's group is killed while its leader is still unreaped.
+    let guard = KillGroupOnDrop(Some(child.pid));
+    let status = child.wait().await;
+    guard.disarm();
+    match status {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("`{command}` {}", crate::unix::process_end(status))),
         Err(e) => Err(format!("`{command}`: {e}")),
+    }
+}
+
+/// Kills a probe's process group if the probe is dropped before it ended. Its leader is
+/// our unreaped child then, so the group id cannot have been handed to anyone else.
+struct KillGroupOnDrop(Option<i32>);
+
+impl KillGroupOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.filter(|&p| p > 1) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            tracing::debug!(pgid, "killed an abandoned exec probe");
+        }
     }
 }
 

@@ -182,9 +182,7 @@ impl Task {
     async fn spawn_and_supervise(&mut self) -> RunEnd {
         let spec = &self.config.spec;
         let log_path = self.config.state.replica_log(&spec.id);
-        let opened = orchestra_core::paths::create_private_dir(&self.config.state.logs_dir())
-            .and_then(|()| orchestra_core::paths::open_append(&log_path));
-        let log = match opened {
+        let log = match self.config.log_opener.open(&spec.id, &log_path) {
             Ok(f) => f,
             Err(e) => {
                 let reason = format!("cannot open log {}: {e}", log_path.display());

@@ -1,0 +1,248 @@
+//! Bringing services up: every build at once (bounded by the cores), then starts in
+//! dependency order, independent services in parallel.
+//!
+//! Each service has a task and a gate (a watch channel) that opens with its result once its
+//! replicas are ready or have failed. A task builds right away, since a build needs nothing
+//! from the dependencies, then waits for its dependencies' gates before starting replicas:
+//! a fleet of Go services compiles in parallel while the first ones start.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use orchestra_core::protocol::{Failure, Phase};
+use orchestra_core::spec::{ProjectSpec, ServiceSpec};
+use orchestra_core::{ReplicaId, ReplicaState, ServiceName};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::Outcome;
+use super::build::{TAIL_LINES, build, tail};
+use super::fleet::{Ctx, stop_all};
+use super::lock;
+use super::order::{order, service_deps};
+use crate::job::{JobConfig, ReplicaHandle, Snapshot, Started};
+use crate::records::spec_hash;
+
+/// How a request brings services up.
+#[derive(Clone)]
+pub(super) struct Plan {
+    /// Replica counts overriding the services' `scale`.
+    pub scale: BTreeMap<ServiceName, u32>,
+    /// Run builds.
+    pub build: bool,
+    /// Replace replicas even when their spec did not change (restart).
+    pub replace: bool,
+}
+
+type Gate = watch::Receiver<Option<bool>>;
+
+/// Brings `services` up in dependency order, independent ones in parallel.
+pub(super) async fn bring_up(
+    ctx: Ctx,
+    project: Arc<ProjectSpec>,
+    services: BTreeSet<ServiceName>,
+    plan: Plan,
+) -> Outcome {
+    let (ordered, cyclic) = order(&project, &services);
+    let mut failures: Vec<Failure> = cyclic
+        .iter()
+        .map(|s| Failure {
+            unit: s.to_string(),
+            reason: "not started: dependency cycle".into(),
+            log_tail: Vec::new(),
+        })
+        .collect();
+    let mut gates: HashMap<ServiceName, Gate> = HashMap::new();
+    let mut tasks = JoinSet::new();
+    for name in ordered {
+        let deps: Vec<(ServiceName, Gate)> = service_deps(&project, &name)
+            .filter_map(|d| gates.get(d).map(|rx| (d.clone(), rx.clone())))
+            .collect();
+        let (gate, rx) = watch::channel(None);
+        gates.insert(name.clone(), rx);
+        tasks.spawn(service_up(
+            ctx.clone(),
+            project.clone(),
+            name,
+            deps,
+            plan.clone(),
+            gate,
+        ));
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(mut f) => failures.append(&mut f),
+            Err(e) => failures.push(Failure {
+                unit: "orchestra".into(),
+                reason: format!("internal error: {e}"),
+                log_tail: Vec::new(),
+            }),
+        }
+    }
+    Outcome::from_failures(failures)
+}
+
+/// Builds one service, waits for its dependencies, starts its replicas; opens its gate
+/// with the result.
+async fn service_up(
+    ctx: Ctx,
+    project: Arc<ProjectSpec>,
+    name: ServiceName,
+    deps: Vec<(ServiceName, Gate)>,
+    plan: Plan,
+    gate: watch::Sender<Option<bool>>,
+) -> Vec<Failure> {
+    let Some(service) = project.services.get(&name) else {
+        gate.send_replace(Some(true));
+        return Vec::new();
+    };
+    let scale = plan.scale.get(&name).copied().unwrap_or(service.scale);
+    let needs_build =
+        plan.build && service.build.is_some() && !to_start(&ctx, service, scale, &plan).is_empty();
+    if needs_build {
+        // Held for the build only; a closed semaphore never happens (it lives in the fleet).
+        let _permit = ctx.builds.acquire().await;
+        ctx.emit(&name, None, Phase::Building, None);
+        if let Err(failure) = build(service, &ctx.state).await {
+            ctx.emit(
+                &name,
+                None,
+                Phase::BuildFailed,
+                Some(failure.reason.clone()),
+            );
+            gate.send_replace(Some(false));
+            return vec![failure];
+        }
+        ctx.emit(&name, None, Phase::Built, None);
+    }
+    for (dep, mut rx) in deps {
+        let ok = rx
+            .wait_for(Option::is_some)
+            .await
+            .is_ok_and(|v| *v == Some(true));
+        if !ok {
+            gate.send_replace(Some(false));
+            return vec![Failure {
+                unit: name.to_string(),
+                reason: format!("not started: dependency `{dep}` failed"),
+                log_tail: Vec::new(),
+            }];
+        }
+    }
+    let failures = replicas_up(&ctx, service, scale, &plan).await;
+    gate.send_replace(Some(failures.is_empty()));
+    failures
+}
+
+/// The replicas of `service` to (re)start: missing ones, finished ones, changed ones (all
+/// of them when replacing).
+fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u32> {
+    let replicas = lock(&ctx.replicas);
+    (0..scale)
+        .filter(|&i| {
+            let id = ReplicaId::new(service.name.clone(), i);
+            plan.replace
+                || replicas.get(&id).is_none_or(|h| {
+                    h.state().is_final() || h.spec_hash() != spec_hash(&service.replica(i))
+                })
+        })
+        .collect()
+}
+
+/// Stops surplus and replaced replicas, starts the missing ones, and waits until each
+/// replica of the service is ready or has failed.
+async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<Failure> {
+    let name = &service.name;
+    let existing: BTreeMap<u32, ReplicaHandle> = lock(&ctx.replicas)
+        .iter()
+        .filter(|(id, _)| &id.service == name)
+        .map(|(id, h)| (id.index, h.clone()))
+        .collect();
+    let to_start = to_start(ctx, service, scale, plan);
+    // Surplus replicas stop from the highest index down; replaced ones stop first.
+    for h in existing.range(scale..).rev().map(|(_, h)| h.clone()) {
+        stop_all(ctx, vec![h]).await;
+    }
+    let replaced: Vec<ReplicaHandle> = to_start
+        .iter()
+        .filter_map(|i| existing.get(i).cloned())
+        .collect();
+    stop_all(ctx, replaced).await;
+    for &index in &to_start {
+        let spec = service.replica(index);
+        let config = JobConfig {
+            spec_hash: spec_hash(&spec),
+            spec,
+            restart: service.restart,
+            backoff: service.backoff,
+            state: ctx.state.clone(),
+            restarts: 0,
+            log_opener: ctx.log_opener.clone(),
+        };
+        let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
+        lock(&ctx.replicas).insert(handle.id().clone(), handle);
+        ctx.emit(name, Some(index), Phase::Starting, None);
+    }
+    let handles: Vec<ReplicaHandle> = {
+        let replicas = lock(&ctx.replicas);
+        (0..scale)
+            .filter_map(|i| replicas.get(&ReplicaId::new(name.clone(), i)).cloned())
+            .collect()
+    };
+    let mut waits = JoinSet::new();
+    for h in handles {
+        let ctx = ctx.clone();
+        waits.spawn(async move { replica_ready(&ctx, &h).await });
+    }
+    let mut failures = Vec::new();
+    while let Some(joined) = waits.join_next().await {
+        if let Ok(Some(failure)) = joined {
+            failures.push(failure);
+        }
+    }
+    failures.sort_by(|a, b| a.reason.cmp(&b.reason));
+    failures
+}
+
+/// Waits for one replica's current run; reports how it went as progress, and a failure
+/// when it ended before being ready (a replica in backoff keeps its restart policy, but
+/// the start that waited for it failed).
+async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
+    let id = h.id();
+    let (phase, snapshot) = match h.wait_started().await {
+        Started::Ready(snapshot) => {
+            let pid = snapshot.running.as_ref().map(|r| r.identity().pid);
+            let message = pid.map(|p| format!("pid {p}"));
+            ctx.emit(&id.service, Some(id.index), Phase::Ready, message);
+            return None;
+        }
+        Started::Ended(snapshot) => (
+            match snapshot.state {
+                ReplicaState::Backoff => Phase::Backoff,
+                ReplicaState::Crashed => Phase::Crashed,
+                ReplicaState::Exited => Phase::Exited,
+                _ => Phase::Failed,
+            },
+            snapshot,
+        ),
+    };
+    let reason = failure_reason(&snapshot);
+    ctx.emit(&id.service, Some(id.index), phase, Some(reason.clone()));
+    Some(Failure {
+        unit: id.service.to_string(),
+        reason: format!("{id}: {reason}"),
+        log_tail: tail(&ctx.state.replica_log(id), TAIL_LINES),
+    })
+}
+
+fn failure_reason(snapshot: &Snapshot) -> String {
+    let why = snapshot
+        .reason
+        .clone()
+        .unwrap_or_else(|| snapshot.state.to_string());
+    match snapshot.state {
+        ReplicaState::Backoff => format!("{why} before it was ready; restarting with backoff"),
+        ReplicaState::Exited => format!("{why} before it was ready"),
+        _ => why,
+    }
+}

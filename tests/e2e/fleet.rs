@@ -1,0 +1,95 @@
+//! The fleet runtime end to end: `start`, `stop`, `restart`, `ps` and `scale` through the
+//! real `orchestra` binary and its daemon, on real processes. Every test runs its own fleet
+//! in a temporary folder on free ports.
+
+mod cleanup;
+mod errors;
+mod identity;
+mod lifecycle;
+mod restarts;
+mod scale;
+mod socket;
+
+use orchestra_tests::{
+    Fleet, Output, PATIENCE, cmdline, pids_with_cwd_under, process_alive, wait_until,
+};
+use serde_json::Value;
+
+/// `orchestra ps --json`, parsed.
+fn ps(fleet: &Fleet) -> Vec<Value> {
+    let out = fleet.cmd(["ps", "--json"]).assert_success();
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("`ps --json` printed no JSON array ({e}): {out}"))
+}
+
+/// The `ps --json` row of `service.index`.
+fn row<'a>(rows: &'a [Value], service: &str, index: u64) -> Option<&'a Value> {
+    rows.iter()
+        .find(|r| r["service"] == service && r["replica"] == index)
+}
+
+/// The pid `ps --json` shows for `service.index`, if any.
+fn pid(rows: &[Value], service: &str, index: u64) -> Option<u32> {
+    row(rows, service, index)?["pid"]
+        .as_u64()
+        .and_then(|p| u32::try_from(p).ok())
+}
+
+/// The state `ps --json` shows for `service.index` (`""` when it is not listed).
+fn state(rows: &[Value], service: &str, index: u64) -> String {
+    row(rows, service, index)
+        .and_then(|r| r["state"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Which services and replicas `ps --json` lists, as `name.n`.
+fn listed(rows: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}.{}", r["service"].as_str().unwrap_or("?"), r["replica"]))
+        .collect();
+    names.sort();
+    names
+}
+
+fn is_daemon(pid: u32) -> bool {
+    cmdline(pid).is_some_and(|c| c.contains("orchestra") && c.contains(" daemon"))
+}
+
+/// The project's daemon, found by its working folder (the project) and command line.
+fn daemon_pid(fleet: &Fleet) -> Option<u32> {
+    pids_with_cwd_under(fleet.root())
+        .into_iter()
+        .find(|&p| is_daemon(p))
+}
+
+/// Live processes running inside the project, the daemon excepted, with their command lines.
+fn service_processes(fleet: &Fleet) -> Vec<(u32, String)> {
+    pids_with_cwd_under(fleet.root())
+        .into_iter()
+        .filter(|&p| !is_daemon(p))
+        .filter_map(|p| Some((p, cmdline(p)?)))
+        .collect()
+}
+
+/// Waits until nothing runs inside the project any more — the daemon included, since it
+/// exits once it supervises nothing — and none of `pids` is alive.
+fn assert_nothing_left(fleet: &Fleet, pids: &[u32]) {
+    wait_until(PATIENCE, "every process of the fleet to be gone", || {
+        pids_with_cwd_under(fleet.root()).is_empty() && pids.iter().all(|&p| !process_alive(p))
+    });
+}
+
+/// The index of the first line of `out`'s stdout containing every one of `words`.
+fn line_of(out: &Output, words: &[&str]) -> usize {
+    out.stdout
+        .lines()
+        .position(|l| words.iter().all(|w| l.contains(w)))
+        .unwrap_or_else(|| panic!("no line with {words:?} in:\n{out}"))
+}
+
+/// A service.yml restart section that gives up quickly: `n` restarts, 100 ms doubling.
+fn quick_restarts(n: u32) -> String {
+    format!("restart: {{ policy: always, max_restarts: {n}, backoff: 100ms, backoff_max: 2s }}\n")
+}

@@ -1,0 +1,90 @@
+//! Nothing leaked: whole process trees are stopped, with or without a daemon.
+
+use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
+
+use super::{assert_nothing_left, daemon_pid, pid, ps, service_processes, state};
+
+#[test]
+fn stop_leaves_nothing_of_a_go_run_service_and_its_child_binary() {
+    let fleet = Fleet::new().orchestra_yml("");
+    let port = fleet.ports(1);
+    let fleet = fleet.go_service(
+        "gorun",
+        "http",
+        &format!(
+            "port: {port}\nrun: \"go run .\"\nenv: {{ GOPROXY: \"off\" }}\n\
+             ready: {{ http: \"http://127.0.0.1:$PORT/health\", timeout: 60s }}\n"
+        ),
+    );
+    fleet.cmd(["start", "--no-build"]).assert_success();
+    let tree = service_processes(&fleet);
+    // `go run` and the binary it built and spawned.
+    assert!(tree.len() >= 2, "{tree:?}");
+    assert!(
+        tree.iter().any(|(_, c)| c.starts_with("go run")),
+        "{tree:?}"
+    );
+    let pids: Vec<u32> = tree.iter().map(|(p, _)| *p).collect();
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &pids);
+}
+
+#[test]
+fn stop_leaves_nothing_of_background_shell_jobs() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("jobs", "run: \"sleep 1000 & sleep 1001 & wait\"\n");
+    fleet.cmd(["start"]).assert_success();
+    wait_until(PATIENCE, "both sleeps to run", || {
+        let tree = service_processes(&fleet);
+        ["sleep 1000", "sleep 1001"]
+            .iter()
+            .all(|s| tree.iter().any(|(_, c)| c == s))
+    });
+    let pids: Vec<u32> = service_processes(&fleet).iter().map(|(p, _)| *p).collect();
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &pids);
+}
+
+#[test]
+fn replicas_outlive_a_killed_daemon_are_adopted_and_stopped_without_one() {
+    let fleet = Fleet::new().orchestra_yml("");
+    let port = fleet.ports(1);
+    let fleet = fleet
+        .fixture_service(
+            "web",
+            "http",
+            &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
+        )
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    fleet.cmd(["start"]).assert_success();
+    let rows = ps(&fleet);
+    let web = pid(&rows, "web", 0).expect("web runs");
+    let worker = pid(&rows, "worker", 0).expect("worker runs");
+
+    let kill_daemon = || {
+        let daemon = daemon_pid(&fleet).expect("the daemon runs");
+        assert!(send_signal(daemon, Signal::SIGKILL));
+        wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    };
+    kill_daemon();
+    assert!(process_alive(web) && process_alive(worker));
+    // Without a daemon, `ps` reads the records and checks them against /proc.
+    let rows = ps(&fleet);
+    assert_eq!(pid(&rows, "web", 0), Some(web), "{rows:?}");
+    assert_eq!(pid(&rows, "worker", 0), Some(worker), "{rows:?}");
+    assert_eq!(state(&rows, "web", 0), "running");
+
+    // A new daemon adopts them: one fleet, not two.
+    fleet.cmd(["start"]).assert_success();
+    let rows = ps(&fleet);
+    assert_eq!(pid(&rows, "web", 0), Some(web), "{rows:?}");
+    assert_eq!(pid(&rows, "worker", 0), Some(worker), "{rows:?}");
+    assert_eq!(service_processes(&fleet).len(), 2);
+
+    // And with no daemon at all, `stop` still stops them all.
+    kill_daemon();
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[web, worker]);
+    assert!(fleet.cmd(["ps", "--json"]).assert_success().stdout.trim() == "[]");
+}

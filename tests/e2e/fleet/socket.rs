@@ -1,0 +1,140 @@
+//! The daemon's socket answers its owner only: the folder and socket modes keep other
+//! users out, and behind them the daemon checks the peer's uid (SO_PEERCRED).
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Command;
+
+use orchestra_tests::{Cmd, Fleet, Output, orchestra_bin};
+
+use super::{assert_nothing_left, pid, ps};
+
+/// The uid tests run other users' clients as.
+const NOBODY: &str = "65534";
+
+/// Whether this test can run a command as another user; prints why not when it cannot.
+fn can_switch_user() -> bool {
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("skipped: running a client as another user needs root");
+        return false;
+    }
+    let works = Command::new("setpriv")
+        .args([
+            "--reuid",
+            NOBODY,
+            "--regid",
+            NOBODY,
+            "--clear-groups",
+            "true",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        eprintln!("skipped: `setpriv` cannot switch to uid {NOBODY} here");
+    }
+    works
+}
+
+/// `orchestra args…` in the fleet's folder, run as uid 65534.
+fn as_nobody(fleet: &Fleet, args: &[&str]) -> Output {
+    let bin = orchestra_bin().display().to_string();
+    let mut argv = vec![
+        "--reuid",
+        NOBODY,
+        "--regid",
+        NOBODY,
+        "--clear-groups",
+        "--",
+        &bin,
+    ];
+    argv.extend_from_slice(args);
+    Cmd::new("setpriv", argv, fleet.root())
+        .env("HOME", "/")
+        .run()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    fs::metadata(path)
+        .expect("cannot stat")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn chmod(path: &std::path::Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");
+}
+
+fn running_fleet() -> (Fleet, u32) {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    fleet.cmd(["start"]).assert_success();
+    let worker = pid(&ps(&fleet), "worker", 0).expect("worker runs");
+    (fleet, worker)
+}
+
+#[test]
+fn the_state_folder_and_socket_are_private_and_keep_other_users_out() {
+    let (fleet, worker) = running_fleet();
+    let state = fleet.path(".orchestra");
+    let socket = state.join("daemon.sock");
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&socket), 0o600);
+    assert_eq!(
+        fs::metadata(&socket).unwrap().uid(),
+        nix::unistd::getuid().as_raw()
+    );
+
+    if can_switch_user() {
+        // Let the other user read the project, but not the state folder.
+        chmod(fleet.root(), 0o755);
+        let out = as_nobody(&fleet, &["ps", "--json"]);
+        assert!(
+            !out.stdout.contains(&worker.to_string()),
+            "another user saw the fleet: {out}"
+        );
+        let log = fleet.read(".orchestra/daemon.log");
+        assert!(
+            !log.contains("refused a connection"),
+            "it never got that far: {log}"
+        );
+    }
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[worker]);
+}
+
+#[test]
+fn the_daemon_refuses_a_peer_of_another_uid() {
+    if !can_switch_user() {
+        // The check behind the permissions still has its unit of proof: the owner gets in.
+        let (fleet, worker) = running_fleet();
+        fleet.cmd(["stop"]).assert_success();
+        assert_nothing_left(&fleet, &[worker]);
+        return;
+    }
+    let (fleet, worker) = running_fleet();
+    let state = fleet.path(".orchestra");
+    let socket = state.join("daemon.sock");
+    // Open the way for the test only: the daemon itself must still say no.
+    chmod(fleet.root(), 0o755);
+    chmod(&state, 0o755);
+    chmod(&socket, 0o666);
+    let out = as_nobody(&fleet, &["stop"]);
+    chmod(&socket, 0o600);
+    chmod(&state, 0o700);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("may not control it"), "{out}");
+    assert!(
+        orchestra_tests::process_alive(worker),
+        "the refused stop did nothing"
+    );
+    let log = fleet.read(".orchestra/daemon.log");
+    assert!(
+        log.contains("refused a connection from another user"),
+        "{log}"
+    );
+
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[worker]);
+}
