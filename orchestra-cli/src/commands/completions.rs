@@ -5,11 +5,13 @@
 //! the project found in the shell's current folder. So completions never go stale when a
 //! flag is added or a service folder appears.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::path::PathBuf;
 
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::EnvCompleter;
+use orchestra_config::Discovery;
 
 use crate::args::{CompletionsArgs, Shell};
 use crate::error::CliError;
@@ -59,10 +61,8 @@ pub fn complete_service(current: &OsStr) -> Vec<CompletionCandidate> {
 }
 
 fn project_service_names() -> Option<Vec<String>> {
-    let mode = match std::env::var_os("ORCHESTRA_CONFIG") {
-        Some(file) => orchestra_config::Discovery::File(file.into()),
-        None => orchestra_config::Discovery::WalkUp(std::env::current_dir().ok()?),
-    };
+    let typed: Vec<OsString> = std::env::args_os().skip_while(|a| a != "--").collect();
+    let mode = discovery(&typed, std::env::var_os("ORCHESTRA_CONFIG"))?;
     let file = orchestra_config::discover(&mode).ok()?;
     let project = orchestra_config::Project::load(&file).ok()?;
     Some(
@@ -72,4 +72,75 @@ fn project_service_names() -> Option<Vec<String>> {
             .map(String::from)
             .collect(),
     )
+}
+
+/// How the command being completed would find its project: the shell passes the words
+/// typed so far, so `orchestra -C shop start <TAB>` completes the services of `shop/`, as
+/// running that command would use them.
+fn discovery(typed: &[OsString], env_config: Option<OsString>) -> Option<Discovery> {
+    let mut dir: Option<PathBuf> = None;
+    let mut config = env_config.map(PathBuf::from);
+    let mut words = typed.iter().map(|w| w.to_string_lossy());
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (word.clone().into_owned(), None),
+        };
+        let target = match flag.as_str() {
+            "-C" | "--directory" => &mut dir,
+            "-c" | "--config" => &mut config,
+            short if short.len() > 2 && (short.starts_with("-C") || short.starts_with("-c")) => {
+                let target = if short.starts_with("-C") {
+                    &mut dir
+                } else {
+                    &mut config
+                };
+                *target = Some(PathBuf::from(&short[2..]));
+                continue;
+            }
+            _ => continue,
+        };
+        if let Some(value) = inline.or_else(|| words.next().map(std::borrow::Cow::into_owned)) {
+            *target = Some(PathBuf::from(value));
+        }
+    }
+    let base = std::env::current_dir().ok()?;
+    let base = dir.map_or_else(|| base.clone(), |d| base.join(d));
+    Some(match config {
+        Some(file) => Discovery::File(base.join(file)),
+        None => Discovery::WalkUp(base),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(words: &[&str], env: Option<&str>) -> Discovery {
+        let typed: Vec<OsString> = words.iter().map(OsString::from).collect();
+        discovery(&typed, env.map(OsString::from)).expect("a current folder")
+    }
+
+    #[test]
+    fn completion_discovers_the_project_as_the_typed_command_would() {
+        let cwd = std::env::current_dir().unwrap();
+        let words = ["--", "orchestra", "start", "u"];
+        assert_eq!(mode(&words, None), Discovery::WalkUp(cwd.clone()));
+        let in_shop = Discovery::WalkUp(cwd.join("shop"));
+        for words in [
+            &["--", "orchestra", "-C", "shop", "start", ""][..],
+            &["--", "orchestra", "-Cshop", "start", ""],
+            &["--", "orchestra", "--directory=shop", "start", ""],
+            &["--", "orchestra", "--directory", "shop", "start", ""],
+        ] {
+            assert_eq!(mode(words, None), in_shop, "{words:?}");
+        }
+        let file = Discovery::File(cwd.join("shop/o.yml"));
+        let words = ["--", "orchestra", "-C", "shop", "-c", "o.yml", "ps", ""];
+        assert_eq!(mode(&words, None), file);
+        let words = ["--", "orchestra", "-C", "shop", "ps", ""];
+        assert_eq!(mode(&words, Some("o.yml")), file);
+    }
 }

@@ -74,6 +74,25 @@ fn service_names_complete_from_a_subfolder_and_nothing_outside_a_project() {
 }
 
 #[test]
+fn service_names_follow_the_folder_and_file_typed_on_the_line() {
+    let fleet = shop();
+    let outside = Fleet::new();
+    let root = fleet.root().display().to_string();
+    let file = fleet.path("orchestra.yml").display().to_string();
+    for words in [
+        vec!["-C", root.as_str(), "start", "g"],
+        vec!["--directory", root.as_str(), "start", "g"],
+        vec!["-c", file.as_str(), "stop", "g"],
+    ] {
+        let out = outside
+            .cmd(["--", "orchestra"].iter().chain(&words))
+            .env("COMPLETE", "fish")
+            .assert_success();
+        assert_eq!(out.stdout, "gateway\n", "{words:?}: {out}");
+    }
+}
+
+#[test]
 fn commands_and_flags_complete() {
     let fleet = shop();
     assert_eq!(fish(&fleet, &["st"]), ["start", "stop"]);
