@@ -6,7 +6,7 @@ use orchestra_core::ServiceName;
 use orchestra_core::spec::{CommandSpec, ServiceKind, ServiceSpec};
 
 use super::StrayReason;
-use super::proc::{canonical, resolve};
+use super::proc::{Canon, resolve};
 use super::words::{Glob, first_command};
 
 /// What a scan saw of one process.
@@ -32,14 +32,14 @@ pub(crate) struct ServiceMatcher {
 }
 
 impl ServiceMatcher {
-    pub fn new(spec: &ServiceSpec, root: &Path) -> Self {
-        let dir = canonical(&spec.dir);
+    pub fn new(spec: &ServiceSpec, root: &Path, canon: &mut Canon) -> Self {
+        let dir = canon.get(&spec.dir);
         Self {
             name: spec.name.clone(),
-            binary: spec.binary.as_deref().map(canonical),
+            binary: spec.binary.as_deref().map(|b| canon.get(b)),
             go: spec.kind == ServiceKind::Go,
             root: root.to_path_buf(),
-            run: RunMatcher::new(&spec.run, &dir),
+            run: RunMatcher::new(&spec.run, &dir, canon),
             dir,
         }
     }
@@ -134,7 +134,7 @@ struct RunMatcher {
 }
 
 impl RunMatcher {
-    fn new(run: &CommandSpec, dir: &Path) -> Self {
+    fn new(run: &CommandSpec, dir: &Path, canon: &mut Canon) -> Self {
         let (words, script) = match run {
             CommandSpec::Shell(s) => (first_command(s), Some(Glob::new(s))),
             CommandSpec::Exec(v) => (v.clone(), None),
@@ -142,7 +142,7 @@ impl RunMatcher {
         let shown = words.first().cloned().unwrap_or_default();
         let program = words.first().map(|w| {
             if w.contains('/') {
-                Program::Path(canonical(&resolve(dir, Path::new(w))))
+                Program::Path(canon.get(&resolve(dir, Path::new(w))))
             } else {
                 Program::Name(w.clone())
             }
@@ -244,7 +244,11 @@ mod tests {
     #[test]
     fn go_service_matches_its_binary_go_run_and_the_temp_binary() {
         let bin = CommandSpec::Exec(vec!["/p/.orchestra/bin/users".into()]);
-        let m = ServiceMatcher::new(&spec("users", ServiceKind::Go, bin), Path::new("/p"));
+        let m = ServiceMatcher::new(
+            &spec("users", ServiceKind::Go, bin),
+            Path::new("/p"),
+            &mut Canon::default(),
+        );
         let built = Some("runs the built binary .orchestra/bin/users".to_owned());
         assert_eq!(
             check(
@@ -297,7 +301,11 @@ mod tests {
     #[test]
     fn run_command_matches_its_program_and_sh_c_wrapper() {
         let run = CommandSpec::Shell("./start.sh --port {port} && echo bye".into());
-        let m = ServiceMatcher::new(&spec("worker", ServiceKind::Command, run), Path::new("/p"));
+        let m = ServiceMatcher::new(
+            &spec("worker", ServiceKind::Command, run),
+            Path::new("/p"),
+            &mut Canon::default(),
+        );
         let yes = Some("runs `./start.sh` of worker".to_owned());
         assert_eq!(
             check(
@@ -346,7 +354,11 @@ mod tests {
     #[test]
     fn a_program_from_path_must_match_the_whole_command() {
         let run = CommandSpec::Exec(argv("python3 -m http.server {port}"));
-        let m = ServiceMatcher::new(&spec("web", ServiceKind::Command, run), Path::new("/p"));
+        let m = ServiceMatcher::new(
+            &spec("web", ServiceKind::Command, run),
+            Path::new("/p"),
+            &mut Canon::default(),
+        );
         assert_eq!(
             check(
                 &m,

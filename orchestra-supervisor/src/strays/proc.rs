@@ -156,14 +156,46 @@ pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
 /// `path` with symlinks resolved when it exists (the kernel shows resolved paths); a missing
 /// file keeps its name under its resolved folder.
 pub(crate) fn canonical(path: &Path) -> PathBuf {
-    if let Ok(p) = path.canonicalize() {
-        return p;
-    }
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => parent
-            .canonicalize()
-            .map_or_else(|_| path.to_path_buf(), |p| p.join(name)),
-        _ => path.to_path_buf(),
+    Canon::default().get(path)
+}
+
+/// Canonical paths, remembered per folder: two hundred services under one root cost one
+/// `lstat` each instead of a full `realpath` walk each.
+#[derive(Debug, Default)]
+pub(crate) struct Canon {
+    memo: HashMap<PathBuf, PathBuf>,
+}
+
+impl Canon {
+    /// `path` with symlinks resolved, as [`canonical`].
+    pub fn get(&mut self, path: &Path) -> PathBuf {
+        if let Some(done) = self.memo.get(path) {
+            return done.clone();
+        }
+        let plain = path.is_absolute()
+            && path
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        let resolved = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) if plain => {
+                let joined = self.get(parent).join(name);
+                match std::fs::symlink_metadata(&joined) {
+                    Ok(m) if m.file_type().is_symlink() => joined.canonicalize().unwrap_or(joined),
+                    _ => joined,
+                }
+            }
+            // The root itself, or a path with `.`/`..`: the full walk.
+            _ => path
+                .canonicalize()
+                .unwrap_or_else(|_| match (path.parent(), path.file_name()) {
+                    (Some(parent), Some(name)) => parent
+                        .canonicalize()
+                        .map_or_else(|_| path.to_path_buf(), |p| p.join(name)),
+                    _ => path.to_path_buf(),
+                }),
+        };
+        self.memo.insert(path.to_path_buf(), resolved.clone());
+        resolved
     }
 }
 
@@ -190,6 +222,22 @@ mod tests {
         let parent = std::os::unix::process::parent_id() as i32;
         assert!(ancestry.within(me, &HashSet::from([parent])));
         assert!(!ancestry.within(parent, &HashSet::from([me])));
+    }
+
+    #[test]
+    fn canonical_paths_follow_symlinks_at_any_level() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(real.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(real.join("a"), real.join("link")).unwrap();
+        let mut canon = Canon::default();
+        assert_eq!(canon.get(&real.join("link/b")), real.join("a/b"));
+        assert_eq!(
+            canon.get(&real.join("link/b/missing")),
+            real.join("a/b/missing")
+        );
+        assert_eq!(canon.get(&real.join("a/./b/../b")), real.join("a/b"));
+        assert_eq!(canon.get(&real.join("link")), real.join("a"));
     }
 
     #[test]

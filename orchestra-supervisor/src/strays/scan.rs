@@ -8,7 +8,7 @@ use orchestra_core::spec::ProjectSpec;
 
 use super::Stray;
 use super::matcher::{Seen, ServiceMatcher};
-use super::proc::{self, Ancestry, canonical};
+use super::proc::{self, Ancestry, Canon};
 
 /// The processes running any of `services` of `project` outside Orchestra, sorted by
 /// service then pid.
@@ -32,11 +32,12 @@ pub fn find_strays(
     if wanted.is_empty() {
         return Vec::new();
     }
-    let root = canonical(&project.root);
+    let mut canon = Canon::default();
+    let root = canon.get(&project.root);
     let matchers: Vec<ServiceMatcher> = project
         .services
         .values()
-        .map(|s| ServiceMatcher::new(s, &root))
+        .map(|s| ServiceMatcher::new(s, &root, &mut canon))
         .collect();
     let index = Index::new(&matchers);
     let uid = nix::unistd::getuid().as_raw();
