@@ -5,7 +5,7 @@
 //! Orchestra's back — someone's `go run .` in the service folder, a binary started by hand, a
 //! replica left by a crashed tool — and [`stop_strays`] stops them with the same ladder as
 //! `stop`, so the fleet is exactly what Orchestra says it is. [`port_holder`] names the
-//! process listening on a port a replica needs; [`ports_held_under`] lists the listeners
+//! process listening on a port a replica needs ([`port_holders`] for many ports at once); [`ports_held_under`] lists the listeners
 //! started from inside the project that the fleet does not own.
 //!
 //! # How it works
@@ -62,7 +62,7 @@ use std::path::PathBuf;
 
 use orchestra_core::{ProcessIdentity, ServiceName};
 
-pub use ports::{PortHolder, port_holder, ports_held_under};
+pub use ports::{PortHolder, port_holder, port_holders, ports_held_under};
 pub use scan::find_strays;
 pub use stop::{StrayOutcome, StrayStopped, stop_strays};
 

@@ -1,7 +1,7 @@
 //! Who listens on a TCP port: LISTEN sockets from `/proc/net/tcp{,6}`, found by inode among
 //! the processes' open file descriptors.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -78,27 +78,43 @@ fn sockets(pid: i32) -> Vec<u64> {
 /// When several processes share the socket (a forking server), the lowest pid is named.
 /// A listener whose owner cannot be seen is reported with pid 0.
 pub fn port_holder(port: u16) -> Option<PortHolder> {
-    let inodes: HashSet<u64> = listening()
+    port_holders(&[port]).pop()
+}
+
+/// [`port_holder`] for many ports in one pass over `/proc` (checking a fleet's ports
+/// before starting it): the held ones, sorted by port.
+pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
+    let inodes: HashMap<u64, u16> = listening()
         .into_iter()
-        .filter_map(|(inode, p)| (p == port).then_some(inode))
+        .filter(|(_, p)| ports.contains(p))
         .collect();
-    if inodes.is_empty() {
-        return None;
+    let held: BTreeSet<u16> = inodes.values().copied().collect();
+    let mut owners: BTreeMap<u16, i32> = BTreeMap::new();
+    if !held.is_empty() {
+        let mut pids = proc::pids();
+        pids.sort_unstable();
+        for pid in pids {
+            for inode in sockets(pid) {
+                if let Some(&port) = inodes.get(&inode) {
+                    owners.entry(port).or_insert(pid);
+                }
+            }
+            if owners.len() == held.len() {
+                break;
+            }
+        }
     }
-    let mut pids = proc::pids();
-    pids.sort_unstable();
-    let holder = pids
-        .into_iter()
-        .find(|&pid| sockets(pid).iter().any(|i| inodes.contains(i)));
-    Some(holder.map_or_else(
-        || PortHolder {
-            port,
-            pid: 0,
-            cmdline: String::new(),
-            cwd: None,
-        },
-        |pid| PortHolder::of(port, pid),
-    ))
+    held.into_iter()
+        .map(|port| match owners.get(&port) {
+            Some(&pid) => PortHolder::of(port, pid),
+            None => PortHolder {
+                port,
+                pid: 0,
+                cmdline: String::new(),
+                cwd: None,
+            },
+        })
+        .collect()
 }
 
 /// Every TCP port listened on by a process whose working directory is inside `root` and
@@ -151,6 +167,14 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("port {port} is held by pid {}: ", holder.pid))
         );
+        let other = std::net::TcpListener::bind("[::1]:0").unwrap();
+        let v6 = other.local_addr().unwrap().port();
+        let both = port_holders(&[v6, port, 1]);
+        assert_eq!(both.iter().map(|h| h.port).collect::<Vec<_>>(), {
+            let mut v = vec![port, v6];
+            v.sort_unstable();
+            v
+        });
         drop(l);
         assert_eq!(port_holder(port), None);
     }

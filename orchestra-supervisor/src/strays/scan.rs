@@ -15,7 +15,9 @@ use super::proc::{self, Ancestry, Canon};
 ///
 /// `fleet` holds the pids the fleet owns (its replicas' processes): they and their
 /// descendants are never strays, and neither are this process and its ancestors, other
-/// users' processes, zombies and kernel threads. A process is located in a service when its
+/// users' processes, zombies and kernel threads. This process's own children are not
+/// excluded by themselves: a supervisor passes its replicas' processes (and orphans it
+/// adopted as subreaper) in `fleet`. A process is located in a service when its
 /// working directory is in the service folder (the deepest one, when folders nest), its
 /// executable lives there, or it is the service's built binary; it is a stray when it also
 /// runs the service (see [`StrayReason`](super::StrayReason)).
