@@ -5,8 +5,9 @@
 //! Orchestra's back — someone's `go run .` in the service folder, a binary started by hand, a
 //! replica left by a crashed tool — and [`stop_strays`] stops them with the same ladder as
 //! `stop`, so the fleet is exactly what Orchestra says it is. [`port_holder`] names the
-//! process listening on a port a replica needs ([`port_holders`] for many ports at once); [`ports_held_under`] lists the listeners
-//! started from inside the project that the fleet does not own.
+//! process listening on a port a replica needs ([`port_holders`] for many ports at once);
+//! [`ports_held_under`] lists the listeners started from inside the project that the fleet
+//! does not own.
 //!
 //! # How it works
 //!
