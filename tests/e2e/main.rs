@@ -7,3 +7,4 @@ mod fleet;
 mod foundation;
 mod harness;
 mod test_cmd;
+mod vendors;
