@@ -197,7 +197,7 @@ fn start_brings_the_vendor_up_first_and_stop_removes_its_container() {
     assert_eq!(vendor["ports"][0], port);
     assert!(
         rows.as_array()
-            .unwrap()
+            .expect("ps --json prints an array")
             .iter()
             .any(|r| r["service"] == "app" && r["kind"] == "service"),
         "{rows}"
