@@ -46,6 +46,15 @@ pub async fn run(
     )
     .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
     let mut formatter = Formatter::new(&[], out.color, false);
+    if let Request::Start {
+        project,
+        services,
+        scale,
+        ..
+    } = &request
+    {
+        super::logs::expect_replicas(&mut formatter, state, project, services, scale);
+    }
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io("handling Ctrl-C"))?;
     let mut terminate = signal(SignalKind::terminate()).map_err(io("handling SIGTERM"))?;
 

@@ -1,12 +1,15 @@
 //! `orchestra logs`: the fleet's output as one stream, from history then (with `-f`) live.
 
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::time::SystemTime;
 
 use orchestra_config::Section;
-use orchestra_core::StateDir;
+use orchestra_core::spec::ProjectSpec;
+use orchestra_core::{ServiceName, StateDir};
 use orchestra_logs::{
-    Follow, FollowOptions, Formatter, LogKind, LogLine, Query, Selection, Start, json_line,
+    Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Selection, Start,
+    json_line,
 };
 
 use crate::args::LogsArgs;
@@ -30,9 +33,17 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
     if !services.is_empty() {
         selection = selection.units(services.iter().map(ToString::to_string));
     }
+    let mut formatter = Formatter::new(&[], cx.out.color, args.timestamps);
+    expect_replicas(
+        &mut formatter,
+        &state,
+        &project,
+        &services,
+        &BTreeMap::new(),
+    );
     let view = View {
         json: args.json,
-        formatter: Formatter::new(&[], cx.out.color, args.timestamps),
+        formatter,
     };
     let result = show(&state, selection, query, args.lines, args.follow, view).await;
     match result {
@@ -41,6 +52,31 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
         }
         Err(e) => Err(e),
         Ok(()) => hooks::run(&project, When::After),
+    }
+}
+
+/// Tells `formatter` about every replica the configuration gives `services` (all when
+/// empty; `scale` overrides the configured counts). Without this a service's label would
+/// change mid-stream: `users` while only replica 0 has written, `users.0` once replica 1
+/// appears.
+pub fn expect_replicas(
+    formatter: &mut Formatter,
+    state: &StateDir,
+    project: &ProjectSpec,
+    services: &[ServiceName],
+    scale: &BTreeMap<ServiceName, u32>,
+) {
+    let logs_dir = state.logs_dir();
+    for (name, spec) in &project.services {
+        if !services.is_empty() && !services.contains(name) {
+            continue;
+        }
+        let replicas = scale.get(name).copied().unwrap_or(spec.scale);
+        for i in 0..replicas {
+            if let Some(source) = LogSource::from_path(&logs_dir.join(format!("{name}.{i}.log"))) {
+                formatter.add_source(&source);
+            }
+        }
     }
 }
 
