@@ -6,5 +6,6 @@ mod examples;
 mod fleet;
 mod foundation;
 mod harness;
+mod logs;
 mod test_cmd;
 mod vendors;
