@@ -6,6 +6,7 @@ mod cleanup;
 mod errors;
 mod identity;
 mod lifecycle;
+mod logs;
 mod restarts;
 mod scale;
 mod socket;

@@ -79,17 +79,26 @@ impl Client {
         let mut line = serde_json::to_string(request)
             .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
         line.push('\n');
-        let lost = || CliError::io("talking to the orchestra daemon");
-        self.stream
-            .get_mut()
-            .write_all(line.as_bytes())
-            .await
-            .map_err(lost())?;
+        // Not `CliError::Io`: a broken pipe here is a lost daemon, not a closed stdout.
+        let lost = |e: std::io::Error| {
+            CliError::Failed(format!(
+                "lost the connection to the orchestra daemon ({e}); see .orchestra/daemon.log"
+            ))
+        };
+        // A daemon that refuses the request may close before reading it: its answer is
+        // still there to read, so a failed write is reported only if nothing came back.
+        let sent = self.stream.get_mut().write_all(line.as_bytes()).await;
         let mut buf = String::new();
         loop {
             buf.clear();
-            let n = self.stream.read_line(&mut buf).await.map_err(lost())?;
+            let n = match self.stream.read_line(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => return Err(lost(sent.err().unwrap_or(e))),
+            };
             if n == 0 {
+                if let Err(e) = sent {
+                    return Err(lost(e));
+                }
                 return Err(CliError::Failed(
                     "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
                 ));

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -49,6 +50,30 @@ impl DaemonLock {
         let lock =
             Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| LockError::Held)?;
         Ok(Self { _lock: lock })
+    }
+
+    /// Takes the lock, or finds that another daemon serves the project (`None`). While the
+    /// lock is held by a daemon that does not answer on `socket`, that daemon is either
+    /// starting (it will answer) or exiting (it will release the lock): wait for one or
+    /// the other, up to `patience`. So a client that came just as the last daemon left
+    /// gets a new one instead of nobody.
+    pub async fn acquire_or_defer(
+        path: &Path,
+        socket: &Path,
+        patience: Duration,
+    ) -> Result<Option<Self>, LockError> {
+        let deadline = Instant::now() + patience;
+        loop {
+            match Self::acquire(path) {
+                Ok(lock) => return Ok(Some(lock)),
+                Err(LockError::Held) => {}
+                Err(e) => return Err(e),
+            }
+            if tokio::net::UnixStream::connect(socket).await.is_ok() || Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Whether some process holds the lock now (the daemon is alive).

@@ -5,7 +5,9 @@
 //! request over `.orchestra/daemon.sock` and prints the stream of events that answers it.
 
 pub mod client;
+mod listen;
 pub mod lock;
+mod logs;
 pub mod server;
 pub mod vendors;
 pub mod watch;

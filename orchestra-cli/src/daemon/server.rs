@@ -5,7 +5,6 @@
 //! connection and answers with a stream of JSON events. It exits when it supervises nothing;
 //! SIGTERM or SIGINT stop the fleet first.
 
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,17 +13,21 @@ use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Progress, Request};
 use orchestra_supervisor::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::lock::{DaemonLock, LockError};
+use super::lock::DaemonLock;
 use super::vendors::{VendorRuntime, vendors_needed};
+use super::{listen, logs};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
 /// idle daemon should cost nothing.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// How long a daemon that finds the lock taken waits for its holder to answer or leave.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Shared by the connection handlers.
 struct Daemon {
@@ -36,6 +39,8 @@ struct Daemon {
     adopted: AtomicBool,
     /// Vendor containers and the streams of their output.
     vendors: VendorRuntime,
+    /// Log rotation settings of the project, from the latest request that brought them.
+    log_settings: logs::SharedSettings,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -45,10 +50,11 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     state
         .create()
         .map_err(CliError::io(format!("creating {}", state.root().display())))?;
-    let _lock = match DaemonLock::acquire(&state.lock()) {
-        Ok(lock) => lock,
-        Err(LockError::Held) => {
-            tracing::info!("another daemon holds the lock; leaving it the project");
+    let socket = state.socket();
+    let _lock = match DaemonLock::acquire_or_defer(&state.lock(), &socket, LOCK_PATIENCE).await {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            tracing::info!("another daemon serves the project; leaving it the project");
             return Ok(());
         }
         Err(e) => return Err(CliError::Failed(e.to_string())),
@@ -57,16 +63,15 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         tracing::warn!(error = %e, "cannot become a child subreaper; orphaned grandchildren may escape");
     }
     // We hold the lock, so a socket file left here belongs to a dead daemon.
-    let socket = state.socket();
-    let _ = std::fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket)
-        .map_err(CliError::io(format!("listening on {}", socket.display())))?;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(CliError::io("restricting the socket to its owner"))?;
+    let listen_error = || CliError::io(format!("listening on {}", socket.display()));
+    let mut listener = listen::bind_private(&socket).map_err(listen_error())?;
     tracing::info!(pid = std::process::id(), socket = %socket.display(), "daemon listening");
 
+    let log_settings = logs::SharedSettings::default();
+    logs::spawn_log_care(state.logs_dir(), log_settings.clone());
     let daemon = Arc::new(Daemon {
-        engine: Engine::new(state.clone()),
+        engine: Engine::new(state.clone()).with_log_opener(logs::opener(log_settings.clone())),
+        log_settings,
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
         adopted: AtomicBool::new(false),
@@ -83,14 +88,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 served_any = true;
-                let daemon = Arc::clone(&daemon);
-                daemon.in_flight.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    if let Err(e) = handle(&daemon, stream).await {
-                        tracing::warn!(error = %e, "request failed");
-                    }
-                    daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
-                });
+                serve_connection(&daemon, stream);
             }
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping the fleet"); break; }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping the fleet"); break; }
@@ -100,9 +98,16 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                     && daemon.engine.is_idle().await
                     && daemon.vendors.is_idle().await
                 {
-                    tracing::info!("nothing left to supervise; exiting");
-                    let _ = std::fs::remove_file(&socket);
-                    return Ok(());
+                    let queued = listen::close(&listener, &socket).await;
+                    if queued.is_empty() {
+                        tracing::info!("nothing left to supervise; exiting");
+                        return Ok(());
+                    }
+                    // Clients came as we were leaving: stay for them.
+                    listener = listen::bind_private(&socket).map_err(listen_error())?;
+                    for stream in queued {
+                        serve_connection(&daemon, stream);
+                    }
                 }
             }
         }
@@ -115,6 +120,18 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Answers one connection on a task of its own, counted as in flight meanwhile.
+fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) {
+    let daemon = Arc::clone(daemon);
+    daemon.in_flight.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        if let Err(e) = handle(&daemon, stream).await {
+            tracing::warn!(error = %e, "request failed");
+        }
+        daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
 async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     let peer = stream.peer_cred()?;
     let me = nix::unistd::getuid().as_raw();
@@ -123,7 +140,11 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
             peer_uid = peer.uid(),
             "refused a connection from another user"
         );
-        let mut stream = stream;
+        // Read the request first, so the client is not cut off while it writes it.
+        let mut stream = BufReader::new(stream);
+        let mut ignored = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.read_line(&mut ignored)).await;
+        let mut stream = stream.into_inner();
         let refusal = Event::Error {
             message: format!(
                 "this orchestra daemon belongs to uid {me}; uid {} may not control it",
@@ -134,7 +155,10 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     }
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
+    if BufReader::new(read).read_line(&mut line).await? == 0 {
+        // Only checking that a daemon answers (as a starting daemon does).
+        return Ok(());
+    }
     let request: Request = match serde_json::from_str(line.trim_end()) {
         Ok(r) => r,
         Err(e) => {
@@ -272,8 +296,13 @@ fn done(result: Result<(), orchestra_core::protocol::Failure>) -> Event {
 }
 
 /// Takes over the replicas a previous daemon left running, the first time a request brings
-/// the project's specs (they say how to restart and stop them).
+/// the project's specs (they say how to restart and stop them). Every such request also
+/// brings the current log settings.
 async fn adopt_once(daemon: &Daemon, project: &orchestra_core::spec::ProjectSpec) {
+    *daemon
+        .log_settings
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = project.logs;
     if !daemon.adopted.swap(true, Ordering::SeqCst) {
         let adopted = daemon.engine.adopt(project).await;
         if !adopted.is_empty() {

@@ -190,3 +190,20 @@ fn builds_run_up_front_without_waiting_for_dependencies() {
     assert_nothing_left(&fleet, &[]);
     assert!(pids_with_cwd_under(fleet.root()).is_empty());
 }
+
+#[test]
+fn a_start_right_after_a_stop_always_finds_a_daemon() {
+    // The daemon exits on its next idle check after a stop; a start arriving meanwhile
+    // must reach it, or a new one, whatever the timing.
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    for _ in 0..6 {
+        fleet.cmd(["start"]).assert_success();
+        fleet.cmd(["stop"]).assert_success();
+    }
+    fleet.cmd(["start"]).assert_success();
+    assert_eq!(state(&ps(&fleet), "worker", 0), "running");
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[]);
+}
