@@ -144,7 +144,7 @@ pub struct InitArgs {
     /// Also write a service.yml in each detected service folder.
     #[arg(long)]
     pub services: bool,
-    /// Overwrite existing files.
+    /// Overwrite an existing orchestra.yml (service.yml files are never overwritten).
     #[arg(long)]
     pub force: bool,
 }

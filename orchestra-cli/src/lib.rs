@@ -21,7 +21,7 @@ pub mod output;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -34,7 +34,7 @@ pub fn run() -> ExitCode {
         .var(commands::completions::COMPLETE_VAR)
         .complete();
 
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -60,6 +60,20 @@ pub fn run() -> ExitCode {
             code
         }
     }
+}
+
+/// Parses the command line; clap's own help and errors are uncoloured under `--no-color`
+/// or NO_COLOR, like everything else Orchestra prints.
+fn parse_args() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let no_color = std::env::args_os().any(|a| a == "--no-color")
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut command = Cli::command();
+    if no_color {
+        command = command.color(clap::ColorChoice::Never);
+    }
+    let matches = command.try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {

@@ -152,9 +152,45 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// Serde support for `std::time::Duration` fields written the human way (`"1m30s"`), so
+/// that `orchestra config` and the daemon protocol show durations as configured:
+/// `#[serde(with = "orchestra_core::duration::human")]`.
+pub mod human {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::HumanDuration;
+
+    /// Writes `d` as `1m30s`.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&HumanDuration(*d))
+    }
+
+    /// Reads `1m30s`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        HumanDuration::deserialize(d).map(HumanDuration::get)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_round_trips_through_the_human_form() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(with = "human")]
+            d: Duration,
+        }
+        let t = T {
+            d: Duration::from_millis(90_250),
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"d":"1m30s250ms"}"#);
+        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), t);
+    }
 
     #[test]
     fn parses_the_usual_forms() {

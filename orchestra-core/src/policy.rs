@@ -71,10 +71,13 @@ impl fmt::Display for RestartPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BackoffPolicy {
     /// The first delay.
+    #[serde(with = "crate::duration::human")]
     pub initial: Duration,
     /// The cap.
+    #[serde(with = "crate::duration::human")]
     pub max: Duration,
     /// How long a replica must run to be considered healthy again.
+    #[serde(with = "crate::duration::human")]
     pub reset_after: Duration,
     /// Consecutive restarts without a healthy run before giving up; `None` never gives up.
     pub max_restarts: Option<u32>,

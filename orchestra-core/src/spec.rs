@@ -114,8 +114,10 @@ pub struct ReadyProbe {
     /// What is checked.
     pub check: ReadyCheck,
     /// How long to wait before declaring the replica failed.
+    #[serde(with = "crate::duration::human")]
     pub timeout: Duration,
     /// Pause between two attempts.
+    #[serde(with = "crate::duration::human")]
     pub interval: Duration,
 }
 
@@ -153,6 +155,7 @@ pub struct RerunSpec {
     /// Run the unit tests after the build and before replacing replicas.
     pub test: bool,
     /// Quiet period that collapses a burst of changes into one rebuild.
+    #[serde(with = "crate::duration::human")]
     pub debounce: Duration,
 }
 
@@ -219,6 +222,7 @@ pub struct ServiceSpec {
     /// Signal sent first when stopping.
     pub stop_signal: Signal,
     /// How long to wait after the stop signal before SIGKILL.
+    #[serde(with = "crate::duration::human")]
     pub stop_timeout: Duration,
     /// Globs (relative to `dir`) whose changes trigger a rerun.
     pub watch: Vec<String>,
@@ -251,6 +255,7 @@ pub struct ReplicaSpec {
     /// Signal sent first when stopping.
     pub stop_signal: Signal,
     /// Grace before SIGKILL.
+    #[serde(with = "crate::duration::human")]
     pub stop_timeout: Duration,
 }
 
@@ -378,10 +383,12 @@ pub struct VendorSpec {
     /// Readiness check, if any.
     pub ready: Option<VendorReady>,
     /// How long to wait for readiness.
+    #[serde(with = "crate::duration::human")]
     pub ready_timeout: Duration,
     /// Restart policy (applied by the engine).
     pub restart: RestartPolicy,
     /// Grace before the engine kills the container.
+    #[serde(with = "crate::duration::human")]
     pub stop_timeout: Duration,
 }
 
