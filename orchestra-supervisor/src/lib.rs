@@ -28,6 +28,12 @@
 //! - Stopping follows a fixed ladder ([`stop::next_step`], pure): stop signal to the whole
 //!   tree, up to `stop_timeout` of polling, then SIGKILL to whatever is left; a second stop
 //!   kills at once, a zero timeout kills at once.
+//! - The engine builds every service of a start at once (one build per core), then starts
+//!   them level by level of the dependency graph, each waiting for its dependencies'
+//!   readiness; a replica that ends before it is ready fails the start at once (it keeps
+//!   its restart policy). Stopping goes down the levels: dependants first.
+//! - Each run of a replica gets its log file from a [`LogOpener`] hook (by default: append),
+//!   so the embedding program decides what happens to the previous run's output.
 //! - While a replica runs, `.orchestra/run/<service>.<n>.json` records it
 //!   ([`ReplicaRecord`]); a new daemon adopts live replicas from them.
 //!

@@ -102,3 +102,96 @@ pub(crate) fn levels(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+    use orchestra_core::spec::{
+        CommandSpec, DockerSpec, Hooks, LogSettings, RerunSpec, ServiceKind, ServiceSpec,
+    };
+    use orchestra_core::{ProjectName, Signal};
+
+    use super::*;
+
+    fn name(s: &str) -> ServiceName {
+        ServiceName::new(s).unwrap()
+    }
+
+    fn project(edges: &[(&str, &[&str])]) -> ProjectSpec {
+        let service = |n: &str, deps: &[&str]| ServiceSpec {
+            name: name(n),
+            dir: "/p".into(),
+            file: "/p/service.yml".into(),
+            kind: ServiceKind::Command,
+            env: BTreeMap::new(),
+            build: None,
+            run: CommandSpec::Shell("true".into()),
+            test: None,
+            acceptance: None,
+            binary: None,
+            scale: 1,
+            port: None,
+            ready: None,
+            restart: RestartPolicy::OnFailure,
+            backoff: BackoffPolicy::default(),
+            stop_signal: Signal::TERM,
+            stop_timeout: Duration::from_secs(5),
+            watch: vec![],
+            ignore: vec![],
+            rerun: RerunSpec::default(),
+            depends_on: deps.iter().map(|d| Dependency::Service(name(d))).collect(),
+            docker: DockerSpec::default(),
+        };
+        ProjectSpec {
+            name: ProjectName::new("p").unwrap(),
+            root: "/p".into(),
+            file: "/p/orchestra.yml".into(),
+            state_dir: "/p/.orchestra".into(),
+            env: BTreeMap::new(),
+            hooks: Hooks::default(),
+            services: edges
+                .iter()
+                .map(|(n, deps)| (name(n), service(n, deps)))
+                .collect(),
+            vendors: BTreeMap::new(),
+            logs: LogSettings::default(),
+            acceptance: None,
+        }
+    }
+
+    fn names(levels: &[Vec<ServiceName>]) -> Vec<Vec<String>> {
+        levels
+            .iter()
+            .map(|l| l.iter().map(ToString::to_string).collect())
+            .collect()
+    }
+
+    #[test]
+    fn levels_put_every_service_one_above_its_deepest_dependency() {
+        let p = project(&[
+            ("db", &[]),
+            ("cache", &[]),
+            ("api", &["db", "cache"]),
+            ("web", &["api", "db"]),
+            ("lone", &[]),
+        ]);
+        let all: BTreeSet<ServiceName> = p.services.keys().cloned().collect();
+        assert_eq!(
+            names(&levels(&p, &all)),
+            [vec!["cache", "db", "lone"], vec!["api"], vec!["web"]]
+        );
+        // Only the services asked for, their levels counted among themselves.
+        let some: BTreeSet<ServiceName> = [name("web"), name("db")].into();
+        assert_eq!(names(&levels(&p, &some)), [vec!["db"], vec!["web"]]);
+    }
+
+    #[test]
+    fn a_cycle_goes_to_the_bottom_level_instead_of_hanging() {
+        let p = project(&[("a", &["b"]), ("b", &["a"]), ("c", &[])]);
+        let all: BTreeSet<ServiceName> = p.services.keys().cloned().collect();
+        assert_eq!(names(&levels(&p, &all)), [vec!["a", "b", "c"]]);
+    }
+}
