@@ -37,13 +37,21 @@ fn attach_streams_progress_and_lines_and_one_ctrl_c_stops_the_fleet_gracefully()
     attached.wait_for_output("tick from ticker", BUILD_PATIENCE);
     // The http fixture logs where it listens once it runs: its line reaches the stream.
     attached.wait_for_output("listening on", BUILD_PATIENCE);
+    // Progress and log lines arrive on separate paths: web's readiness may come a moment
+    // after its first line.
+    wait_until(PATIENCE, "progress to show web ready", || {
+        attached
+            .stdout()
+            .lines()
+            .any(|l| l.contains("web") && l.contains("ready"))
+    });
     let shown = attached.stdout();
     assert!(shown.contains("ticker | tick from ticker"), "{shown}");
     assert!(
         shown
             .lines()
-            .any(|l| l.contains("web") && l.contains("ready")),
-        "progress shows web ready:\n{shown}"
+            .any(|l| l.contains("web") && l.contains("building")),
+        "progress shows the build:\n{shown}"
     );
     assert!(
         shown
@@ -95,11 +103,12 @@ fn logs_mode_detaches_on_ctrl_c_and_leaves_the_fleet_running() {
         "run: \"echo tick from ticker; exec sleep 600\"\nscale: 2\n",
     );
     let following = fleet.cmd(["start", "--logs"]).spawn();
+    following.wait_for_output("ticker.0 | tick from ticker", PATIENCE * 3);
     following.wait_for_output("ticker.1 | tick from ticker", PATIENCE * 3);
     following.signal(Signal::SIGINT);
     let out = following.wait(PATIENCE);
     assert_eq!(out.code(), Some(0), "{out}");
-    assert!(out.stdout.contains("ticker.0 | tick from ticker"), "{out}");
+    assert!(out.stderr.is_empty(), "{out}");
 
     let ps = fleet.cmd(["ps", "--json"]).assert_success();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&ps.stdout).expect("ps --json");

@@ -83,9 +83,8 @@ fn grep_keeps_matching_lines_of_every_replica() {
     assert!(out.stderr.contains("--grep"), "{out}");
 }
 
-/// Without a time index, a line's time is known only for a file's last line (the file's
-/// modification time), so `--since` is checked with windows that hold everything or
-/// nothing, and with a file whose last write is made to look two hours old.
+/// `--since` on windows that hold everything or nothing, and on a previous run's log
+/// (rotated to `.log.1` at the restart) whose last write is made to look two hours old.
 #[test]
 fn since_excludes_what_is_older_than_the_window() {
     let fleet = finished_fleet();
@@ -100,21 +99,24 @@ fn since_excludes_what_is_older_than_the_window() {
         .assert_success();
     assert_eq!(out.stdout, "", "--since {future}");
 
-    // raw.0 last wrote "two hours ago": a one-hour window leaves it out, a three-hour one
-    // keeps it.
-    let log = File::options()
+    // raw's first run ended "two hours ago": a one-hour window shows only its second run,
+    // a three-hour one both.
+    fleet.cmd(["restart", "raw"]).assert_success();
+    wait_until(PATIENCE, "raw's second run to finish writing", || {
+        let out = fleet.cmd(["logs", "-n", "1", "raw"]).assert_success();
+        out.stdout.contains("scribe done")
+    });
+    let previous = fleet.path(".orchestra/logs/raw.0.log.1");
+    File::options()
         .append(true)
-        .open(fleet.path(".orchestra/logs/raw.0.log"))
-        .expect("raw's log file");
-    log.set_modified(SystemTime::now() - Duration::from_secs(2 * 3600))
+        .open(&previous)
+        .unwrap_or_else(|e| panic!("the first run's log {}: {e}", previous.display()))
+        .set_modified(SystemTime::now() - Duration::from_secs(2 * 3600))
         .expect("set the log's modification time");
-    let recent = json_groups(&fleet, &["-n", "0", "--since", "1h"]);
-    assert_eq!(
-        recent.keys().collect::<Vec<_>>(),
-        [&key("flood", 0), &key("flood", 1), &key("flood", 2)]
-    );
-    let wider = json_groups(&fleet, &["-n", "0", "--since", "3h"]);
-    assert_eq!(wider[&key("raw", 0)].len(), 3);
+    let one_run = json_groups(&fleet, &["-n", "0", "--since", "1h", "raw"]);
+    assert_eq!(one_run[&key("raw", 0)].len(), 3, "{one_run:?}");
+    let two_runs = json_groups(&fleet, &["-n", "0", "--since", "3h", "raw"]);
+    assert_eq!(two_runs[&key("raw", 0)].len(), 6, "{two_runs:?}");
 
     let out = fleet
         .cmd(["logs", "--since", "yesterday-ish"])
