@@ -51,7 +51,9 @@ pub fn run() -> ExitCode {
     match dispatch(cli, out) {
         Ok(()) => ExitCode::SUCCESS,
         // `orchestra config | head` closes the pipe early: that is not an error.
-        Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+        Err(CliError::Io { source, context })
+            if source.kind() == std::io::ErrorKind::BrokenPipe && context.contains("stdout") =>
+        {
             ExitCode::SUCCESS
         }
         Err(e) => {

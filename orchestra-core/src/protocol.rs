@@ -26,6 +26,9 @@ pub enum Request {
         scale: BTreeMap<ServiceName, u32>,
         /// Skip the build step.
         no_build: bool,
+        /// Rebuild and replace services when their files change (`--rerun`).
+        #[serde(default)]
+        rerun: bool,
     },
     /// Stop services (all when empty).
     Stop {

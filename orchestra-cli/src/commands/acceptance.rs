@@ -38,6 +38,7 @@ pub(crate) async fn run(
         services: selected.to_vec(),
         scale: std::collections::BTreeMap::new(),
         no_build: false,
+        rerun: false,
     };
     let reply = fleet::send(client, &request, out).await;
     let result = match reply {

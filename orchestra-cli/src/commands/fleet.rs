@@ -18,13 +18,8 @@ use crate::output::Output;
 
 /// `orchestra start`.
 pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
-    for (flag, on) in [
-        ("start --rerun", args.rerun),
-        ("start --docker", args.docker),
-    ] {
-        if on {
-            return Err(CliError::NotImplemented(flag));
-        }
+    if args.docker {
+        return Err(CliError::NotImplemented("start --docker"));
     }
     let project = cx.resolve(Section::Start)?;
     let services = cx.select(&args.select.services)?;
@@ -36,6 +31,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         services,
         scale,
         no_build: args.no_build,
+        rerun: args.rerun,
     };
     if args.attach || args.logs {
         let mode = if args.attach {

@@ -8,6 +8,7 @@ pub mod client;
 mod listen;
 pub mod lock;
 mod logs;
+pub mod rerun;
 pub mod server;
 pub mod vendors;
 pub mod watch;

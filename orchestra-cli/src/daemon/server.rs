@@ -18,6 +18,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::lock::DaemonLock;
+use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
 use super::{listen, logs};
 use crate::error::CliError;
@@ -41,6 +42,8 @@ struct Daemon {
     vendors: VendorRuntime,
     /// Log rotation settings of the project, from the latest request that brought them.
     log_settings: logs::SharedSettings,
+    /// Rebuild-on-change of the services that asked for it.
+    rerun: Arc<RerunRuntime>,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -69,8 +72,10 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
 
     let log_settings = logs::SharedSettings::default();
     logs::spawn_log_care(state.logs_dir(), log_settings.clone());
+    let engine = Engine::new(state.clone()).with_log_opener(logs::opener(log_settings.clone()));
     let daemon = Arc::new(Daemon {
-        engine: Engine::new(state.clone()).with_log_opener(logs::opener(log_settings.clone())),
+        rerun: RerunRuntime::new(engine.clone(), state.clone()),
+        engine,
         log_settings,
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
@@ -97,6 +102,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                     && daemon.in_flight.load(Ordering::SeqCst) == 0
                     && daemon.engine.is_idle().await
                     && daemon.vendors.is_idle().await
+                    && daemon.rerun.is_idle().await
                 {
                     let queued = listen::close(&listener, &socket).await;
                     if queued.is_empty() {
@@ -216,6 +222,7 @@ async fn run_request(
             services,
             scale,
             no_build,
+            rerun,
         } => {
             adopt_once(daemon, &project).await;
             // Vendors first: the services that need them expect them ready.
@@ -232,7 +239,14 @@ async fn run_request(
                 };
             }
             let opts = orchestra_supervisor::StartOptions { scale, no_build };
-            engine.start(&project, &services, opts, events).await
+            let outcome = engine.start(&project, &services, opts, events).await;
+            let selected = if services.is_empty() {
+                project.services.keys().cloned().collect()
+            } else {
+                services
+            };
+            daemon.rerun.watch(&project, &selected, rerun).await;
+            outcome
         }
         Request::VendorsUp { project, vendors } => {
             let result = daemon.vendors.up(&project, &vendors, events).await;
@@ -246,7 +260,10 @@ async fn run_request(
             let result = daemon.vendors.down(&project, &vendors, volumes).await;
             return done(result);
         }
-        Request::Stop { services } => engine.stop(&services, events).await,
+        Request::Stop { services } => {
+            daemon.rerun.unwatch(&services).await;
+            engine.stop(&services, events).await
+        }
         Request::Restart { project, services } => {
             adopt_once(daemon, &project).await;
             engine.restart(&project, &services, events).await
@@ -263,6 +280,11 @@ async fn run_request(
             } else {
                 orchestra_supervisor::status_from_records(&daemon.state)
             };
+            for row in &mut replicas {
+                if row.reason.is_none() {
+                    row.reason = daemon.rerun.failure(&row.service).await;
+                }
+            }
             replicas.extend(daemon.vendors.status().await);
             let _ = status.send(replicas);
             return Event::Done {
