@@ -5,6 +5,10 @@
 //! replicas are ready or have failed. A task builds right away, since a build needs nothing
 //! from the dependencies, then waits for its dependencies' gates before starting replicas:
 //! a fleet of Go services compiles in parallel while the first ones start.
+//!
+//! A replacement (restart, rerun, changed spec) happens only once the build passed, so a
+//! failed build never stops anything. Live replicas of a scaled service are replaced one at
+//! a time (see `roll`), so the service keeps a ready replica throughout.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -22,6 +26,9 @@ use super::lock;
 use super::order::{order, service_deps};
 use crate::job::{JobConfig, ReplicaHandle, Snapshot, Started};
 use crate::records::spec_hash;
+use roll::{roll, rolls};
+
+mod roll;
 
 /// How a request brings services up.
 #[derive(Clone)]
@@ -149,8 +156,12 @@ fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u3
         .collect()
 }
 
-/// Stops surplus and replaced replicas, starts the missing ones, and waits until each
-/// replica of the service is ready or has failed.
+/// Stops surplus replicas, then replaces the changed ones and starts the missing ones, and
+/// waits until each replica of the service is ready or has failed.
+///
+/// Live replicas of a scaled service are replaced one at a time ([`roll`]), so the service
+/// keeps a ready replica throughout; otherwise (a first start, or a single replica, where
+/// the port allows no overlap) they stop together and their successors start in parallel.
 async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<Failure> {
     let name = &service.name;
     let existing: BTreeMap<u32, ReplicaHandle> = lock(&ctx.replicas)
@@ -159,34 +170,62 @@ async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) 
         .map(|(id, h)| (id.index, h.clone()))
         .collect();
     let to_start = to_start(ctx, service, scale, plan);
-    // Surplus replicas stop from the highest index down; replaced ones stop first.
+    // Surplus replicas stop from the highest index down.
     for h in existing.range(scale..).rev().map(|(_, h)| h.clone()) {
         stop_all(ctx, vec![h]).await;
     }
-    let replaced: Vec<ReplicaHandle> = to_start
-        .iter()
-        .filter_map(|i| existing.get(i).cloned())
-        .collect();
-    stop_all(ctx, replaced).await;
-    for &index in &to_start {
-        let spec = service.replica(index);
-        let config = JobConfig {
-            spec_hash: spec_hash(&spec),
-            spec,
-            restart: service.restart,
-            backoff: service.backoff,
-            state: ctx.state.clone(),
-            restarts: 0,
-            log_opener: ctx.log_opener.clone(),
-        };
-        let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
-        lock(&ctx.replicas).insert(handle.id().clone(), handle);
-        ctx.emit(name, Some(index), Phase::Starting, None);
-    }
+    let mut failures = if rolls(scale, &to_start, &existing) {
+        roll(ctx, service, &to_start, &existing).await
+    } else {
+        let replaced: Vec<ReplicaHandle> = to_start
+            .iter()
+            .filter_map(|i| existing.get(i).cloned())
+            .collect();
+        stop_all(ctx, replaced).await;
+        for &index in &to_start {
+            start_replica(ctx, service, index);
+        }
+        wait_all(ctx, service, to_start.iter().copied()).await
+    };
+    // Replicas left alone (same spec) are waited for too: a start reports them ready.
+    let kept = (0..scale).filter(|i| !to_start.contains(i));
+    failures.append(&mut wait_all(ctx, service, kept).await);
+    failures.sort_by(|a, b| a.reason.cmp(&b.reason));
+    failures
+}
+
+/// Starts replica `index` of `service` and registers it in the fleet.
+pub(super) fn start_replica(ctx: &Ctx, service: &ServiceSpec, index: u32) -> ReplicaHandle {
+    let spec = service.replica(index);
+    let config = JobConfig {
+        spec_hash: spec_hash(&spec),
+        spec,
+        restart: service.restart,
+        backoff: service.backoff,
+        state: ctx.state.clone(),
+        restarts: 0,
+        log_opener: ctx.log_opener.clone(),
+    };
+    let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
+    lock(&ctx.replicas).insert(handle.id().clone(), handle.clone());
+    ctx.emit(&service.name, Some(index), Phase::Starting, None);
+    handle
+}
+
+/// Waits in parallel until the replicas `indexes` of `service` are ready or have failed.
+async fn wait_all(
+    ctx: &Ctx,
+    service: &ServiceSpec,
+    indexes: impl Iterator<Item = u32>,
+) -> Vec<Failure> {
     let handles: Vec<ReplicaHandle> = {
         let replicas = lock(&ctx.replicas);
-        (0..scale)
-            .filter_map(|i| replicas.get(&ReplicaId::new(name.clone(), i)).cloned())
+        indexes
+            .filter_map(|i| {
+                replicas
+                    .get(&ReplicaId::new(service.name.clone(), i))
+                    .cloned()
+            })
             .collect()
     };
     let mut waits = JoinSet::new();
@@ -200,14 +239,13 @@ async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) 
             failures.push(failure);
         }
     }
-    failures.sort_by(|a, b| a.reason.cmp(&b.reason));
     failures
 }
 
 /// Waits for one replica's current run; reports how it went as progress, and a failure
 /// when it ended before being ready (a replica in backoff keeps its restart policy, but
 /// the start that waited for it failed).
-async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
+pub(super) async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
     let id = h.id();
     let (phase, snapshot) = match h.wait_started().await {
         Started::Ready(snapshot) => {
