@@ -183,9 +183,9 @@ def verify(paths):
 # ── throughput per tool ──────────────────────────────────────────────────────────────────────
 
 
-def run_cat(writer, work):
-    """The limit: each writer into a pipe, `cat` from it to a file. (One pipe shared by the
-    four would tear lines: writes over PIPE_BUF bytes are not atomic.)"""
+def run_writers_cat(writer, work):
+    """The writers' own floor: each writer into a pipe, `cat` from it to a file. (One pipe
+    shared by the four would tear lines: writes over PIPE_BUF bytes are not atomic.)"""
     outs = [work / f"{w}.out" for w in writer_ids()]
     script = "".join(f"'{writer}' flood-exit {w} {LINES_PER_WRITER} | cat > '{o}' &\n"
                      for w, o in zip(writer_ids(), outs))
@@ -195,6 +195,27 @@ def run_cat(writer, work):
     t1 = Watch(outs).wait(t0)
     pipes.wait()
     return t1 - t0, outs
+
+
+def run_cat_bytes(writer, work):
+    """The limit of the issue: `cat` of the same bytes (written beforehand, not timed)
+    through a pipe into a file."""
+    sources = []
+    for w in writer_ids():
+        src = work / f"{w}.src"
+        with open(src, "wb") as f:
+            subprocess.run([str(writer), "flood-exit", w, str(LINES_PER_WRITER)], stdout=f, check=True)
+        sources.append(src)
+    out = work / "cat.out"
+    t0 = time.monotonic()
+    with open(out, "wb") as sink:
+        first = subprocess.Popen(["cat", *map(str, sources)], stdout=subprocess.PIPE)
+        second = subprocess.Popen(["cat"], stdin=first.stdout, stdout=sink)
+        first.stdout.close()
+        t1 = Watch([out]).wait(t0)
+        second.wait()
+        first.wait()
+    return t1 - t0, [out]
 
 
 def orchestra_project(writer, work, mode="flood"):
@@ -291,7 +312,8 @@ def run_supervisord(writer, work):
 
 
 THROUGHPUT = [
-    ("cat (pipe limit)", run_cat),
+    ("cat (pipe limit)", run_cat_bytes),
+    ("writers → cat (writer floor)", run_writers_cat),
     ("orchestra start --attach", run_orchestra_attach),
     ("orchestra logs -f", run_orchestra_follow),
     ("honcho", run_honcho),
@@ -400,12 +422,14 @@ def latency(writer):
 
 def report(tp, lat):
     cat = tp["cat (pipe limit)"]["rate"]
-    peers = {k: v for k, v in tp.items() if not k.startswith(("orchestra", "cat"))}
+    peers = {k: v for k, v in tp.items() if not k.startswith(("orchestra", "cat", "writers"))}
     best_name, best = max(peers.items(), key=lambda kv: kv[1]["rate"])
     lines = [
         f"{TOTAL:,} lines of 100 bytes from {WRITERS} writers ({LINES_PER_WRITER:,} each), "
         f"measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores "
-        f"(load average {os.getloadavg()[0]:.1f} at the end).",
+        f"(load average {os.getloadavg()[0]:.1f} at the end). Times run from launching the tool "
+        "until every writer's last line is in its output; `cat` pipes the same bytes, "
+        "written beforehand; the writer floor is the four writers each piped through `cat`.",
         "",
         "| tool | lines/s | time | lost | corrupted | duplicated | out of order | of `cat` | × best peer |",
         "|---|---|---|---|---|---|---|---|---|",
