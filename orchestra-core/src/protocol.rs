@@ -29,6 +29,9 @@ pub enum Request {
         /// Rebuild and replace services when their files change (`--rerun`).
         #[serde(default)]
         rerun: bool,
+        /// Run the services in Docker containers (`--docker`).
+        #[serde(default)]
+        docker: bool,
     },
     /// Stop services (all when empty).
     Stop {

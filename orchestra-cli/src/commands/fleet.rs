@@ -12,15 +12,13 @@ use orchestra_core::{ReplicaStatus, ServiceName, StateDir};
 use crate::args::{PsArgs, ScaleArgs, SelectArgs, StartArgs};
 use crate::context::Context;
 use crate::daemon::client::{Client, Reply};
+use crate::daemon::docker::{self, Mode};
 use crate::error::CliError;
 use crate::hooks::{self, When};
 use crate::output::Output;
 
 /// `orchestra start`.
 pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
-    if args.docker {
-        return Err(CliError::NotImplemented("start --docker"));
-    }
     let project = cx.resolve(Section::Start)?;
     let services = cx.select(&args.select.services)?;
     let scale = scale_map(cx, &args.scale)?;
@@ -32,6 +30,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         scale,
         no_build: args.no_build,
         rerun: args.rerun,
+        docker: args.docker,
     };
     if args.attach || args.logs {
         let mode = if args.attach {
@@ -68,9 +67,13 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         .map(|s| s.stop_timeout)
         .max()
         .unwrap_or_default();
-    let stopped = orchestra_supervisor::stop_from_records(&state, &services, timeout)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot stop the fleet: {e}")))?;
+    let stopped = if Mode::saved(&state) == Mode::Docker {
+        stop_containers(&project, &services, cx.out).await?
+    } else {
+        orchestra_supervisor::stop_from_records(&state, &services, timeout)
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot stop the fleet: {e}")))?
+    };
     if !cx.out.quiet {
         for id in &stopped {
             println!("{id:<20} stopped");
@@ -80,6 +83,24 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         super::vendors::down(&project, &[], false, cx.out).await?;
     }
     hooks::run(&project, When::After)
+}
+
+/// Stops the containers of a Docker-mode fleet whose daemon is gone, through the Engine
+/// API; a whole-fleet stop also removes the project's containers no record knew of.
+async fn stop_containers(
+    project: &ProjectSpec,
+    services: &[ServiceName],
+    out: Output,
+) -> Result<Vec<orchestra_core::ReplicaId>, CliError> {
+    let stopped = docker::stop_without_daemon(project, services)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot stop the fleet's containers: {e}")))?;
+    if !out.quiet {
+        for name in &stopped.strays {
+            println!("{name:<20} removed (a stray container)");
+        }
+    }
+    Ok(stopped.replicas)
 }
 
 /// `orchestra restart`: rebuild, then replace.
@@ -140,6 +161,9 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
         rows
     } else {
         let mut rows = orchestra_supervisor::status_from_records(&state);
+        if Mode::saved(&state) == Mode::Docker {
+            docker::published_ports(&state, &mut rows);
+        }
         if !project.vendors.is_empty() {
             rows.extend(super::vendors::status_direct(&project).await);
         }

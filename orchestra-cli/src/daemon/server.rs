@@ -17,6 +17,7 @@ use tokio::net::UnixStream;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use super::docker::{Mode, Modes, Route};
 use super::lock::DaemonLock;
 use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
@@ -44,6 +45,8 @@ struct Daemon {
     log_settings: logs::SharedSettings,
     /// Rebuild-on-change of the services that asked for it.
     rerun: Arc<RerunRuntime>,
+    /// The Docker engine (`start --docker`), and which engine runs the fleet.
+    modes: Modes,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -73,8 +76,15 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     let log_settings = logs::SharedSettings::default();
     logs::spawn_log_care(state.logs_dir(), log_settings.clone());
     let engine = Engine::new(state.clone()).with_log_opener(logs::opener(log_settings.clone()));
+    let rerun = RerunRuntime::new(engine.clone(), state.clone());
     let daemon = Arc::new(Daemon {
-        rerun: RerunRuntime::new(engine.clone(), state.clone()),
+        modes: Modes::new(
+            state.clone(),
+            log_settings.clone(),
+            engine.clone(),
+            rerun.clone(),
+        ),
+        rerun,
         engine,
         log_settings,
         state: state.clone(),
@@ -103,6 +113,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                     && daemon.engine.is_idle().await
                     && daemon.vendors.is_idle().await
                     && daemon.rerun.is_idle().await
+                    && daemon.modes.is_idle().await
                 {
                     let queued = listen::close(&listener, &socket).await;
                     if queued.is_empty() {
@@ -121,7 +132,9 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     // Stop before removing the socket so that clients keep reaching a daemon that can
     // answer `ps` while the fleet goes down.
     let (tx, _rx) = mpsc::unbounded_channel();
-    daemon.engine.stop(&[], tx).await;
+    let route = daemon.modes.current().await;
+    route.engine.stop(&[], tx.clone()).await;
+    daemon.modes.stopped_all(&route, &tx).await;
     let _ = std::fs::remove_file(&socket);
     Ok(())
 }
@@ -215,7 +228,15 @@ async fn run_request(
     events: mpsc::UnboundedSender<Progress>,
     status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
 ) -> Event {
-    let engine = &daemon.engine;
+    // The engine that runs the fleet: on the host, or in containers.
+    let route = match super::docker::project_of(&request) {
+        Some(project) => match daemon.modes.route(project).await {
+            Ok(route) => route,
+            Err(failure) => return done(Err(failure)),
+        },
+        None => daemon.modes.current().await,
+    };
+    let engine = &route.engine;
     let outcome = match request {
         Request::Start {
             project,
@@ -223,8 +244,16 @@ async fn run_request(
             scale,
             no_build,
             rerun,
+            docker,
         } => {
-            adopt_once(daemon, &project).await;
+            adopt_once(daemon, &route, &project, &events).await;
+            let want = Mode::of_start(docker);
+            let entered = daemon.modes.enter(route.clone(), want, &project, &events);
+            let route = match entered.await {
+                Ok(route) => route,
+                Err(failure) => return done(Err(failure)),
+            };
+            let engine = &route.engine;
             // Vendors first: the services that need them expect them ready.
             let needed = vendors_needed(&project, &services);
             let vendors_up = if needed.is_empty() {
@@ -245,7 +274,7 @@ async fn run_request(
             } else {
                 services
             };
-            daemon.rerun.watch(&project, &selected, rerun).await;
+            route.rerun.watch(&project, &selected, rerun).await;
             outcome
         }
         Request::VendorsUp { project, vendors } => {
@@ -261,15 +290,19 @@ async fn run_request(
             return done(result);
         }
         Request::Stop { services } => {
-            daemon.rerun.unwatch(&services).await;
-            engine.stop(&services, events).await
+            route.rerun.unwatch(&services).await;
+            let outcome = engine.stop(&services, events.clone()).await;
+            if services.is_empty() {
+                daemon.modes.stopped_all(&route, &events).await;
+            }
+            outcome
         }
         Request::Restart { project, services } => {
-            adopt_once(daemon, &project).await;
+            adopt_once(daemon, &route, &project, &events).await;
             engine.restart(&project, &services, events).await
         }
         Request::Scale { project, scale } => {
-            adopt_once(daemon, &project).await;
+            adopt_once(daemon, &route, &project, &events).await;
             engine.scale(&project, &scale, events).await
         }
         Request::Status => {
@@ -282,7 +315,7 @@ async fn run_request(
             };
             for row in &mut replicas {
                 if row.reason.is_none() {
-                    row.reason = daemon.rerun.failure(&row.service).await;
+                    row.reason = route.rerun.failure(&row.service).await;
                 }
             }
             replicas.extend(daemon.vendors.status().await);
@@ -293,7 +326,8 @@ async fn run_request(
             };
         }
         Request::Shutdown => {
-            let outcome = engine.stop(&[], events).await;
+            let outcome = engine.stop(&[], events.clone()).await;
+            daemon.modes.stopped_all(&route, &events).await;
             // The idle check ends the process once this answer is written.
             outcome
         }
@@ -319,17 +353,24 @@ fn done(result: Result<(), orchestra_core::protocol::Failure>) -> Event {
 
 /// Takes over the replicas a previous daemon left running, the first time a request brings
 /// the project's specs (they say how to restart and stop them). Every such request also
-/// brings the current log settings.
-async fn adopt_once(daemon: &Daemon, project: &orchestra_core::spec::ProjectSpec) {
+/// brings the current log settings. Adoption goes through the engine of the fleet's saved
+/// mode, so containers are adopted as containers.
+async fn adopt_once(
+    daemon: &Daemon,
+    route: &Route,
+    project: &orchestra_core::spec::ProjectSpec,
+    events: &mpsc::UnboundedSender<Progress>,
+) {
     *daemon
         .log_settings
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = project.logs;
     if !daemon.adopted.swap(true, Ordering::SeqCst) {
-        let adopted = daemon.engine.adopt(project).await;
+        let adopted = route.engine.adopt(project).await;
         if !adopted.is_empty() {
             tracing::info!(count = adopted.len(), "adopted running replicas");
         }
+        daemon.modes.adopted(route, events).await;
     }
 }
 
