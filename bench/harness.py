@@ -21,6 +21,7 @@ ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release
 BASE_PORT = 21000
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "50,200").split(",")]
 
 
 def log(msg):
@@ -113,19 +114,16 @@ class Bash:
         return time.monotonic() - t0
 
 
-class Honcho:
-    name = "honcho"
+class ForegroundManager:
+    """A peer that runs in the foreground: started as a child, stopped with SIGTERM."""
 
-    def __init__(self, binary, n, probe):
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-honcho-"))
-        self.n = n
-        lines = [f"s{i:03}: env PORT={p} exec {binary}" for i, p in enumerate(ports_for(n))]
-        (self.dir / "Procfile").write_text("\n".join(lines) + "\n")
+    def command(self):
+        raise NotImplementedError
 
     def start(self):
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(VENV / "honcho"), "start"], cwd=self.dir,
+            self.command(), cwd=self.dir,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_ports(ports_for(self.n))
         return time.monotonic() - t0
@@ -143,7 +141,20 @@ class Honcho:
         return t
 
 
-class Supervisord:
+class Honcho(ForegroundManager):
+    name = "honcho"
+
+    def __init__(self, binary, n, probe):
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-honcho-"))
+        self.n = n
+        lines = [f"s{i:03}: PORT={p} exec {binary}" for i, p in enumerate(ports_for(n))]
+        (self.dir / "Procfile").write_text("\n".join(lines) + "\n")
+
+    def command(self):
+        return [str(VENV / "honcho"), "start"]
+
+
+class Supervisord(ForegroundManager):
     name = "supervisord"
 
     def __init__(self, binary, n, probe):
@@ -163,25 +174,8 @@ class Supervisord:
                      "redirect_stderr=true", ""]
         (self.dir / "supervisord.conf").write_text("\n".join(conf))
 
-    def start(self):
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            [str(VENV / "supervisord"), "-c", str(self.dir / "supervisord.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_ports(ports_for(self.n))
-        return time.monotonic() - t0
-
-    def manager_pid(self):
-        return self.proc.pid
-
-    def stop(self):
-        t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait()
-        wait_ports(ports_for(self.n), want_open=False)
-        t = time.monotonic() - t0
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return t
+    def command(self):
+        return [str(VENV / "supervisord"), "-c", str(self.dir / "supervisord.conf")]
 
 
 class Orchestra:
@@ -234,7 +228,7 @@ class Orchestra:
 
 def fleet(binary):
     results = {}
-    for n in (50, 200):
+    for n in SIZES:
         tools = [lambda: Bash(binary, n, False), lambda: Honcho(binary, n, False),
                  lambda: Supervisord(binary, n, False), lambda: Orchestra(binary, n, False),
                  lambda: Orchestra(binary, n, True)]
@@ -260,16 +254,17 @@ def fleet(binary):
             log(f"{n:>4} services  {name:<22} start {r['start_s']:.3f}s  stop {r['stop_s']:.3f}s"
                 + (f"  rss {r['rss_mib']:.1f} MiB" if r["rss_mib"] else "")
                 + (f"  ps {r['ps_s'] * 1000:.1f} ms" if r["ps_s"] else ""))
-    # Idle cost of the managing process with 200 replicas, measured once per tool.
+    # Idle cost of the managing process with the largest fleet, measured once per tool.
     idle = {}
-    for make in (lambda: Honcho(binary, 200, False), lambda: Supervisord(binary, 200, False),
-                 lambda: Orchestra(binary, 200, True)):
+    big = max(SIZES)
+    for make in (lambda: Honcho(binary, big, False), lambda: Supervisord(binary, big, False),
+                 lambda: Orchestra(binary, big, True)):
         tool = make()
         tool.start()
         pid = tool.manager_pid()
         idle[tool.name] = idle_cpu_percent(pid, IDLE_SECONDS) if pid else None
         tool.stop()
-        log(f"idle CPU over {IDLE_SECONDS}s with 200 replicas  {tool.name:<22} {idle[tool.name]:.3f}%")
+        log(f"idle CPU over {IDLE_SECONDS}s with {big} replicas  {tool.name:<22} {idle[tool.name]:.3f}%")
     return results, idle
 
 
@@ -282,10 +277,10 @@ def report(results, idle):
             f"| {n} | {name} | {r['start_s']:.3f} s | {r['start_s'] / floor:.2f}× | {r['stop_s']:.3f} s"
             f" | {'%.1f MiB' % r['rss_mib'] if r['rss_mib'] else '-'}"
             f" | {'%.1f ms' % (r['ps_s'] * 1000) if r['ps_s'] else '-'} |")
-    lines += ["", "| idle manager, 200 replicas | CPU over %d s |" % IDLE_SECONDS, "|---|---|"]
+    lines += ["", "| idle manager, %d replicas | CPU over %d s |" % (max(SIZES), IDLE_SECONDS), "|---|---|"]
     for name, cpu in idle.items():
         lines.append(f"| {name} | {cpu:.3f} % |")
-    for n in (50, 200):
+    for n in SIZES:
         o = results[(n, "orchestra")]["start_s"]
         for peer in ("bash loop", "honcho", "supervisord"):
             p = results[(n, peer)]["start_s"]

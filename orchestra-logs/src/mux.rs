@@ -132,18 +132,16 @@ impl Follow {
         let existing = discover(logs_dir, &selection)?;
         let cursors = match start {
             Start::Resume(resume) => {
-                // Files the history did not cover start at their end, like `Start::End`:
-                // they existed before following began, so they are not new.
+                // Files the history did not cover appeared after it was read (a replica
+                // started in between): every line of theirs is new, so read them from their
+                // first byte, or the lines written in that gap would be lost.
                 let mut cursors = resume.cursors;
-                let uncovered: Vec<LogSource> = existing
+                let uncovered: Vec<Cursor> = existing
                     .into_iter()
                     .filter(|s| cursors.iter().all(|c| c.source.path != s.path))
+                    .map(Cursor::new_file)
                     .collect();
-                cursors.extend(
-                    read_limited(&uncovered, Some(0), &Query::new())?
-                        .resume
-                        .cursors,
-                );
+                cursors.extend(uncovered);
                 cursors
             }
             Start::End => {

@@ -84,7 +84,7 @@ pub async fn run(
             }
             Some(p) = progress_rx.recv() => {
                 if !out.quiet {
-                    println!("{}", fleet::progress_line(&p, out, started));
+                    let _ = writeln!(std::io::stdout(), "{}", fleet::progress_line(&p, out, started));
                 }
             }
             reply = &mut starting, if !start_done => {
@@ -150,7 +150,11 @@ async fn stop_fleet(state: StateDir, out: Output) -> Result<bool, CliError> {
                 if let Event::Progress(p) = event
                     && !out.quiet
                 {
-                    println!("{}", fleet::progress_line(p, out, started));
+                    let _ = writeln!(
+                        std::io::stdout(),
+                        "{}",
+                        fleet::progress_line(p, out, started)
+                    );
                 }
             },
         )

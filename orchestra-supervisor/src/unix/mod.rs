@@ -169,10 +169,13 @@ impl UnixReplica {
     }
 
     fn members(&self, scan_env: bool) -> Vec<tree::Entry> {
-        let table = Table::read();
+        self.members_in(&Table::read(), scan_env)
+    }
+
+    fn members_in(&self, table: &Table, scan_env: bool) -> Vec<tree::Entry> {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         let members = tree::discover(
-            &table,
+            table,
             Roots {
                 leader: &self.identity,
                 instance: Some(&self.instance),
@@ -229,7 +232,8 @@ impl RunningReplica for UnixReplica {
     }
 
     async fn stats(&self) -> TreeStats {
-        let members = self.members(false);
+        let table = Table::recent();
+        let members = self.members_in(&table, false);
         tree::stats(&members, self.identity.start_time)
     }
 }

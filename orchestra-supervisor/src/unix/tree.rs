@@ -13,6 +13,8 @@
 //! A recycled pid never joins: every member is matched by pid *and* start time.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use orchestra_core::ProcessIdentity;
 use procfs::process::{FDTarget, Process};
@@ -47,7 +49,34 @@ pub(crate) struct Table {
     entries: HashMap<i32, Entry>,
 }
 
+/// A snapshot and when it was taken.
+type Slot<T> = Mutex<Option<(Instant, Arc<T>)>>;
+
+/// How long a snapshot serves statistics. `ps` asks every replica for its numbers at
+/// once: one scan of `/proc` answers all of them instead of one scan each. Signals never
+/// use a shared snapshot; they read `/proc` afresh.
+const STATS_SNAPSHOT_AGE: Duration = Duration::from_millis(250);
+
+/// A recent snapshot shared by statistics readers.
+fn shared<T>(slot: &Slot<T>, read: impl FnOnce() -> T) -> Arc<T> {
+    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((at, value)) = slot.as_ref()
+        && at.elapsed() < STATS_SNAPSHOT_AGE
+    {
+        return Arc::clone(value);
+    }
+    let value = Arc::new(read());
+    *slot = Some((Instant::now(), Arc::clone(&value)));
+    value
+}
+
 impl Table {
+    /// A snapshot at most [`STATS_SNAPSHOT_AGE`] old, for statistics only.
+    pub fn recent() -> Arc<Self> {
+        static SLOT: Slot<Table> = Mutex::new(None);
+        shared(&SLOT, Self::read)
+    }
+
     /// Reads `/proc`; processes that vanish while being read are skipped.
     pub fn read() -> Self {
         let mut entries = HashMap::new();
@@ -201,14 +230,26 @@ pub(crate) fn listening_ports(pids: impl Iterator<Item = i32>) -> Vec<u16> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    let mut ports = BTreeSet::new();
-    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
-    for entry in tables.into_iter().flatten().flatten() {
-        if entry.state == procfs::net::TcpState::Listen && inodes.contains(&entry.inode) {
-            ports.insert(entry.local_address.port());
-        }
-    }
+    let listening = listening_sockets();
+    let ports: BTreeSet<u16> = inodes
+        .iter()
+        .filter_map(|inode| listening.get(inode).copied())
+        .collect();
     ports.into_iter().collect()
+}
+
+/// Listening TCP sockets (v4 and v6) by inode, from a recent read of the kernel's tables.
+fn listening_sockets() -> Arc<HashMap<u64, u16>> {
+    static SLOT: Slot<HashMap<u64, u16>> = Mutex::new(None);
+    shared(&SLOT, || {
+        [procfs::net::tcp(), procfs::net::tcp6()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.state == procfs::net::TcpState::Listen)
+            .map(|e| (e.inode, e.local_address.port()))
+            .collect()
+    })
 }
 
 #[cfg(test)]
