@@ -2,10 +2,12 @@
 //! per area; the harness lives in the `orchestra_tests` library.
 
 mod cli;
+mod docker_mode;
 mod examples;
 mod fleet;
 mod foundation;
 mod harness;
 mod logs;
+mod rerun;
 mod test_cmd;
 mod vendors;
