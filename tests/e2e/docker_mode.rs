@@ -372,6 +372,14 @@ fn containers_outlive_a_killed_daemon_are_adopted_and_strays_are_removed() {
         "the stray is not reported: {out}"
     );
     assert_eq!(project_containers(&name), first, "{out}");
+    // One mode at a time: the host may not start a second copy beside the containers.
+    let refused = fleet.cmd(["start"]).assert_exit(1);
+    assert!(
+        refused
+            .stderr
+            .contains("the fleet runs in Docker; stop it first"),
+        "{refused}"
+    );
 
     // Killed again: `stop` without a daemon stops and removes the containers.
     kill_daemon(&fleet);
@@ -402,4 +410,37 @@ fn a_fleet_runs_in_one_mode_at_a_time() {
     let rows = ps(&fleet);
     assert_eq!(row(&rows, "app", 0)["state"], "running", "{rows:?}");
     fleet.cmd(["stop"]).assert_success();
+}
+
+#[test]
+fn rerun_in_docker_mode_rebuilds_the_image_and_replaces_the_container() {
+    if !docker_ready() {
+        return;
+    }
+    let name = unique_name("rerun");
+    let _cleanup = EngineCleanup(name.clone());
+    let (fleet, port) = web_fleet(&name, "", "");
+
+    fleet.cmd(["start", "--docker", "--rerun"]).assert_success();
+    let before = project_containers(&name);
+    assert!(get(port, "/").is_some_and(|b| b.starts_with("hello from")));
+
+    let main = fleet.read("web/main.go");
+    fleet.write("web/main.go", main.replace("\"hello from", "\"howdy from"));
+    poll_until(PATIENCE * 3, "the edited service to answer", || {
+        get(port, "/").filter(|b| b.starts_with("howdy from web.0"))
+    });
+    let after = project_containers(&name);
+    assert_eq!(names(&after), names(&before));
+    assert_ne!(after[0].id, before[0].id, "the container was not replaced");
+    let filters = json!({ "reference": [format!("orchestra-{name}/web")] }).to_string();
+    let images = engine_json(
+        "GET",
+        &format!("/images/json?filters={}", url_encode(&filters)),
+        None,
+    );
+    assert_eq!(images.as_array().map(Vec::len), Some(2), "{images}");
+
+    fleet.cmd(["stop"]).assert_success();
+    assert!(project_containers(&name).is_empty());
 }
