@@ -444,3 +444,23 @@ fn rerun_in_docker_mode_rebuilds_the_image_and_replaces_the_container() {
     fleet.cmd(["stop"]).assert_success();
     assert!(project_containers(&name).is_empty());
 }
+
+#[test]
+fn start_docker_without_an_engine_fails_clearly_and_leaves_the_host_mode_usable() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("app", "run: \"echo up; exec sleep 1000\"\n");
+    let nowhere = "unix:///nonexistent/docker.sock";
+    let out = fleet
+        .cmd(["start", "--docker"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_exit(1);
+    assert!(out.stderr.contains(nowhere), "{out}");
+    assert!(out.stderr.contains("DOCKER_HOST"), "{out}");
+    fleet
+        .cmd(["start"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_success();
+    assert_eq!(row(&ps(&fleet), "app", 0)["state"], "running");
+    fleet.cmd(["stop"]).assert_success();
+}
