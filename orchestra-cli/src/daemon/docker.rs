@@ -26,7 +26,7 @@ use orchestra_core::{ReplicaId, ReplicaStatus, ServiceName, StateDir};
 use orchestra_supervisor::Engine;
 use orchestra_vendors::DockerSupervisor;
 use orchestra_vendors::backend::replica_container_name;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::logs;
 use super::rerun::RerunRuntime;
@@ -101,7 +101,13 @@ pub struct Modes {
     log_settings: logs::SharedSettings,
     host: Route,
     docker: Mutex<Option<DockerFleet>>,
+    /// Held through each start, from the choice of mode to the end: a start in one mode
+    /// cannot slip in while a start in the other is still building.
+    starts: Arc<Mutex<()>>,
 }
+
+/// A start in progress (see [`Modes::enter`]); the next start waits until it is dropped.
+pub struct Starting(#[expect(dead_code, reason = "held for its drop")] OwnedMutexGuard<()>);
 
 impl Modes {
     /// Routing over the daemon's host engine; the Docker engine is made when first needed.
@@ -120,6 +126,7 @@ impl Modes {
                 rerun: host_rerun,
             },
             docker: Mutex::new(None),
+            starts: Arc::default(),
         }
     }
 
@@ -151,14 +158,16 @@ impl Modes {
     }
 
     /// Switches to the mode a start asks for (refused while the other mode's engine still
-    /// supervises replicas) and, in Docker mode, removes stray containers first.
+    /// supervises replicas) and, in Docker mode, removes stray containers first. Hold the
+    /// returned [`Starting`] until the start is done.
     pub async fn enter(
         &self,
         route: Route,
         want: Mode,
         project: &ProjectSpec,
         events: &Events,
-    ) -> Result<Route, Failure> {
+    ) -> Result<(Route, Starting), Failure> {
+        let starting = Starting(self.starts.clone().lock_owned().await);
         let route = if route.mode == want {
             route
         } else if route.engine.is_idle().await {
@@ -184,7 +193,7 @@ impl Modes {
             })?;
         }
         self.remove_strays(&route, events).await;
-        Ok(route)
+        Ok((route, starting))
     }
 
     /// After the replicas of a Docker-mode fleet were adopted: removes the containers no

@@ -249,8 +249,8 @@ async fn run_request(
             adopt_once(daemon, &route, &project, &events).await;
             let want = Mode::of_start(docker);
             let entered = daemon.modes.enter(route.clone(), want, &project, &events);
-            let route = match entered.await {
-                Ok(route) => route,
+            let (route, _starting) = match entered.await {
+                Ok(entered) => entered,
                 Err(failure) => return done(Err(failure)),
             };
             let engine = &route.engine;
