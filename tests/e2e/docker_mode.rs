@@ -250,6 +250,14 @@ fn a_go_service_runs_in_containers_scales_restarts_and_stop_removes_them() {
     assert_eq!(web["state"], "running", "{rows:?}");
     assert_eq!(web["pid"], container_pid(&containers[0].id), "{rows:?}");
     assert_eq!(web["ports"], json!([port]), "{rows:?}");
+    // Its output reaches the replica's log file, as a host process's does.
+    poll_until(PATIENCE, "the container's output in web.0.log", || {
+        std::fs::read_to_string(fleet.path(".orchestra/logs/web.0.log"))
+            .ok()
+            .filter(|log| log.contains(&format!("listening on :{port}")))
+    });
+    let logs = fleet.cmd(["logs", "-n", "100"]).assert_success();
+    assert!(logs.stdout.contains("listening on"), "{logs}");
     // A FROM-scratch image was built for it.
     let filters = json!({ "reference": [format!("orchestra-{name}/web")] }).to_string();
     let images = engine_json(
