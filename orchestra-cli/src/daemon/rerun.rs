@@ -166,7 +166,9 @@ impl RerunRuntime {
         let (events, mut rx) = mpsc::unbounded_channel();
         let drain = tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
-                tracing::debug!(?p, "rerun progress");
+                // The time since the change was taken up shows where a slow rerun spends it.
+                let ms = started.elapsed().as_millis();
+                tracing::debug!(?p, ms, "rerun progress");
             }
         });
         let outcome = self
