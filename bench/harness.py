@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".venv" / "bin"
 OUT = ROOT / "bench" / "out"
 ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "orchestra"
-BASE_PORT = 21000
+BASE_PORT = 24000
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "50,200").split(",")]
@@ -236,6 +236,9 @@ def fleet(binary):
             starts, stops, rss, ps = [], [], [], []
             name = None
             for _ in range(REPEAT):
+                # A port still held (by a previous run, or anything else) would make a peer
+                # that gives up on one failed child look broken: start from free ports.
+                wait_ports(ports_for(n), want_open=False)
                 tool = make()
                 name = tool.name
                 starts.append(tool.start())

@@ -103,6 +103,9 @@ pub async fn stop_replica(
 ) -> Result<StopReport, SupervisorError> {
     let started = Instant::now();
     let mut state = LadderState::default();
+    // Most processes exit within milliseconds of the signal: look again soon, then back off
+    // to the regular interval, so a quick exit is not held up by a fixed wait.
+    let mut pause = Duration::from_millis(2);
     loop {
         let now = started.elapsed();
         let alive = replica.alive().await;
@@ -127,9 +130,10 @@ pub async fn stop_replica(
             }
             Step::Poll => {
                 tokio::select! {
-                    () = tokio::time::sleep(POLL_INTERVAL) => {}
+                    () = tokio::time::sleep(pause) => {}
                     _ = kill_now.changed() => {}
                 }
+                pause = (pause * 2).min(POLL_INTERVAL);
             }
         }
     }

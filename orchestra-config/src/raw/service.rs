@@ -278,10 +278,14 @@ fn rerun(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawRerun> {
         return None;
     }
     let f = read::fields(ctx, node, path, RERUN_KEYS, "rerun setting")?;
+    // Writing the map form (`rerun: {test: true}`) means rerun is wanted, unless it says
+    // `enabled: false`.
+    let enabled = match f.get("enabled") {
+        Some((n, p)) => read::boolean(ctx, n, &p),
+        None => Some(matches!(node, Node::Map(_))),
+    };
     Some(RawRerun {
-        enabled: f
-            .get("enabled")
-            .and_then(|(n, p)| read::boolean(ctx, n, &p)),
+        enabled,
         test: f.get("test").and_then(|(n, p)| read::boolean(ctx, n, &p)),
         debounce: f
             .get("debounce")
