@@ -29,6 +29,10 @@ pub enum Request {
         /// Rebuild and replace services when their files change (`--rerun`).
         #[serde(default)]
         rerun: bool,
+        /// Refuse to start when copies of a service run outside Orchestra, instead of
+        /// stopping them (`--keep-strays`).
+        #[serde(default)]
+        keep_strays: bool,
         /// Run the services in Docker containers (`--docker`).
         #[serde(default)]
         docker: bool,

@@ -39,6 +39,7 @@ pub(crate) async fn run(
         scale: std::collections::BTreeMap::new(),
         no_build: false,
         rerun: false,
+        keep_strays: false,
         docker: false,
     };
     let reply = fleet::send(client, &request, out).await;

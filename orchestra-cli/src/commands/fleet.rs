@@ -1,13 +1,16 @@
 //! `start`, `stop`, `restart`, `scale` and `ps`: the commands that talk to the daemon.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use orchestra_config::Section;
 use orchestra_core::protocol::{Event, Failure, Phase, Progress, Request};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaStatus, ServiceName, StateDir};
+use orchestra_supervisor::{PortHolder, Stray};
 
 use crate::args::{PsArgs, ScaleArgs, SelectArgs, StartArgs};
 use crate::context::Context;
@@ -30,6 +33,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         scale,
         no_build: args.no_build,
         rerun: args.rerun,
+        keep_strays: args.keep_strays,
         docker: args.docker,
     };
     if args.attach || args.logs {
@@ -139,12 +143,6 @@ pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
 
 /// `orchestra ps`.
 pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
-    if args.strays {
-        return Err(CliError::NotImplemented("ps --strays"));
-    }
-    if args.ports {
-        return Err(CliError::NotImplemented("ps --ports"));
-    }
     let project = cx.resolve(Section::Ps)?;
     let services = selection_or_all(cx, &args.select.services)?;
     hooks::run(&project, When::Before)?;
@@ -169,22 +167,175 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
         }
         rows
     };
+    // Before narrowing: every replica of the fleet, shown or not, is the fleet.
+    let outside = Outside::find(&project, &services, &rows, args);
     if !services.is_empty() {
         rows.retain(|r| services.iter().any(|s| s.as_str() == r.service));
     }
     let mut stdout = std::io::stdout().lock();
     let text = if args.json {
-        let mut s = serde_json::to_string(&rows)
-            .map_err(|e| CliError::Failed(format!("cannot encode the status: {e}")))?;
+        let encoded = if outside.is_empty() {
+            serde_json::to_string(&rows)
+        } else {
+            serde_json::to_string(&outside.json(&rows, &project.root))
+        };
+        let mut s =
+            encoded.map_err(|e| CliError::Failed(format!("cannot encode the status: {e}")))?;
         s.push('\n');
         s
     } else {
-        render_table(&rows, cx.out)
+        render_table(&rows, cx.out) + &outside.render(&project.root, cx.out)
     };
     stdout
         .write_all(text.as_bytes())
         .map_err(CliError::io("writing to stdout"))?;
     hooks::run(&project, When::After)
+}
+
+/// What `ps --strays` and `ps --ports` add: processes of the project outside the fleet,
+/// found by this process (with or without a daemon) and never touched.
+struct Outside {
+    strays: Option<Vec<Stray>>,
+    ports: Option<Vec<PortHolder>>,
+}
+
+impl Outside {
+    fn find(
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        rows: &[ReplicaStatus],
+        args: &PsArgs,
+    ) -> Self {
+        let fleet: HashSet<i32> = rows.iter().filter_map(|r| r.pid).collect();
+        let strays = args.strays.then(|| {
+            let services: Vec<ServiceName> = if services.is_empty() {
+                project.services.keys().cloned().collect()
+            } else {
+                services.to_vec()
+            };
+            orchestra_supervisor::find_strays(project, &services, &fleet)
+        });
+        let ports = args
+            .ports
+            .then(|| orchestra_supervisor::strays::ports_held_under(&project.root, &fleet));
+        Self { strays, ports }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.strays.is_none() && self.ports.is_none()
+    }
+
+    /// `{"replicas": [...], "strays": [...], "ports": [...]}`, with only the lists asked for.
+    fn json(&self, rows: &[ReplicaStatus], root: &Path) -> serde_json::Value {
+        let mut out = serde_json::json!({ "replicas": rows });
+        if let Some(strays) = &self.strays {
+            out["strays"] = strays
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "service": s.service, "pid": s.pid, "reason": s.reason.to_string(),
+                        "command": s.cmdline, "cwd": s.cwd,
+                    })
+                })
+                .collect();
+        }
+        if let Some(ports) = &self.ports {
+            out["ports"] = ports
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "port": h.port, "pid": h.pid, "command": h.cmdline,
+                        "dir": h.cwd.as_deref().map(|c| shown_dir(c, root)),
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
+    fn render(&self, root: &Path, out: Output) -> String {
+        let mut text = String::new();
+        if let Some(strays) = &self.strays {
+            text.push('\n');
+            text.push_str(&if strays.is_empty() {
+                "no copy of a service runs outside Orchestra\n".into()
+            } else {
+                let cells = strays.iter().map(|s| {
+                    let reason = s.reason.to_string();
+                    vec![
+                        s.service.to_string(),
+                        s.pid.to_string(),
+                        reason,
+                        s.cmdline.clone(),
+                    ]
+                });
+                columns(&["SERVICE", "PID", "REASON", "COMMAND"], cells, out)
+            });
+        }
+        if let Some(ports) = &self.ports {
+            text.push('\n');
+            text.push_str(&if ports.is_empty() {
+                "no process of the project outside the fleet listens on a port\n".into()
+            } else {
+                let cells = ports.iter().map(|h| {
+                    let dir = h
+                        .cwd
+                        .as_deref()
+                        .map_or_else(|| "-".into(), |c| shown_dir(c, root));
+                    vec![
+                        h.port.to_string(),
+                        h.pid.to_string(),
+                        dir,
+                        h.cmdline.clone(),
+                    ]
+                });
+                columns(&["PORT", "PID", "DIR", "COMMAND"], cells, out)
+            });
+        }
+        text
+    }
+}
+
+/// `dir` relative to the project root (`.` for the root itself).
+fn shown_dir(dir: &Path, root: &Path) -> String {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    match dir.strip_prefix(&root) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => dir.display().to_string(),
+    }
+}
+
+/// A plain table: a bold header, columns padded to their widest cell but the last.
+fn columns(header: &[&str], cells: impl Iterator<Item = Vec<String>>, out: Output) -> String {
+    let cells: Vec<Vec<String>> = cells.collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cols: &[String]| {
+        let mut line = String::new();
+        for (i, col) in cols.iter().enumerate() {
+            if i + 1 == cols.len() {
+                line.push_str(col);
+            } else {
+                let _ = write!(line, "{col:<width$}  ", width = widths[i]);
+            }
+        }
+        line.trim_end().to_owned() + "\n"
+    };
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let mut text = out.bold(&line(&header));
+    for row in &cells {
+        text.push_str(&line(row));
+    }
+    text
 }
 
 fn selection_or_all(cx: &mut Context, args: &[String]) -> Result<Vec<ServiceName>, CliError> {

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod docker;
+mod hygiene;
 mod listen;
 pub mod lock;
 mod logs;

@@ -21,7 +21,7 @@ use super::docker::{Mode, Modes, Route};
 use super::lock::DaemonLock;
 use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
-use super::{listen, logs};
+use super::{hygiene, listen, logs};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
@@ -244,6 +244,7 @@ async fn run_request(
             scale,
             no_build,
             rerun,
+            keep_strays,
             docker,
         } => {
             adopt_once(daemon, &route, &project, &events).await;
@@ -267,14 +268,31 @@ async fn run_request(
                     failures: vec![failure],
                 };
             }
-            let opts = orchestra_supervisor::StartOptions { scale, no_build };
-            let outcome = engine.start(&project, &services, opts, events).await;
-            let selected = if services.is_empty() {
+            // Strays stopped (or refused) and ports checked before anything starts.
+            let rows = engine.status().await;
+            let cleared =
+                hygiene::clear(&project, &services, &scale, &rows, keep_strays, &events).await;
+            let (narrowed, refused) = match cleared {
+                Ok(c) if !c.nothing_left() => (c.narrowed, c.failures),
+                Ok(hygiene::Cleared { failures, .. }) | Err(failures) => {
+                    return Event::Done {
+                        ok: false,
+                        failures,
+                    };
+                }
+            };
+            let mut selected: Vec<_> = if services.is_empty() {
                 project.services.keys().cloned().collect()
             } else {
-                services
+                services.clone()
             };
+            selected.retain(|s| !refused.iter().any(|f| f.unit == s.as_str()));
+            let services = narrowed.unwrap_or(services);
+            let opts = orchestra_supervisor::StartOptions { scale, no_build };
+            let mut outcome = engine.start(&project, &services, opts, events).await;
             route.rerun.watch(&project, &selected, rerun).await;
+            outcome.ok &= refused.is_empty();
+            outcome.failures.splice(0..0, refused);
             outcome
         }
         Request::VendorsUp { project, vendors } => {
