@@ -9,5 +9,6 @@ mod foundation;
 mod harness;
 mod logs;
 mod rerun;
+mod strays;
 mod test_cmd;
 mod vendors;

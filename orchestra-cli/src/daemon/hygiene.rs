@@ -44,11 +44,15 @@ fn fleet_pids(rows: &[ReplicaStatus]) -> HashSet<i32> {
 
 /// Stops the strays of the services this start will spawn (or refuses with `keep_strays`),
 /// then checks their ports. `Err` means nothing may start.
+///
+/// `spawner` is the process that spawns the replicas (the daemon): nothing it started is a
+/// stray, which also covers a replica that a restart, a scale or a rerun spawns while the
+/// scan runs and that `rows` could not show yet.
 pub(super) async fn clear(
     project: &ProjectSpec,
     selection: &[ServiceName],
     scale: &BTreeMap<ServiceName, u32>,
-    rows: &[ReplicaStatus],
+    (rows, spawner): (&[ReplicaStatus], Option<i32>),
     keep_strays: bool,
     events: &UnboundedSender<Progress>,
 ) -> Result<Cleared, Vec<Failure>> {
@@ -56,7 +60,8 @@ pub(super) async fn clear(
     let pending = pending_replicas(project, &wanted, scale, rows);
     let starting: Vec<ServiceName> = pending.keys().cloned().collect();
     let fleet = fleet_pids(rows);
-    let strays = find_strays(project, &starting, &fleet);
+    let ours: HashSet<i32> = fleet.iter().copied().chain(spawner).collect();
+    let strays = find_strays(project, &starting, &ours);
     if keep_strays && !strays.is_empty() {
         return Err(refusals(&strays));
     }
@@ -127,15 +132,17 @@ fn refusals(strays: &[Stray]) -> Vec<Failure> {
         .into_iter()
         .map(|(service, lines)| Failure {
             unit: service.to_string(),
-            reason: format!(
-                "{} running outside Orchestra (--keep-strays); stop them, or run without \
-                 --keep-strays",
-                if lines.len() == 1 {
-                    "a copy is".to_owned()
-                } else {
-                    format!("{} copies are", lines.len())
-                }
-            ),
+            reason: if lines.len() == 1 {
+                "a copy is running outside Orchestra (--keep-strays); stop it, or run \
+                 without --keep-strays"
+                    .to_owned()
+            } else {
+                format!(
+                    "{} copies are running outside Orchestra (--keep-strays); stop them, or \
+                     run without --keep-strays",
+                    lines.len()
+                )
+            },
             log_tail: lines,
         })
         .collect()
@@ -381,7 +388,7 @@ mod tests {
         let mut other = spawn_in(&root.join("worker"), &["sleep", "999"]);
         let (tx, mut rx) = mpsc::unbounded_channel();
 
-        let cleared = clear(&project, &[], &BTreeMap::new(), &[], false, &tx)
+        let cleared = clear(&project, &[], &BTreeMap::new(), (&[], None), false, &tx)
             .await
             .expect("a start may go on");
 
@@ -437,9 +444,16 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let worker = ServiceName::new("worker").expect("name");
 
-        let refused = clear(&project, &[worker], &BTreeMap::new(), &[], true, &tx)
-            .await
-            .expect_err("a start with strays is refused");
+        let refused = clear(
+            &project,
+            &[worker],
+            &BTreeMap::new(),
+            (&[], None),
+            true,
+            &tx,
+        )
+        .await
+        .expect_err("a start with strays is refused");
 
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].unit, "worker");
@@ -452,6 +466,11 @@ mod tests {
             )]
         );
         assert!(alive(&mut stray));
+        // What the spawner (the daemon) started is its own, never a stray.
+        let me = i32::try_from(std::process::id()).ok();
+        let worker = ServiceName::new("worker").expect("name");
+        let ours = clear(&project, &[worker], &BTreeMap::new(), (&[], me), true, &tx).await;
+        assert!(ours.is_ok_and(|c| c.failures.is_empty()));
         stray.kill().expect("kill");
         stray.wait().expect("wait");
     }
@@ -477,7 +496,7 @@ mod tests {
         let rows = [row("worker", shell), row("web", me)];
         let (tx, _rx) = mpsc::unbounded_channel();
 
-        let cleared = clear(&project, &[], &BTreeMap::new(), &rows, true, &tx)
+        let cleared = clear(&project, &[], &BTreeMap::new(), (&rows, None), true, &tx)
             .await
             .expect("nothing stray, nothing foreign");
 

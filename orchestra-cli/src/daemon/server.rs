@@ -270,8 +270,9 @@ async fn run_request(
             }
             // Strays stopped (or refused) and ports checked before anything starts.
             let rows = engine.status().await;
+            let fleet = (&rows[..], i32::try_from(std::process::id()).ok());
             let cleared =
-                hygiene::clear(&project, &services, &scale, &rows, keep_strays, &events).await;
+                hygiene::clear(&project, &services, &scale, fleet, keep_strays, &events).await;
             let (narrowed, refused) = match cleared {
                 Ok(c) if !c.nothing_left() => (c.narrowed, c.failures),
                 Ok(hygiene::Cleared { failures, .. }) | Err(failures) => {
