@@ -114,6 +114,19 @@ class Bash:
         return time.monotonic() - t0
 
 
+def kill_leftovers(binary):
+    """Kills every process still running the service binary: what a peer killed in the
+    middle of its own stop can leave behind, and would skew the next tool's run."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == str(binary):
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 class ForegroundManager:
     """A peer that runs in the foreground: started as a child, stopped with SIGTERM."""
 
@@ -134,7 +147,13 @@ class ForegroundManager:
     def stop(self):
         t0 = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} did not stop within 60 s: killing its process group")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            kill_leftovers(self.binary)
         wait_ports(ports_for(self.n), want_open=False)
         t = time.monotonic() - t0
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -146,7 +165,7 @@ class Honcho(ForegroundManager):
 
     def __init__(self, binary, n, probe):
         self.dir = Path(tempfile.mkdtemp(prefix="bench-honcho-"))
-        self.n = n
+        self.n, self.binary = n, binary
         lines = [f"s{i:03}: PORT={p} exec {binary}" for i, p in enumerate(ports_for(n))]
         (self.dir / "Procfile").write_text("\n".join(lines) + "\n")
 
@@ -159,7 +178,7 @@ class Supervisord(ForegroundManager):
 
     def __init__(self, binary, n, probe):
         self.dir = Path(tempfile.mkdtemp(prefix="bench-supervisord-"))
-        self.n = n
+        self.n, self.binary = n, binary
         conf = [
             "[supervisord]", f"logfile={self.dir}/supervisord.log", f"pidfile={self.dir}/s.pid",
             "nodaemon=true", "minfds=4096", "",
