@@ -4,70 +4,18 @@
 //! adopted, and removed by `stop` — with stray containers of the project removed at start.
 //! What the engine holds is checked through its API, never through orchestra.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::process::Command;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-
 use orchestra_tests::{
-    DockerEndpoint, Fleet, PATIENCE, Signal, cmdline, docker_or_skip, http_get,
-    pids_with_cwd_under, poll_until, process_alive, send_signal, wait_until, workspace_root,
+    Fleet, PATIENCE, Signal, cmdline, http_get, pids_with_cwd_under, poll_until, process_alive,
+    send_signal, wait_until,
 };
 use serde_json::{Value, json};
 
+use crate::engine::{
+    EngineCleanup, docker_ready, engine, project_containers_raw, unique_name, url_encode,
+};
+
 const REDIS_IMAGE: &str = "orchestra-test/redis:7";
 const HTTP_IMAGE: &str = "orchestra-test/scratch-http:1";
-
-/// Docker is here and the test images are built (once per test process); `false` after
-/// printing why the test skips.
-fn docker_ready() -> bool {
-    if !docker_or_skip() {
-        return false;
-    }
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = workspace_root().join("scripts/build-test-images");
-        let status = Command::new(&script)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(status.success(), "{} failed: {status}", script.display());
-    });
-    true
-}
-
-/// A project name no other test or run uses, so engine objects never collide.
-fn unique_name(test: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("e2e-dk-{test}-{}-{n}", std::process::id())
-}
-
-/// `method path` of the Engine API over its unix socket, with an optional JSON body:
-/// `(status, body)`, or `None` when the engine cannot be reached.
-fn engine(method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
-    let DockerEndpoint::Unix(socket) = DockerEndpoint::from_env() else {
-        return None;
-    };
-    let mut stream = UnixStream::connect(&socket).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
-}
 
 fn engine_json(method: &str, path: &str, body: Option<&Value>) -> Value {
     let (status, text) = engine(method, path, body).expect("the engine answers on its socket");
@@ -76,17 +24,6 @@ fn engine_json(method: &str, path: &str, body: Option<&Value>) -> Value {
         "{method} {path}: {status} {text}"
     );
     serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A container as the engine lists it.
@@ -99,15 +36,7 @@ struct Container {
 
 /// Every container labelled with project `name`, running or not, sorted by name.
 fn project_containers(name: &str) -> Vec<Container> {
-    let filters = json!({ "label": [format!("orchestra.project={name}")] }).to_string();
-    let list = engine_json(
-        "GET",
-        &format!("/containers/json?all=1&filters={}", url_encode(&filters)),
-        None,
-    );
-    let mut containers: Vec<Container> = list
-        .as_array()
-        .expect("a list of containers")
+    let mut containers: Vec<Container> = project_containers_raw(name)
         .iter()
         .map(|c| Container {
             name: c["Names"][0]
@@ -132,38 +61,6 @@ fn container_pid(id: &str) -> u64 {
     engine_json("GET", &format!("/containers/{id}/json"), None)["State"]["Pid"]
         .as_u64()
         .expect("a running container has a pid")
-}
-
-/// Removes what a test may leave in the engine: the project's containers (force), its
-/// network and the images built for its services.
-struct EngineCleanup(String);
-
-impl Drop for EngineCleanup {
-    fn drop(&mut self) {
-        let name = &self.0;
-        let filters = json!({ "label": [format!("orchestra.project={name}")] }).to_string();
-        let path = format!("/containers/json?all=1&filters={}", url_encode(&filters));
-        for c in list(engine("GET", &path, None)) {
-            if let Some(id) = c["Id"].as_str() {
-                let _ = engine("DELETE", &format!("/containers/{id}?force=1"), None);
-            }
-        }
-        let _ = engine("DELETE", &format!("/networks/orchestra-{name}"), None);
-        let filters = json!({ "reference": [format!("orchestra-{name}/*")] }).to_string();
-        let path = format!("/images/json?filters={}", url_encode(&filters));
-        for image in list(engine("GET", &path, None)) {
-            if let Some(id) = image["Id"].as_str() {
-                let _ = engine("DELETE", &format!("/images/{id}?force=1"), None);
-            }
-        }
-    }
-}
-
-fn list(answer: Option<(u16, String)>) -> Vec<Value> {
-    answer
-        .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
 }
 
 /// Project `name` with Go service `web` (the http fixture, built by orchestra) on a block of
@@ -223,7 +120,7 @@ fn a_go_service_runs_in_containers_scales_restarts_and_stop_removes_them() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("run");
+    let name = unique_name("e2e-dk", "run");
     let _cleanup = EngineCleanup(name.clone());
     let (fleet, port) = web_fleet(&name, "", "");
     let web0 = format!("orchestra-{name}-web-0");
@@ -304,7 +201,7 @@ fn a_service_in_a_container_reaches_its_vendor_by_name() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("vendor");
+    let name = unique_name("e2e-dk", "vendor");
     let _cleanup = EngineCleanup(name.clone());
     let redis_port = orchestra_tests::free_port_block(1);
     let (fleet, port) = web_fleet(
@@ -338,7 +235,7 @@ fn containers_outlive_a_killed_daemon_are_adopted_and_strays_are_removed() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("adopt");
+    let name = unique_name("e2e-dk", "adopt");
     let _cleanup = EngineCleanup(name.clone());
     let (fleet, port) = web_fleet(&name, "", "");
     let web0 = format!("orchestra-{name}-web-0");
@@ -425,7 +322,7 @@ fn rerun_in_docker_mode_rebuilds_the_image_and_replaces_the_container() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("rerun");
+    let name = unique_name("e2e-dk", "rerun");
     let _cleanup = EngineCleanup(name.clone());
     let (fleet, port) = web_fleet(&name, "", "");
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod docker_mode;
+mod engine;
 mod examples;
 mod fleet;
 mod foundation;

@@ -4,45 +4,12 @@
 //! it. What the engine holds is checked through its API, not through orchestra. And a fleet
 //! without vendors never touches Docker.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::process::Command;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use orchestra_tests::{Fleet, PATIENCE, poll_until};
 
-use orchestra_tests::{
-    DockerEndpoint, Fleet, PATIENCE, docker_or_skip, poll_until, workspace_root,
-};
+use crate::engine::{EngineCleanup, docker_ready, engine, project_containers_raw, unique_name};
 
 const REDIS_IMAGE: &str = "orchestra-test/redis:7";
 
-/// Docker is here and the test images are built (once per test process); `false` after
-/// printing why the test skips.
-fn docker_ready() -> bool {
-    if !docker_or_skip() {
-        return false;
-    }
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = workspace_root().join("scripts/build-test-images");
-        let status = Command::new(&script)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(status.success(), "{} failed: {status}", script.display());
-    });
-    true
-}
-
-/// A project name no other test or run uses, so engine objects never collide.
-fn unique_name(test: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("e2e-{test}-{}-{n}", std::process::id())
-}
-
-/// A fleet named `name` with a `redis` vendor (a named volume on /data) published on a free
-/// port, and service `app` depending on it that prints the address it was given.
 fn redis_fleet(name: &str) -> (Fleet, u16) {
     let fleet = Fleet::new();
     let port = fleet.ports(1);
@@ -63,50 +30,13 @@ fn redis_fleet(name: &str) -> (Fleet, u16) {
     (fleet, port)
 }
 
-/// `method path` of the Engine API over its unix socket: `(status, body)`, or `None` when
-/// the engine cannot be reached.
-fn engine(method: &str, path: &str) -> Option<(u16, String)> {
-    let DockerEndpoint::Unix(socket) = DockerEndpoint::from_env() else {
-        return None;
-    };
-    let mut stream = UnixStream::connect(&socket).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: docker\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
-}
-
 fn engine_get(path: &str) -> (u16, String) {
-    engine("GET", path).expect("the engine answers over its unix socket")
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    engine("GET", path, None).expect("the engine answers over its unix socket")
 }
 
 /// `(name, id)` of every container labelled with project `name`, running or not.
 fn project_containers(name: &str) -> Vec<(String, String)> {
-    let filters = format!(r#"{{"label":["orchestra.project={name}"]}}"#);
-    let (status, body) = engine_get(&format!(
-        "/containers/json?all=1&filters={}",
-        url_encode(&filters)
-    ));
-    assert_eq!(status, 200, "{body}");
-    let list: serde_json::Value = serde_json::from_str(&body).expect("the engine answers JSON");
-    list.as_array()
-        .expect("a list of containers")
+    project_containers_raw(name)
         .iter()
         .map(|c| {
             let name = c["Names"][0]
@@ -127,39 +57,12 @@ fn volume_exists(volume: &str) -> bool {
     status == 200
 }
 
-/// Removes what a failed test may leave in the engine: the project's containers
-/// (force), its network and its volume.
-struct EngineCleanup(String);
-
-impl Drop for EngineCleanup {
-    fn drop(&mut self) {
-        let name = &self.0;
-        let filters = format!(r#"{{"label":["orchestra.project={name}"]}}"#);
-        let list = engine(
-            "GET",
-            &format!("/containers/json?all=1&filters={}", url_encode(&filters)),
-        );
-        let ids: Vec<String> = list
-            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|c| c["Id"].as_str().map(str::to_owned))
-            .collect();
-        for id in ids {
-            let _ = engine("DELETE", &format!("/containers/{id}?force=1"));
-        }
-        let _ = engine("DELETE", &format!("/networks/orchestra-{name}"));
-        let _ = engine("DELETE", &format!("/volumes/orchestra-{name}-data"));
-    }
-}
-
 #[test]
 fn start_brings_the_vendor_up_first_and_stop_removes_its_container() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("start");
+    let name = unique_name("e2e", "start");
     let _cleanup = EngineCleanup(name.clone());
     let (fleet, port) = redis_fleet(&name);
     let container = format!("orchestra-{name}-redis");
@@ -239,7 +142,7 @@ fn vendors_down_with_volumes_removes_the_volume() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("down");
+    let name = unique_name("e2e", "down");
     let _cleanup = EngineCleanup(name.clone());
     let (fleet, _) = redis_fleet(&name);
     let volume = format!("orchestra-{name}-data");
@@ -266,7 +169,7 @@ fn a_vendor_whose_image_is_missing_fails_start_naming_the_image() {
     if !docker_ready() {
         return;
     }
-    let name = unique_name("noimage");
+    let name = unique_name("e2e", "noimage");
     let _cleanup = EngineCleanup(name.clone());
     let fleet = Fleet::new();
     let port = fleet.ports(1);
