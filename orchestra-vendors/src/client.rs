@@ -32,6 +32,21 @@ impl Docker {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// Removes a container, killing it first if it runs; a container already gone is fine.
+    pub(crate) async fn force_remove(&self, name: &str) -> Result<(), VendorError> {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .build();
+        match self.api.remove_container(name, Some(options)).await {
+            Ok(()) => {
+                tracing::info!(container = name, "removed container");
+                Ok(())
+            }
+            Err(e) if crate::error::is_not_found(&e) => Ok(()),
+            Err(e) => Err(VendorError::engine(format!("removing container {name}"))(e)),
+        }
+    }
 }
 
 /// Connects to the engine named by `DOCKER_HOST`, else the default unix socket, and checks

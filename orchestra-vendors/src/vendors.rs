@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptions,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptions,
 };
 use futures_util::future::try_join_all;
 use orchestra_core::protocol::{Phase, Progress};
@@ -210,20 +209,7 @@ impl Vendors {
             Err(e) if is_not_found(&e) => return Ok(()),
             Err(e) => return Err(VendorError::engine(format!("stopping container {name}"))(e)),
         }
-        let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        match self
-            .docker
-            .api()
-            .remove_container(name, Some(options))
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(container = name, "removed vendor container");
-                Ok(())
-            }
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(VendorError::engine(format!("removing container {name}"))(e)),
-        }
+        self.docker.force_remove(name).await
     }
 
     /// Stops and removes the named vendors' containers (every vendor of the project when

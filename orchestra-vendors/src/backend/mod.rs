@@ -35,9 +35,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerSummary};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
 use orchestra_core::spec::{ProjectSpec, ReplicaSpec};
 use orchestra_core::{ProcessIdentity, ReplicaId, ServiceName, StateDir};
 use orchestra_supervisor::{RunningReplica, Supervisor, SupervisorError};
@@ -115,20 +113,7 @@ impl DockerSupervisor {
 
     /// Removes a container (stopping it first if needed); gone already is fine.
     pub async fn remove_container(&self, name: &str) -> Result<(), VendorError> {
-        let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        match self
-            .docker
-            .api()
-            .remove_container(name, Some(options))
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(container = name, "removed container");
-                Ok(())
-            }
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(VendorError::engine(format!("removing container {name}"))(e)),
-        }
+        self.docker.force_remove(name).await
     }
 
     async fn list(&self, labels: Vec<String>) -> Result<Vec<ProjectContainer>, VendorError> {
