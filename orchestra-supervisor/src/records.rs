@@ -155,7 +155,6 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
                         leader: &r.identity,
                         instance: Some(&r.instance),
                         known: &HashMap::new(),
-                        scan_env: false,
                     },
                 );
                 let stats = tree::stats(&members, r.identity.start_time);

@@ -98,7 +98,6 @@ impl Work {
                 leader: &self.leader,
                 instance: None,
                 known: &self.known,
-                scan_env: false,
             },
         );
         self.known = members

@@ -168,11 +168,12 @@ impl UnixReplica {
         }
     }
 
-    fn members(&self, scan_env: bool) -> Vec<tree::Entry> {
-        self.members_in(&Table::read(), scan_env)
+    /// Its members in a table read just now (shared with concurrent callers).
+    async fn members(&self) -> Vec<tree::Entry> {
+        self.members_in(&*Table::fresh().await)
     }
 
-    fn members_in(&self, table: &Table, scan_env: bool) -> Vec<tree::Entry> {
+    fn members_in(&self, table: &Table) -> Vec<tree::Entry> {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         let members = tree::discover(
             table,
@@ -180,7 +181,6 @@ impl UnixReplica {
                 leader: &self.identity,
                 instance: Some(&self.instance),
                 known: &known,
-                scan_env,
             },
         );
         known.clear();
@@ -205,7 +205,7 @@ impl RunningReplica for UnixReplica {
     }
 
     async fn signal(&self, signal: Signal) -> Result<usize, SupervisorError> {
-        let members = self.members(true);
+        let members = self.members().await;
         signal_members(&self.identity, &members, signal)
     }
 
@@ -228,12 +228,12 @@ impl RunningReplica for UnixReplica {
                 start_time_and_state(pid).is_some_and(|(s, st)| s == start && st != 'Z')
             })
         };
-        quick || self.members(true).iter().any(|e| !e.is_zombie())
+        quick || self.members().await.iter().any(|e| !e.is_zombie())
     }
 
     async fn stats(&self) -> TreeStats {
         let table = Table::recent();
-        let members = self.members_in(&table, false);
+        let members = self.members_in(&table);
         tree::stats(&members, self.identity.start_time)
     }
 }

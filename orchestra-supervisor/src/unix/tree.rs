@@ -5,8 +5,8 @@
 //! - the main process, when its identity still matches;
 //! - members of its session and process group (it leads both), started after it;
 //! - processes carrying its `ORCHESTRA_INSTANCE` token in their environment (found even
-//!   after they left the session and were reparented), when asked for — it costs a read of
-//!   every candidate's environment;
+//!   after they left the session and were reparented), when the table was read with the
+//!   tokens ([`Table::read_with_tokens`]);
 //! - earlier members whose start time still matches;
 //! - every descendant (by parent pid) of the above.
 //!
@@ -47,6 +47,10 @@ impl Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     entries: HashMap<i32, Entry>,
+    /// Pids by parent pid.
+    children: HashMap<i32, Vec<i32>>,
+    /// Each live process's `ORCHESTRA_INSTANCE` token, when read with the tokens.
+    tokens: Option<HashMap<i32, Arc<str>>>,
 }
 
 /// A snapshot and when it was taken.
@@ -77,6 +81,32 @@ impl Table {
         shared(&SLOT, Self::read)
     }
 
+    /// A table with the tokens, read after this call began: fresh enough to signal from.
+    ///
+    /// A fleet stops all at once, and every replica wants `/proc` read before its signal
+    /// and again before it is declared gone. Concurrent callers share one read: whoever
+    /// asked before a read began is served by it, and the rest by the next one, which
+    /// starts as soon as the current one ends. The read runs on the blocking pool.
+    pub async fn fresh() -> Arc<Self> {
+        static LAST: tokio::sync::Mutex<Option<(Instant, Arc<Table>)>> =
+            tokio::sync::Mutex::const_new(None);
+        let asked = Instant::now();
+        let mut last = LAST.lock().await;
+        if let Some((began, table)) = last.as_ref()
+            && *began >= asked
+        {
+            return Arc::clone(table);
+        }
+        let began = Instant::now();
+        let table = match tokio::task::spawn_blocking(Self::read_with_tokens).await {
+            Ok(table) => Arc::new(table),
+            // The read panicked or the runtime is shutting down: read here instead.
+            Err(_) => Arc::new(Self::read_with_tokens()),
+        };
+        *last = Some((began, Arc::clone(&table)));
+        table
+    }
+
     /// Reads `/proc`; processes that vanish while being read are skipped.
     pub fn read() -> Self {
         let mut entries = HashMap::new();
@@ -97,7 +127,50 @@ impl Table {
                 );
             }
         }
-        Self { entries }
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        for e in entries.values() {
+            children.entry(e.ppid).or_default().push(e.pid);
+        }
+        Self {
+            entries,
+            children,
+            tokens: None,
+        }
+    }
+
+    /// Reads `/proc` and every live process's instance token. A process's environment is
+    /// read once in its life (the token is inherited at fork and kept across exec), so a
+    /// fleet of hundreds costs one read of each environment, not one per replica and scan.
+    pub fn read_with_tokens() -> Self {
+        /// Tokens by pid and start time (`None`: the process has none), kept for the
+        /// processes that still exist.
+        type Known = HashMap<(i32, u64), Option<Arc<str>>>;
+        static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
+
+        let mut table = Self::read();
+        let me = std::process::id() as i32;
+        let mut known = KNOWN.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = known.take().unwrap_or_default();
+        let mut now = Known::with_capacity(table.entries.len());
+        let mut tokens = HashMap::new();
+        for e in table
+            .entries
+            .values()
+            .filter(|e| !e.is_zombie() && e.pid != me)
+        {
+            let key = (e.pid, e.start_time);
+            let token = match before.get(&key) {
+                Some(token) => token.clone(),
+                None => instance_token(e.pid),
+            };
+            if let Some(token) = &token {
+                tokens.insert(e.pid, Arc::clone(token));
+            }
+            now.insert(key, token);
+        }
+        *known = Some(now);
+        table.tokens = Some(tokens);
+        table
     }
 
     pub fn get(&self, pid: i32) -> Option<&Entry> {
@@ -109,13 +182,13 @@ impl Table {
     }
 }
 
-/// Where to look for a replica's processes.
+/// Where to look for a replica's processes. The instance token is looked for only in a
+/// table read with the tokens.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Roots<'a> {
     pub leader: &'a ProcessIdentity,
     pub instance: Option<&'a str>,
     pub known: &'a HashMap<i32, u64>,
-    pub scan_env: bool,
 }
 
 /// The members of a replica's tree in `table`, zombies included (callers skip them when
@@ -147,27 +220,25 @@ pub(crate) fn discover(table: &Table, roots: Roots<'_>) -> Vec<Entry> {
             members.insert(pid);
         }
     }
-    if let (Some(token), true) = (roots.instance, roots.scan_env) {
-        let needle = format!("{INSTANCE_ENV}={token}\0");
-        for e in table.iter() {
-            if !members.contains(&e.pid)
-                && started_after(e)
-                && !e.is_zombie()
-                && e.pid != me
-                && environ_contains(e.pid, needle.as_bytes())
+    if let (Some(token), Some(tokens)) = (roots.instance, table.tokens.as_ref()) {
+        for (&pid, held) in tokens {
+            if **held == *token
+                && !members.contains(&pid)
+                && table.get(pid).is_some_and(started_after)
             {
-                members.insert(e.pid);
+                members.insert(pid);
             }
         }
     }
     // Descendants, by parent pid, to a fixed point.
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for e in table.iter() {
-        children.entry(e.ppid).or_default().push(e.pid);
-    }
     let mut stack: Vec<i32> = members.iter().copied().collect();
     while let Some(pid) = stack.pop() {
-        for &child in children.get(&pid).map(Vec::as_slice).unwrap_or_default() {
+        for &child in table
+            .children
+            .get(&pid)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             if members.insert(child) {
                 stack.push(child);
             }
@@ -180,18 +251,14 @@ pub(crate) fn discover(table: &Table, roots: Roots<'_>) -> Vec<Entry> {
         .collect()
 }
 
-fn environ_contains(pid: i32, needle: &[u8]) -> bool {
-    let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
-    // Each variable ends with NUL; prefix one so the first variable matches too.
-    let mut hay = Vec::with_capacity(env.len() + 1);
-    hay.push(0);
-    hay.extend_from_slice(&env);
-    let mut full = Vec::with_capacity(needle.len() + 1);
-    full.push(0);
-    full.extend_from_slice(needle);
-    hay.windows(full.len()).any(|w| w == full.as_slice())
+/// The value of `ORCHESTRA_INSTANCE` in a process's environment, if it has one (and we
+/// may read it).
+fn instance_token(pid: i32) -> Option<Arc<str>> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let key = format!("{INSTANCE_ENV}=");
+    env.split(|&b| b == 0)
+        .find_map(|var| var.strip_prefix(key.as_bytes()))
+        .map(|value| Arc::from(String::from_utf8_lossy(value).as_ref()))
 }
 
 /// Sums the live members' use and finds their listening ports.
@@ -271,13 +338,85 @@ mod tests {
                 leader: &me,
                 instance: None,
                 known: &HashMap::new(),
-                scan_env: false,
             },
         );
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(members.iter().any(|e| e.pid == child.id() as i32));
         assert!(members.iter().all(|e| e.pid != me.pid));
+    }
+
+    /// An orphan in another process group, related to us only by its token.
+    fn orphan_with_token(token: &str) -> i32 {
+        use std::os::unix::process::CommandExt;
+        let out = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"])
+            .env(INSTANCE_ENV, token)
+            .process_group(0)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn found(table: &Table, instance: &str, pid: i32) -> bool {
+        let me = ProcessIdentity::of(std::process::id() as i32).unwrap();
+        discover(
+            table,
+            Roots {
+                leader: &me,
+                instance: Some(instance),
+                known: &HashMap::new(),
+            },
+        )
+        .iter()
+        .any(|e| e.pid == pid)
+    }
+
+    #[test]
+    fn finds_an_orphan_by_its_token_only_when_tokens_are_read() {
+        let token = format!("tree-test-{}", std::process::id());
+        let orphan = orphan_with_token(&token);
+        let plain = Table::read();
+        let with_tokens = Table::read_with_tokens();
+        // Read again: the second read takes the tokens from what the first one learnt.
+        let again = Table::read_with_tokens();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(orphan),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert!(plain.get(orphan).is_some(), "the orphan is in the table");
+        assert!(!found(&plain, &token, orphan), "no tokens read: not found");
+        assert!(found(&with_tokens, &token, orphan));
+        assert!(found(&again, &token, orphan));
+        assert!(!found(&with_tokens, "another-token", orphan));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fresh_table_is_read_after_it_was_asked_for() {
+        // Concurrent askers share reads, yet each sees a process started before it asked.
+        let mut set = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            set.spawn(async move {
+                let token = format!("fresh-test-{}-{n}", std::process::id());
+                let orphan = orphan_with_token(&token);
+                let table = Table::fresh().await;
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(orphan),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                found(&table, &token, orphan)
+            });
+        }
+        while let Some(seen) = set.join_next().await {
+            assert!(
+                seen.unwrap(),
+                "a process started before asking is in the table"
+            );
+        }
     }
 
     #[test]
