@@ -1,12 +1,14 @@
 //! `orchestra logs`, `start --attach` and `start --logs` through the real binary: volume
 //! (numbered lines from several replicas, complete and in order, from history and while
 //! being written, across a restart), awkward content (partial lines, 1 MiB lines, bytes
-//! that are not UTF-8, a closed pipe), the filters (`-n`, `--since`, `--grep`, a service
-//! selection), the formatted output, and the life of an attached fleet under Ctrl-C.
+//! that are not UTF-8, a closed pipe), the daemon's time index, the filters (`-n`,
+//! `--since`, `--grep`, a service selection), the formatted output, and the life of an
+//! attached fleet under Ctrl-C.
 
 mod attach;
 mod content;
 mod format;
+mod index;
 mod query;
 mod volume;
 

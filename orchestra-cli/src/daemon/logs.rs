@@ -4,22 +4,28 @@
 //! daemon only looks after them:
 //! - at each (re)start of a replica, the previous run's log is rotated to `.log.1` (the
 //!   supervisor calls [`opener`] through its log-opener hook);
-//! - once a second, every log that grew gets an entry in its time index (what `logs
-//!   --timestamps` reads) and is rotated in place when it passed `logs.max_size`.
+//! - a log that grew gets an entry in its time index (what `logs --timestamps` reads) and
+//!   is rotated in place when it passed `logs.max_size`.
 //!
-//! The tick costs one directory read and one `stat` per log file; a file whose size did not
-//! change is not touched further, so an idle fleet costs next to nothing.
+//! Growth is learnt from inotify, not by polling: each log carries a one-shot "modified"
+//! watch, so a file written a million times a second costs one event, and the watch is armed
+//! again when the file is next looked at, at most once a second. An idle fleet costs
+//! nothing at all: no event, no timer, no wake-up. A log that cannot be watched (the
+//! system's watch limit reached) is looked at every second instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
 use orchestra_core::spec::LogSettings;
 use orchestra_logs::IndexWriter;
 use orchestra_supervisor::OpenLog;
+use tokio::time::Instant;
 
-/// How often logs are looked at: the time index is precise to this.
+/// The least time between two looks at the logs: the time index is precise to this.
 const TICK: Duration = Duration::from_secs(1);
 
 /// The project's log settings, as the latest request brought them.
@@ -42,74 +48,188 @@ pub fn opener(shared: SharedSettings) -> Arc<OpenLog> {
     })
 }
 
-/// Starts the once-a-second care of the logs in `logs_dir`. The work runs on the blocking
+/// Starts the care of the logs in `logs_dir` (which exists). The looks run on the blocking
 /// pool: a rotation copies up to `max_size` bytes and must not stall the daemon's requests.
 pub fn spawn_log_care(logs_dir: PathBuf, shared: SharedSettings) {
     tokio::spawn(async move {
-        let mut care = LogCare::new(logs_dir);
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let limits = settings(&shared);
-            let done = tokio::task::spawn_blocking(move || {
-                care.tick(limits);
-                care
-            });
-            match done.await {
-                Ok(back) => care = back,
-                Err(e) => {
-                    tracing::error!(error = %e, "the log care stopped");
-                    return;
-                }
-            }
+        if let Err(e) = care_for(&logs_dir, &shared).await {
+            tracing::error!(error = %e, dir = %logs_dir.display(), "the log care stopped: logs are no longer indexed or rotated while running");
         }
     });
 }
 
-/// What the last tick saw.
+/// Which logs changed, from one-shot inotify watches.
+struct Watching {
+    watches: Watches,
+    dir: WatchDescriptor,
+    by_wd: HashMap<WatchDescriptor, PathBuf>,
+    by_path: HashMap<PathBuf, WatchDescriptor>,
+    /// Logs that could not be watched: looked at on every tick.
+    unwatched: HashSet<PathBuf>,
+}
+
+impl Watching {
+    /// Arms (again) the one-shot watch of `path`. Arm before looking at the file, so a
+    /// write after the look is never missed.
+    fn arm(&mut self, path: &Path) {
+        match self
+            .watches
+            .add(path, WatchMask::MODIFY | WatchMask::ONESHOT)
+        {
+            Ok(wd) => {
+                self.unwatched.remove(path);
+                if let Some(old) = self.by_path.insert(path.to_path_buf(), wd.clone())
+                    && old != wd
+                {
+                    // The name now holds another file (rotated at a restart): the old
+                    // file's watch is of no use.
+                    self.by_wd.remove(&old);
+                    let _ = self.watches.remove(old);
+                }
+                self.by_wd.insert(wd, path.to_path_buf());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(path),
+            Err(e) => {
+                if self.unwatched.insert(path.to_path_buf()) {
+                    tracing::warn!(log = %path.display(), error = %e, "cannot watch the log; looking at it every second instead");
+                }
+            }
+        }
+    }
+
+    fn forget(&mut self, path: &Path) {
+        self.unwatched.remove(path);
+        if let Some(wd) = self.by_path.remove(path) {
+            self.by_wd.remove(&wd);
+            // A watch that fired is gone already: nothing to remove then.
+            let _ = self.watches.remove(wd);
+        }
+    }
+}
+
+fn is_log(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "log")
+}
+
+/// Watches `dir` and looks after its logs until the watch fails.
+async fn care_for(dir: &Path, shared: &SharedSettings) -> std::io::Result<()> {
+    let inotify = Inotify::init()?;
+    let mut events = inotify.into_event_stream(vec![0u8; 64 << 10])?;
+    let watches = events.watches();
+    let dir_wd = watches.clone().add(
+        dir,
+        WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::MOVED_FROM | WatchMask::DELETE,
+    )?;
+    let mut watching = Watching {
+        watches,
+        dir: dir_wd,
+        by_wd: HashMap::new(),
+        by_path: HashMap::new(),
+        unwatched: HashSet::new(),
+    };
+    // What is there already (a daemon adopting a running fleet) is looked at once.
+    let mut changed: HashSet<PathBuf> = list_logs(dir).into_iter().collect();
+    let mut care = Some(LogCare::new());
+    let mut last_look: Option<Instant> = None;
+    loop {
+        let pending = !changed.is_empty() || !watching.unwatched.is_empty();
+        let next_look = last_look.map_or_else(Instant::now, |at| at + TICK);
+        tokio::select! {
+            event = events.next() => {
+                let Some(event) = event else { return Ok(()) };
+                let event = event?;
+                if event.mask.contains(EventMask::Q_OVERFLOW) {
+                    changed.extend(list_logs(dir));
+                } else if event.wd == watching.dir {
+                    let Some(path) = event.name.map(|name| dir.join(name)) else { continue };
+                    if !is_log(&path) {
+                        continue;
+                    }
+                    if event.mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
+                        watching.forget(&path);
+                        changed.remove(&path);
+                        if let Some(care) = care.as_mut() {
+                            care.sizes.remove(&path);
+                        }
+                    } else {
+                        changed.insert(path);
+                    }
+                } else if event.mask.contains(EventMask::MODIFY)
+                    && let Some(path) = watching.by_wd.get(&event.wd)
+                {
+                    changed.insert(path.clone());
+                }
+            }
+            () = tokio::time::sleep_until(next_look), if pending => {
+                last_look = Some(Instant::now());
+                let mut look: Vec<PathBuf> = changed.drain().collect();
+                look.extend(watching.unwatched.iter().cloned());
+                for path in &look {
+                    watching.arm(path);
+                }
+                let limits = settings(shared);
+                let mut busy = care.take().unwrap_or_else(LogCare::new);
+                match tokio::task::spawn_blocking(move || {
+                    busy.look(&look, limits);
+                    busy
+                })
+                .await
+                {
+                    Ok(back) => care = Some(back),
+                    Err(e) => tracing::error!(error = %e, "a look at the logs failed"),
+                }
+            }
+        }
+    }
+}
+
+/// The `.log` files in `dir`.
+fn list_logs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| is_log(p))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the last looks saw.
 struct LogCare {
-    dir: PathBuf,
     sizes: HashMap<PathBuf, u64>,
     index: IndexWriter,
 }
 
 impl LogCare {
-    fn new(dir: PathBuf) -> Self {
+    fn new() -> Self {
         Self {
-            dir,
             sizes: HashMap::new(),
             index: IndexWriter::new(),
         }
     }
 
-    /// Indexes the logs that changed size since the last tick and rotates those too large.
-    fn tick(&mut self, limits: LogSettings) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut seen = HashMap::with_capacity(self.sizes.len());
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|x| x != "log") {
+    /// Indexes those of `paths` that changed size since the last look, and rotates those
+    /// too large.
+    fn look(&mut self, paths: &[PathBuf], limits: LogSettings) {
+        for path in paths {
+            let Ok(meta) = std::fs::metadata(path) else {
+                self.sizes.remove(path);
                 continue;
-            }
-            let Ok(meta) = entry.metadata() else { continue };
+            };
             let len = meta.len();
-            let before = self.sizes.get(&path).copied();
-            seen.insert(path.clone(), len);
-            if before == Some(len) {
+            if self.sizes.insert(path.clone(), len) == Some(len) {
                 continue;
             }
-            self.record(&path);
+            self.record(path);
             if len > limits.max_size {
-                self.rotate(&path, limits);
-                if let Ok(meta) = std::fs::metadata(&path) {
-                    seen.insert(path, meta.len());
+                self.rotate(path, limits);
+                if let Ok(meta) = std::fs::metadata(path) {
+                    self.sizes.insert(path.clone(), meta.len());
                 }
             }
         }
-        self.sizes = seen;
     }
 
     fn record(&mut self, path: &Path) {
@@ -142,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tick_indexes_logs_that_grew_and_rotates_large_ones() {
+    fn a_look_indexes_logs_that_grew_and_rotates_large_ones() {
         let dir = tempfile::tempdir().unwrap();
         let small = dir.path().join("web.0.log");
         let big = dir.path().join("api.0.log");
@@ -154,8 +274,9 @@ mod tests {
             max_size: 4096,
             keep: 2,
         };
-        let mut care = LogCare::new(dir.path().to_path_buf());
-        care.tick(limits);
+        let mut care = LogCare::new();
+        let logs = list_logs(dir.path());
+        care.look(&logs, limits);
         let idx = orchestra_logs::index_path(&small);
         assert_eq!(
             std::fs::metadata(&idx).unwrap().len(),
@@ -172,7 +293,7 @@ mod tests {
             "rotated files are left alone"
         );
         // Nothing changed: nothing is written.
-        care.tick(limits);
+        care.look(&logs, limits);
         assert_eq!(std::fs::metadata(&idx).unwrap().len(), 16);
     }
 

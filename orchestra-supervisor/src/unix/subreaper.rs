@@ -12,7 +12,10 @@
 //! those that are zombies, are not registered as owned (see `owned.rs`: spawning and
 //! reaping hold the same lock), and are in another session than ours — the children the
 //! rest of this program spawns share our session and are left to whoever spawned them.
-//! It runs on every SIGCHLD and once a second, since signals coalesce.
+//! It runs on every SIGCHLD. Signals coalesce, but none is lost for good: a child that
+//! dies after a pass raises a new one, and an orphan that is already a zombie when it is
+//! reparented to us raises one too. A pass every [`BACKSTOP`] covers the unforeseen, and
+//! one every second stands in for SIGCHLD if it cannot be listened for.
 
 use std::sync::Once;
 use std::time::Duration;
@@ -23,6 +26,10 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::owned::Owned;
 use crate::error::SupervisorError;
+
+/// How often orphans are looked for without a SIGCHLD. An idle daemon wakes for nothing
+/// else, so this is its whole idle cost.
+const BACKSTOP: Duration = Duration::from_secs(30);
 
 /// Makes this process the child subreaper of its descendants and starts the orphan reaper
 /// (once, on a thread of its own with a small runtime, so it outlives whichever runtime
@@ -58,7 +65,13 @@ async fn reaper() {
             None
         }
     };
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let every = if sigchld.is_some() {
+        BACKSTOP
+    } else {
+        Duration::from_secs(1)
+    };
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         match sigchld.as_mut() {
             Some(s) => {
