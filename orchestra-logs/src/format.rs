@@ -1,8 +1,9 @@
 //! Turning lines into text: aligned, coloured `name.n |` prefixes, an optional time
 //! column, or one JSON object per line.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Local, SecondsFormat, Utc};
@@ -34,6 +35,38 @@ pub struct Formatter {
     /// Sources seen, per unit: a service with one replica is labelled `name`, with several
     /// `name.n`.
     seen: BTreeMap<String, BTreeSet<(LogKind, Option<u32>)>>,
+    /// Each source's rendered prefix, for [`Formatter::write_line`]; emptied whenever a
+    /// new source changes the labels or their width.
+    prefixes: HashMap<PrefixKey, Arc<[u8]>>,
+    /// The prefix used last: lines come in runs from one source, so this answers most
+    /// lines with a pointer comparison.
+    last: Option<(PrefixKey, Arc<[u8]>)>,
+}
+
+/// A source, as far as its prefix goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PrefixKey {
+    unit: Arc<str>,
+    kind: LogKind,
+    replica: Option<u32>,
+}
+
+impl PrefixKey {
+    fn of(line: &LogLine) -> Self {
+        Self {
+            unit: Arc::clone(&line.unit),
+            kind: line.kind,
+            replica: line.replica,
+        }
+    }
+
+    /// Whether `line` is of this source; the unit is compared by pointer first, since
+    /// the lines of a source share their unit's allocation.
+    fn is_of(&self, line: &LogLine) -> bool {
+        self.kind == line.kind
+            && self.replica == line.replica
+            && (Arc::ptr_eq(&self.unit, &line.unit) || self.unit == line.unit)
+    }
 }
 
 impl Formatter {
@@ -47,6 +80,8 @@ impl Formatter {
             utc: false,
             width: 0,
             seen: BTreeMap::new(),
+            prefixes: HashMap::new(),
+            last: None,
         };
         for s in sources {
             f.add_source(s);
@@ -79,6 +114,8 @@ impl Formatter {
     }
 
     fn add(&mut self, kind: LogKind, unit: &str, replica: Option<u32>) {
+        self.prefixes.clear();
+        self.last = None;
         self.seen
             .entry(unit.to_owned())
             .or_default()
@@ -121,30 +158,72 @@ impl Formatter {
     pub fn format(&self, line: &LogLine) -> String {
         let mut out = String::with_capacity(line.line.len() + self.width + 32);
         if self.timestamps {
-            let ts = match line.ts {
-                Some(ts) if self.utc => DateTime::<Utc>::from(ts)
-                    .format("%Y-%m-%d %H:%M:%S%.3f")
-                    .to_string(),
-                Some(ts) => DateTime::<Local>::from(ts)
-                    .format("%Y-%m-%d %H:%M:%S%.3f")
-                    .to_string(),
-                None => format!("{:23}", "-"),
-            };
-            if self.color {
-                let _ = write!(out, "\x1b[2m{ts}\x1b[0m ");
-            } else {
-                let _ = write!(out, "{ts} ");
-            }
+            out.push_str(&self.time_column(line.ts));
         }
-        let label = self.label(line);
-        if self.color {
-            let c = color_of(&line.unit);
-            let _ = write!(out, "\x1b[38;5;{c}m{label:<w$} |\x1b[0m ", w = self.width);
-        } else {
-            let _ = write!(out, "{label:<w$} | ", w = self.width);
-        }
+        out.push_str(&self.prefix(line.kind, &line.unit, line.replica));
         out.push_str(&line.line);
         out
+    }
+
+    /// Writes the line and its newline to `out`, taking its source into account first
+    /// (as [`Formatter::observe`] does). This is the fast path for streams: a source's
+    /// prefix is rendered once, not once per line, and nothing is allocated per line.
+    pub fn write_line(&mut self, line: &LogLine, out: &mut impl io::Write) -> io::Result<()> {
+        let prefix = match &self.last {
+            Some((key, prefix)) if key.is_of(line) => Arc::clone(prefix),
+            _ => self.lookup(line),
+        };
+        if self.timestamps {
+            out.write_all(self.time_column(line.ts).as_bytes())?;
+        }
+        out.write_all(&prefix)?;
+        out.write_all(line.line.as_bytes())?;
+        out.write_all(b"\n")
+    }
+
+    /// The cached prefix of `line`'s source, rendered when missing; remembered as the last.
+    fn lookup(&mut self, line: &LogLine) -> Arc<[u8]> {
+        self.observe(line);
+        let key = PrefixKey::of(line);
+        let prefix = if let Some(prefix) = self.prefixes.get(&key) {
+            Arc::clone(prefix)
+        } else {
+            let rendered: Arc<[u8]> =
+                Arc::from(self.prefix(line.kind, &line.unit, line.replica).as_bytes());
+            self.prefixes.insert(key.clone(), Arc::clone(&rendered));
+            rendered
+        };
+        self.last = Some((key, Arc::clone(&prefix)));
+        prefix
+    }
+
+    /// `users.1 | `, padded to the widest label and coloured when asked.
+    fn prefix(&self, kind: LogKind, unit: &str, replica: Option<u32>) -> String {
+        let label = self.label_of(kind, unit, replica);
+        if self.color {
+            let c = color_of(unit);
+            format!("\x1b[38;5;{c}m{label:<w$} |\x1b[0m ", w = self.width)
+        } else {
+            format!("{label:<w$} | ", w = self.width)
+        }
+    }
+
+    /// The time column (`2026-11-26 10:00:00.123 `), `-` for a line without a time.
+    fn time_column(&self, ts: Option<SystemTime>) -> String {
+        let ts = match ts {
+            Some(ts) if self.utc => DateTime::<Utc>::from(ts)
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string(),
+            Some(ts) => DateTime::<Local>::from(ts)
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string(),
+            None => format!("{:23}", "-"),
+        };
+        if self.color {
+            format!("\x1b[2m{ts}\x1b[0m ")
+        } else {
+            format!("{ts} ")
+        }
     }
 }
 

@@ -53,9 +53,18 @@ impl LogLine {
             unit: Arc::clone(&tag.unit),
             replica: tag.replica,
             kind: tag.kind,
-            line: String::from_utf8_lossy(bytes).into_owned(),
+            line: text_of(bytes),
             ts,
         }
+    }
+}
+
+/// The bytes as text: valid UTF-8 (nearly every line) is checked by the fast validator
+/// and copied; anything else is converted lossily.
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

@@ -77,8 +77,7 @@ pub async fn run(
                 let stdout = std::io::stdout();
                 let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
                 for line in &batch {
-                    formatter.observe(line);
-                    writeln!(w, "{}", formatter.format(line)).map_err(io("writing to stdout"))?;
+                    formatter.write_line(line, &mut w).map_err(io("writing to stdout"))?;
                 }
                 w.flush().map_err(io("writing to stdout"))?;
             }

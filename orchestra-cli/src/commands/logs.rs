@@ -92,11 +92,10 @@ impl View {
     fn write(&mut self, out: &mut impl Write, line: &LogLine) -> std::io::Result<()> {
         if self.json {
             out.write_all(json_line(line).as_bytes())?;
+            out.write_all(b"\n")
         } else {
-            self.formatter.observe(line);
-            out.write_all(self.formatter.format(line).as_bytes())?;
+            self.formatter.write_line(line, out)
         }
-        out.write_all(b"\n")
     }
 }
 

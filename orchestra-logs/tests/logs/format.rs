@@ -80,3 +80,44 @@ fn a_single_replica_is_labelled_by_its_service_and_new_replicas_widen() {
         orchestra_logs::format::color_of("users")
     );
 }
+
+/// `write_line`, the streaming path, writes exactly what `format` returns, in every mode.
+#[test]
+fn write_line_matches_format() {
+    for (color, timestamps) in [(false, false), (false, true), (true, false), (true, true)] {
+        let mut f = Formatter::new(&sources(), color, timestamps).utc(true);
+        let mut written = Vec::new();
+        for l in lines().iter().chain(lines().iter()) {
+            f.write_line(l, &mut written).unwrap();
+        }
+        let expected = render(&f).repeat(2);
+        assert_eq!(String::from_utf8(written).unwrap(), expected);
+    }
+}
+
+/// A source that appears mid-stream widens the prefixes and numbers a service's replicas
+/// from then on: prefixes rendered before are not reused.
+#[test]
+fn write_line_follows_new_sources() {
+    let path = |n: &str| LogSource::from_path(&std::path::Path::new("/logs").join(n)).unwrap();
+    let web0 = path("web.0.log");
+    let mut f = Formatter::new(&[], false, false);
+    let mut out = Vec::new();
+    f.write_line(&LogLine::new(&web0, "one", None), &mut out)
+        .unwrap();
+    f.write_line(&LogLine::new(&path("web.1.log"), "two", None), &mut out)
+        .unwrap();
+    f.write_line(&LogLine::new(&web0, "three", None), &mut out)
+        .unwrap();
+    f.write_line(
+        &LogLine::new(&path("vendor.postgres.log"), "four", None),
+        &mut out,
+    )
+    .unwrap();
+    f.write_line(&LogLine::new(&web0, "five", None), &mut out)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "web | one\nweb.1 | two\nweb.0 | three\npostgres | four\nweb.0    | five\n"
+    );
+}
