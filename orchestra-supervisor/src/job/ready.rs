@@ -17,9 +17,13 @@ use crate::unix::spawn::spawn_session;
 const LOG_POLL: Duration = Duration::from_millis(50);
 /// The longest one network attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first retry comes this soon: most services are ready within milliseconds of being
+/// spawned, and their dependants (and `start`) should not wait a whole interval for them.
+const FIRST_RETRY: Duration = Duration::from_millis(5);
 
-/// Retries the probe every `interval` until it passes, or fails with
-/// `not ready after <timeout>: <last error>`.
+/// Retries the probe until it passes, or fails with `not ready after <timeout>: <last
+/// error>`. The pause between attempts starts at [`FIRST_RETRY`] and doubles up to the
+/// probe's `interval`.
 pub(crate) async fn wait_ready(
     probe: &ReadyProbe,
     spec: &ReplicaSpec,
@@ -34,10 +38,11 @@ pub(crate) async fn wait_ready(
         }
         _ => None,
     };
-    let pause = match probe.check {
+    let interval = match probe.check {
         ReadyCheck::Log { .. } => LOG_POLL,
         _ => probe.interval,
     };
+    let mut pause = FIRST_RETRY.min(interval);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let attempt = async {
@@ -61,6 +66,7 @@ pub(crate) async fn wait_ready(
             ));
         }
         tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(interval);
     }
 }
 
