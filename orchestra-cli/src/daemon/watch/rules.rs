@@ -80,15 +80,18 @@ impl ServiceRules {
     }
 
     /// Whether `path` is out of bounds whatever the `watch` globs say: under `.git`, the
-    /// state dir or the build output, matched by an `ignore` glob or ignored by git.
+    /// state dir (or any `.orchestra` folder: a fleet run from inside a service folder
+    /// keeps its logs there) or the build output, matched by an `ignore` glob or ignored by
+    /// git.
     pub(crate) fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
         let Ok(rel) = path.strip_prefix(&self.dir) else {
             return true;
         };
         if rel.as_os_str().is_empty()
-            || rel
-                .components()
-                .any(|c| c == Component::Normal(".git".as_ref()))
+            || rel.components().any(|c| {
+                c == Component::Normal(".git".as_ref())
+                    || c == Component::Normal(".orchestra".as_ref())
+            })
             || self.excluded.iter().any(|e| path.starts_with(e))
         {
             return true;
@@ -288,6 +291,8 @@ mod tests {
             "sub/go.mod",
             "users-bin",
             ".git/x.go",
+            ".orchestra/logs/users.0.log",
+            "tools/.orchestra/x.go",
         ] {
             assert!(!rules.is_relevant(&dir.join(no), false), "{no}");
         }
