@@ -1,5 +1,6 @@
 //! The Unix process backend (Linux: it reads `/proc`).
 
+mod exit;
 pub mod identity;
 pub(crate) mod owned;
 pub(crate) mod spawn;
@@ -11,7 +12,7 @@ use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use nix::errno::Errno;
@@ -27,10 +28,8 @@ use crate::error::SupervisorError;
 use identity::{IdentityExt, Liveness, start_time_and_state};
 use tree::{Roots, Table};
 
+pub use exit::ADOPTED_POLL;
 pub use tree::INSTANCE_ENV;
-
-/// How often an adopted replica (not our child, so no SIGCHLD) is checked for its end.
-pub const ADOPTED_POLL: Duration = Duration::from_secs(1);
 
 /// Runs replicas as local processes, each leading its own session.
 #[derive(Debug, Clone, Copy, Default)]
@@ -122,17 +121,12 @@ impl Supervisor for UnixSupervisor {
         let (tx, rx) = watch::channel(None);
         let watched = identity.clone();
         tokio::spawn(async move {
-            // Not our child: no SIGCHLD and no status. Poll its identity instead (pidfd_open
-            // would wake at once, but nix has no safe wrapper for it).
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep(ADOPTED_POLL) => {}
-                    () = tx.closed() => return,
-                }
-                if watched.liveness() != Liveness::Alive {
+            // Not our child: no SIGCHLD and no status, only the fact that it ended.
+            tokio::select! {
+                () = exit::ended(&watched) => {
                     let _ = tx.send(Some(ProcessEnd::Unknown));
-                    return;
                 }
+                () = tx.closed() => {}
             }
         });
         Some(Arc::new(UnixReplica::new(

@@ -4,7 +4,7 @@ use orchestra_tests::{
     Fleet, PATIENCE, Signal, poll_until, process_alive, send_signal, wait_until,
 };
 
-use super::{assert_nothing_left, pid, ps, quick_restarts, row, state};
+use super::{assert_nothing_left, daemon_pid, pid, ps, quick_restarts, row, state};
 
 #[test]
 fn a_replica_killed_with_sigkill_comes_back_with_a_new_pid_and_a_restart_counted() {
@@ -31,6 +31,44 @@ fn a_replica_killed_with_sigkill_comes_back_with_a_new_pid_and_a_restart_counted
     });
     fleet.cmd(["stop"]).assert_success();
     assert_nothing_left(&fleet, &[first, second]);
+}
+
+/// A replica adopted from a killed daemon is not the new daemon's child, so no SIGCHLD
+/// tells of its end; the daemon still notices it die and restarts it.
+#[test]
+fn an_adopted_replica_that_dies_is_restarted() {
+    let fleet = Fleet::new().orchestra_yml("");
+    let port = fleet.ports(1);
+    let fleet = fleet.fixture_service(
+        "web",
+        "http",
+        &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
+    );
+    fleet.cmd(["start"]).assert_success();
+    let adopted = pid(&ps(&fleet), "web", 0).expect("web runs");
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    assert!(send_signal(daemon, Signal::SIGKILL));
+    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    fleet.cmd(["start"]).assert_success();
+    assert_eq!(
+        pid(&ps(&fleet), "web", 0),
+        Some(adopted),
+        "adopted, not restarted"
+    );
+
+    assert!(send_signal(adopted, Signal::SIGKILL));
+    let second = poll_until(PATIENCE, "web to come back with a new pid", || {
+        let rows = ps(&fleet);
+        let now = pid(&rows, "web", 0)?;
+        (now != adopted && state(&rows, "web", 0) == "running").then_some(now)
+    });
+    let rows = ps(&fleet);
+    assert_eq!(row(&rows, "web", 0).unwrap()["restarts"], 1, "{rows:?}");
+    wait_until(PATIENCE, "the new replica to listen", || {
+        orchestra_tests::port_accepts(port)
+    });
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[adopted, second]);
 }
 
 #[test]
