@@ -132,6 +132,19 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// never a mix, even if the machine loses power. The file is written 0600 to a temporary
 /// name in the same folder, fsynced, renamed over `path`, and the folder is fsynced.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace(path, contents, true)
+}
+
+/// Replaces `path` with `contents` atomically for every process — a reader, or a writer
+/// killed halfway, never leaves a mix — without waiting for the disk: for state that a
+/// machine crash makes meaningless anyway. A replica's record is such state: its process
+/// dies with the machine, and the boot id in the record says so. A fleet start writes one
+/// record per replica, and two fsyncs each would hold up every spawn behind the disk.
+pub fn atomic_replace(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace(path, contents, false)
+}
+
+fn replace(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()
@@ -148,9 +161,14 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(contents)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
+        if durable {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -218,6 +236,8 @@ mod tests {
         atomic_write(&p, b"one").unwrap();
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
+        atomic_replace(&p, b"three").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"three");
         assert_eq!(
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600

@@ -55,7 +55,8 @@ impl ReplicaRecord {
         ReplicaId::new(self.service.clone(), self.replica)
     }
 
-    /// Writes the record atomically (0600).
+    /// Writes the record atomically (0600), without waiting for the disk (see
+    /// [`orchestra_core::paths::atomic_replace`]).
     pub fn write(&self, state: &StateDir) -> Result<(), SupervisorError> {
         let path = state.run_record(&self.id());
         let error = |source| SupervisorError::Record {
@@ -64,7 +65,7 @@ impl ReplicaRecord {
         };
         orchestra_core::paths::create_private_dir(&state.run_dir()).map_err(error)?;
         let json = serde_json::to_vec_pretty(self).map_err(|e| error(e.into()))?;
-        orchestra_core::paths::atomic_write(&path, &json).map_err(error)
+        orchestra_core::paths::atomic_replace(&path, &json).map_err(error)
     }
 
     /// Removes the record of `id`; a missing one is fine.
