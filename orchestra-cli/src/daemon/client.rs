@@ -2,6 +2,7 @@
 //! read the stream of events until `done`.
 
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -32,12 +33,10 @@ pub struct Reply {
 impl Client {
     /// Connects to a running daemon, or returns `None` when none answers.
     pub async fn connect(state: &StateDir) -> Option<Self> {
-        UnixStream::connect(state.socket())
-            .await
-            .ok()
-            .map(|s| Self {
-                stream: BufReader::new(s),
-            })
+        let stream = connect_live(&state.socket()).await?;
+        Some(Self {
+            stream: BufReader::new(stream),
+        })
     }
 
     /// Connects to the daemon, starting one first if none answers. Two clients racing here
@@ -115,6 +114,33 @@ impl Client {
             }
         }
     }
+}
+
+/// Connects to the daemon listening on `socket`, unless it is dying.
+///
+/// A daemon killed a moment ago can still hold its socket while its last threads exit
+/// (closing an inotify watch can take tens of milliseconds): connections are accepted and
+/// then reset. Its main thread is a zombie by then, and such a daemon counts as none.
+pub async fn connect_live(socket: &Path) -> Option<UnixStream> {
+    let stream = UnixStream::connect(socket).await.ok()?;
+    let exiting = stream
+        .peer_cred()
+        .ok()
+        .and_then(|cred| cred.pid())
+        .is_some_and(is_exiting);
+    (!exiting).then_some(stream)
+}
+
+/// Whether `pid` has ended or is ending (its main thread a zombie).
+fn is_exiting(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    matches!(state, Some("Z" | "X"))
 }
 
 /// Starts `orchestra daemon` detached: its own process group (so the terminal's Ctrl-C does

@@ -56,7 +56,8 @@ impl DaemonLock {
     /// lock is held by a daemon that does not answer on `socket`, that daemon is either
     /// starting (it will answer) or exiting (it will release the lock): wait for one or
     /// the other, up to `patience`. So a client that came just as the last daemon left
-    /// gets a new one instead of nobody.
+    /// (or was killed: a dying daemon's socket does not count) gets a new one instead of
+    /// nobody.
     pub async fn acquire_or_defer(
         path: &Path,
         socket: &Path,
@@ -69,7 +70,7 @@ impl DaemonLock {
                 Err(LockError::Held) => {}
                 Err(e) => return Err(e),
             }
-            if tokio::net::UnixStream::connect(socket).await.is_ok() || Instant::now() >= deadline {
+            if super::client::connect_live(socket).await.is_some() || Instant::now() >= deadline {
                 return Ok(None);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
