@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import RESULTS, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".venv" / "bin"
 OUT = ROOT / "bench" / "out"
@@ -291,31 +293,71 @@ def fleet(binary):
 
 
 def report(results, idle):
-    lines = ["| services | tool | start | × bash floor | stop | manager RSS | ps --json |",
-             "|---|---|---|---|---|---|---|"]
+    big = max(SIZES)
+    lines = [
+        f"`./bench/run fleet` (`BENCH_REPEAT={REPEAT}`, medians), release build, measured "
+        f"{time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores (load average "
+        f"{os.getloadavg()[0]:.1f} at the end). Each service is the same static Go HTTP program "
+        "on its own port; \"start\" is from launching the tool until every port accepts a "
+        "connection, \"stop\" until every port is closed. A peer that did not stop within 60 s "
+        "had its process group killed.",
+        "",
+        "| services | tool | start | × bash floor | stop | manager RSS | ps --json |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for (n, name), r in sorted(results.items(), key=lambda kv: (kv[0][0], kv[1]["start_s"])):
         floor = results[(n, "bash loop")]["start_s"]
         lines.append(
             f"| {n} | {name} | {r['start_s']:.3f} s | {r['start_s'] / floor:.2f}× | {r['stop_s']:.3f} s"
             f" | {'%.1f MiB' % r['rss_mib'] if r['rss_mib'] else '-'}"
             f" | {'%.1f ms' % (r['ps_s'] * 1000) if r['ps_s'] else '-'} |")
-    lines += ["", "| idle manager, %d replicas | CPU over %d s |" % (max(SIZES), IDLE_SECONDS), "|---|---|"]
+    lines += ["", f"| idle manager, {big} replicas | CPU over {IDLE_SECONDS} s |", "|---|---|"]
     for name, cpu in idle.items():
         lines.append(f"| {name} | {cpu:.3f} % |")
+    tick = 100 / (os.sysconf("SC_CLK_TCK") * IDLE_SECONDS)
+    lines += ["", f"CPU time is counted in clock ticks: one tick over {IDLE_SECONDS} s is {tick:.3f} %.", ""]
     for n in SIZES:
         o = results[(n, "orchestra")]["start_s"]
-        for peer in ("bash loop", "honcho", "supervisord"):
-            p = results[(n, peer)]["start_s"]
-            lines.append(f"\n{n} services: orchestra start is {p / o:.2f}× as fast as {peer}"
-                         if peer != "bash loop" else f"\n{n} services: orchestra start = {o / p:.2f}× the bash floor")
-    print("\n".join(lines))
+        ratios = [f"{results[(n, peer)]['start_s'] / o:.2f}× as fast as {peer}"
+                  for peer in ("honcho", "supervisord")]
+        lines.append(f"{n} services: orchestra start = {o / results[(n, 'bash loop')]['start_s']:.2f}× "
+                     f"the bash floor, {', '.join(ratios)}.")
+    lines += ["", verdict(results, idle)]
+    return "\n".join(lines)
+
+
+def verdict(results, idle):
+    """The figures of the largest fleet against the targets."""
+    big = max(SIZES)
+    o, probe = results[(big, "orchestra")], results[(big, "orchestra (tcp probe)")]
+    floor = results[(big, "bash loop")]["start_s"]
+    peers = [results[(big, p)]["start_s"] for p in ("honcho", "supervisord")]
+    cpu = idle.get("orchestra (tcp probe)")
+
+    def mark(ok):
+        return "met" if ok else "**missed**"
+
+    checks = [
+        f"start ≤ 1.5× the bash floor — {mark(o['start_s'] <= 1.5 * floor)} "
+        f"({o['start_s'] / floor:.2f}×; {probe['start_s'] / floor:.2f}× with a tcp probe on every service)",
+        f"faster than every peer — {mark(o['start_s'] < min(peers))} "
+        f"({min(peers) / o['start_s']:.1f}× the fastest)",
+        f"stop ≤ 0.2 s — {mark(o['stop_s'] <= 0.2)} ({o['stop_s']:.3f} s)",
+        f"daemon RSS ≤ 15 MiB — {mark(o['rss_mib'] is not None and o['rss_mib'] <= 15)} ({o['rss_mib']:.1f} MiB)",
+        f"idle CPU ≤ 0.2 % — {mark(cpu is not None and cpu <= 0.2)} ({cpu:.3f} %)",
+        f"`ps --json` ≤ 50 ms — {mark(o['ps_s'] <= 0.05)} ({o['ps_s'] * 1000:.0f} ms)",
+    ]
+    return f"Against the targets, {big} services: " + "; ".join(checks) + "."
 
 
 def main():
     what = sys.argv[1:] or ["fleet"]
     binary = build_service_binary()
     if "fleet" in what:
-        report(*fleet(binary))
+        section = report(*fleet(binary))
+        print(section)
+        write_section("Fleet", section)
+        log(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

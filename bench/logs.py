@@ -27,10 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import RESULTS, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".venv" / "bin"
 OUT = ROOT / "bench" / "out"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "orchestra"
 WRITERS = 4
 LINES_PER_WRITER = int(os.environ.get("BENCH_LOG_LINES", "250000"))
@@ -507,18 +508,6 @@ def report(tp, lat):
     return "\n".join(lines)
 
 
-def write_results(section):
-    """Puts `section` under "## Logs" in RESULTS.md, keeping every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"## Logs\n\n{section}\n"
-    match = re.search(r"^## Logs\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    if match:
-        text = text[:match.start()] + block + ("\n" if match.end() < len(text) else "") + text[match.end():]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text)
-
-
 def main():
     if not ORCHESTRA.exists():
         sys.exit(f"{ORCHESTRA} is missing: cargo build --release -p orchestra-cli")
@@ -527,7 +516,7 @@ def main():
     lat = latency(writer)
     section = report(tp, lat)
     print(section)
-    write_results(section)
+    write_section("Logs", section)
     log(f"written to {RESULTS}")
 
 

@@ -15,7 +15,6 @@ BENCH_IDLE_SECONDS (default 30) from /proc/<pid>/stat, beside the same fleet wit
 """
 
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -26,8 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from results import RESULTS, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "orchestra"
 EDITS = int(os.environ.get("BENCH_RERUN_EDITS", "12"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
@@ -218,18 +218,6 @@ def report(lat, idle_rerun, idle_plain):
     ])
 
 
-def write_results(section):
-    """Puts `section` under "## Rerun" in RESULTS.md, keeping every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"## Rerun\n\n{section}\n"
-    match = re.search(r"^## Rerun\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    if match:
-        text = text[:match.start()] + block + ("\n" if match.end() < len(text) else "") + text[match.end():]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text)
-
-
 def main():
     if not ORCHESTRA.exists():
         sys.exit(f"{ORCHESTRA} is missing: cargo build --release -p orchestra-cli")
@@ -246,7 +234,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     section = report(lat, idle_rerun, idle_plain)
     print(section)
-    write_results(section)
+    write_section("Rerun", section)
     log(f"written to {RESULTS}")
 
 
