@@ -11,8 +11,9 @@
 
 use std::fs::File;
 use std::io;
-use std::path::PathBuf;
 use std::time::SystemTime;
+
+use nix::fcntl::Flock;
 
 use crate::error::{LogsError, Result};
 use crate::file::{FileId, file_id, lock, read_full_at};
@@ -20,7 +21,7 @@ use crate::index::Timeline;
 use crate::line::LogLine;
 use crate::query::Query;
 use crate::source::{LogSource, Tag, rotated_path};
-use crate::tail::Cursor;
+use crate::tail::{Cursor, MAX_ROTATED};
 
 const BLOCK: usize = 64 << 10;
 
@@ -85,11 +86,97 @@ pub(crate) fn read_limited(
     })
 }
 
-struct Segment {
-    file: File,
-    len: u64,
-    timeline: Timeline,
-    mtime: Option<SystemTime>,
+/// One file of a source's history, as found under the rotation lock.
+pub(crate) struct Segment {
+    pub(crate) file: File,
+    /// Its identity, to find it again after later rotations renamed it.
+    pub(crate) id: FileId,
+    /// Its place in the rotation chain: 0 for the current file, `n` for `.log.n`.
+    pub(crate) n: u32,
+    /// The bytes that are history: the whole of a rotated file, the current file up to
+    /// its last complete line.
+    pub(crate) len: u64,
+    pub(crate) timeline: Timeline,
+    pub(crate) mtime: Option<SystemTime>,
+}
+
+/// A source's files as they were at one moment: what history is read from, and where a
+/// follower picks up after it.
+pub(crate) struct Snapshot {
+    /// Newest first: the current file, then `.log.1`, `.log.2`…
+    pub(crate) segments: Vec<Segment>,
+    main: File,
+    main_id: FileId,
+    rotated_id: Option<FileId>,
+}
+
+impl Snapshot {
+    /// Where the history ends: just after the current file's last complete line.
+    pub(crate) fn lines_end(&self) -> u64 {
+        self.segments.first().map_or(0, |s| s.len)
+    }
+
+    /// The identity `.log.1` had.
+    pub(crate) fn rotated_id(&self) -> Option<FileId> {
+        self.rotated_id
+    }
+
+    /// A cursor that follows the source from the end of its history, with the current
+    /// file already open and `.log.1` as it was, so that a rotation since the snapshot
+    /// is noticed and walked through.
+    pub(crate) fn cursor(&self, source: &LogSource) -> io::Result<Cursor> {
+        let main = self.main.try_clone()?;
+        Ok(Cursor::at(
+            source.clone(),
+            Some((main, self.main_id)),
+            self.lines_end(),
+            self.rotated_id,
+        ))
+    }
+}
+
+/// Opens the files of `source` under its shared rotation lock, which is returned still
+/// held: the caller decides how long the current file must stay still. `None` when the
+/// source has no current file.
+pub(crate) fn snapshot(source: &LogSource) -> io::Result<Option<(Snapshot, Flock<File>)>> {
+    let Some(main) = open_existing(&source.path)? else {
+        return Ok(None);
+    };
+    // Hold the rotation lock while the set of files is looked at.
+    let guard = lock(&main, false)?;
+    let main_meta = guard.metadata()?;
+    let main_id = FileId::of(&main_meta);
+    let rotated_id = file_id(&rotated_path(&source.path, 1))?;
+    let lines_end = last_line_end(&main, main_meta.len())?;
+    let mut segments = Vec::new();
+    for n in 0..=MAX_ROTATED {
+        let path = rotated_path(&source.path, n);
+        let file = if n == 0 {
+            main.try_clone()?
+        } else {
+            match open_existing(&path)? {
+                Some(f) => f,
+                None => break,
+            }
+        };
+        let meta = file.metadata()?;
+        let timeline = Timeline::load(&path, &file).map_err(io::Error::other)?;
+        segments.push(Segment {
+            id: FileId::of(&meta),
+            n,
+            len: if n == 0 { lines_end } else { meta.len() },
+            mtime: meta.modified().ok(),
+            timeline,
+            file,
+        });
+    }
+    let snapshot = Snapshot {
+        segments,
+        main,
+        main_id,
+        rotated_id,
+    };
+    Ok(Some((snapshot, guard)))
 }
 
 fn read_source(
@@ -97,57 +184,21 @@ fn read_source(
     limit: Option<usize>,
     query: &Query,
 ) -> io::Result<(Vec<LogLine>, Cursor)> {
-    let Some(main) = open_existing(&source.path)? else {
+    let Some((snapshot, guard)) = snapshot(source)? else {
         return Ok((Vec::new(), Cursor::at(source.clone(), None, 0, None)));
     };
-    // Hold the rotation lock while the set of files is looked at and read.
-    let guard = lock(&main, false)?;
-    let main_id = FileId::of(&guard.metadata()?);
-    let rotated_id = file_id(&rotated_path(&source.path, 1))?;
-    let len = guard.metadata()?.len();
-    let lines_end = last_line_end(&main, len)?;
-    let mut segments = Vec::new();
-    let mut n = 1;
-    let mut paths: Vec<PathBuf> = vec![source.path.clone()];
-    loop {
-        let p = rotated_path(&source.path, n);
-        if !p.exists() || n > 1000 {
-            break;
-        }
-        paths.push(p);
-        n += 1;
-    }
-    // Newest first: the current file, then .1, .2…
-    for (i, p) in paths.iter().enumerate() {
-        let file = if i == 0 {
-            main.try_clone()?
-        } else {
-            match open_existing(p)? {
-                Some(f) => f,
-                None => break,
-            }
-        };
-        let meta = file.metadata()?;
-        let timeline = Timeline::load(p, &file).map_err(io::Error::other)?;
-        segments.push(Segment {
-            len: if i == 0 { lines_end } else { meta.len() },
-            mtime: meta.modified().ok(),
-            timeline,
-            file,
-        });
-    }
+    // The lock stays held while reading: a rotation would move the current file's bytes.
     let lines = if limit == Some(0) {
         Vec::new()
     } else {
-        read_backwards(&segments, &source.tag(), limit, query)?
+        read_backwards(&snapshot.segments, &source.tag(), limit, query)?
     };
     drop(guard);
-    let cursor = Cursor::at(source.clone(), Some((main, main_id)), lines_end, rotated_id);
-    Ok((lines, cursor))
+    Ok((lines, snapshot.cursor(source)?))
 }
 
 /// The offset just after the last newline before `len` (0 when there is none).
-fn last_line_end(file: &File, len: u64) -> io::Result<u64> {
+pub(crate) fn last_line_end(file: &File, len: u64) -> io::Result<u64> {
     let mut buf = vec![0u8; BLOCK];
     let mut end = len;
     while end > 0 {
@@ -256,7 +307,7 @@ fn read_backwards(
     Ok(out)
 }
 
-fn open_existing(path: &std::path::Path) -> io::Result<Option<File>> {
+pub(crate) fn open_existing(path: &std::path::Path) -> io::Result<Option<File>> {
     match File::open(path) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -9,6 +9,9 @@
 //! - [`discover`] lists the [`LogSource`]s of a logs folder for a [`Selection`].
 //! - [`read_history`] reads the last lines of each source backwards from the end (rotated
 //!   files included) and returns them with a [`Resume`] point.
+//! - [`stream_history`] streams all of the history instead (`logs -n 0`): each source read
+//!   forward in large chunks, the sources merged by time one line at a time, in constant
+//!   memory however large the files; it ends with the same [`Resume`] point.
 //! - [`Follow`] watches the folder with inotify and reads appended bytes on one thread in
 //!   fair rounds, surviving rotations (see [`rotate`]) without losing or repeating a line;
 //!   lines arrive in batches through a bounded tokio channel.
@@ -59,6 +62,7 @@
 mod error;
 mod file;
 pub mod format;
+mod forward;
 mod history;
 pub mod index;
 mod line;
@@ -66,6 +70,7 @@ mod mux;
 pub mod query;
 pub mod rotate;
 mod source;
+mod stream;
 mod tail;
 
 pub use error::{LogsError, Result};
@@ -80,3 +85,4 @@ pub use rotate::{
     rotate_on_start,
 };
 pub use source::{LogKind, LogSource, Selection, discover, rotated_path};
+pub use stream::{HistoryStream, stream_history};

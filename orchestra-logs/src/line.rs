@@ -57,14 +57,30 @@ impl LogLine {
             ts,
         }
     }
+
+    /// Makes this line hold `bytes` (as [`LogLine::from_bytes`] would), reusing its text
+    /// buffer: a reader handing out one line after another allocates nothing per line.
+    pub(crate) fn refill(&mut self, bytes: &[u8], ts: Option<SystemTime>) {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        self.line.clear();
+        push_text(&mut self.line, bytes);
+        self.ts = ts;
+    }
 }
 
 /// The bytes as text: valid UTF-8 (nearly every line) is checked by the fast validator
 /// and copied; anything else is converted lossily.
 fn text_of(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    push_text(&mut text, bytes);
+    text
+}
+
+/// Appends the bytes as text to `out` (see [`text_of`]).
+fn push_text(out: &mut String, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 

@@ -25,7 +25,7 @@ use crate::line::{LineSplitter, LogLine};
 use crate::source::{LogSource, Tag, rotated_path};
 
 /// How far a cursor looks for rotated files (`.log.1` … `.log.N`).
-const MAX_ROTATED: u32 = 1000;
+pub(crate) const MAX_ROTATED: u32 = 1000;
 
 /// The reading state of one source.
 #[derive(Debug)]

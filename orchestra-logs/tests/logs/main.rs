@@ -6,4 +6,5 @@ mod follow;
 mod format;
 mod history;
 mod rotation;
+mod stream;
 mod support;
