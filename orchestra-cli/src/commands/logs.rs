@@ -8,7 +8,7 @@ use orchestra_config::Section;
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ServiceName, StateDir};
 use orchestra_logs::{
-    Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Selection, Start,
+    Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Resume, Selection, Start,
     json_line,
 };
 
@@ -121,7 +121,45 @@ fn query(args: &LogsArgs) -> Result<Query, CliError> {
     Ok(query)
 }
 
-/// Prints the last `lines` lines of each selected source, then follows them when `follow`.
+/// Prints every line of the history as it is read, without holding it in memory (`-n 0`
+/// on a large log folder is piped into grep).
+fn print_all(
+    sources: &[LogSource],
+    query: &Query,
+    view: &mut View,
+    out: &mut impl Write,
+) -> Result<Resume, CliError> {
+    let failed = |e| CliError::Failed(format!("cannot read the logs: {e}"));
+    let mut stream = orchestra_logs::stream_history(sources, query).map_err(failed)?;
+    while let Some(line) = stream.next_line().map_err(failed)? {
+        view.write(out, line).map_err(stdout_error)?;
+    }
+    Ok(stream.into_resume())
+}
+
+/// Prints the last `lines` lines of each source, read backwards from the end.
+fn print_last(
+    sources: &[LogSource],
+    lines: usize,
+    query: &Query,
+    view: &mut View,
+    out: &mut impl Write,
+) -> Result<Resume, CliError> {
+    let history = orchestra_logs::read_history(sources, lines, query)
+        .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
+    for line in &history.lines {
+        view.write(out, line).map_err(stdout_error)?;
+    }
+    Ok(history.resume)
+}
+
+/// A failed write to stdout (made only on failure: lines are written by the million).
+fn stdout_error(e: std::io::Error) -> CliError {
+    CliError::io("writing to stdout")(e)
+}
+
+/// Prints the last `lines` lines of each selected source (all of them for 0), then
+/// follows them when `follow`.
 pub async fn show(
     state: &StateDir,
     selection: Selection,
@@ -137,14 +175,13 @@ pub async fn show(
     for source in &sources {
         view.formatter.add_source(source);
     }
-    let history = orchestra_logs::read_history(&sources, lines, &query)
-        .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
-    for line in &history.lines {
-        view.write(&mut out, line)
-            .map_err(io("writing to stdout"))?;
-    }
+    let resume = if lines == 0 {
+        print_all(&sources, &query, &mut view, &mut out)?
+    } else {
+        print_last(&sources, lines, &query, &mut view, &mut out)?
+    };
     out.flush().map_err(io("writing to stdout"))?;
     if !follow {
         return Ok(());
@@ -158,7 +195,7 @@ pub async fn show(
         query,
         ..FollowOptions::default()
     };
-    let mut follow = Follow::start(&logs_dir, selection, Start::Resume(history.resume), options)
+    let mut follow = Follow::start(&logs_dir, selection, Start::Resume(resume), options)
         .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(io("handling Ctrl-C"))?;
@@ -168,7 +205,7 @@ pub async fn show(
                 let Some(batch) = batch else { return Ok(()) };
                 let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
                 for line in &batch {
-                    view.write(&mut out, line).map_err(io("writing to stdout"))?;
+                    view.write(&mut out, line).map_err(stdout_error)?;
                 }
                 out.flush().map_err(io("writing to stdout"))?;
             }
