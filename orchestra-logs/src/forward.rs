@@ -46,7 +46,8 @@ pub(crate) struct Forward {
     since: Option<SystemTime>,
     /// The line handed out last, refilled for each line.
     pub(crate) line: LogLine,
-    /// The time of the latest line with one: what lines without a time are sorted by.
+    /// What the line handed out last sorts by: its time, or when its file was surely
+    /// written ([`crate::Timeline::written_by`]).
     pub(crate) last_ts: Option<SystemTime>,
 }
 
@@ -178,7 +179,7 @@ impl Forward {
                     self.pending.clear();
                 }
                 self.lo += nl + 1;
-                self.last_ts = ts.or(self.last_ts);
+                self.last_ts = self.written_by(end).or(self.last_ts);
                 return Ok(true);
             }
             self.pending.extend_from_slice(window);
@@ -188,7 +189,9 @@ impl Forward {
                 let ts = self.time_of(self.buf_at + self.hi as u64);
                 self.line.refill(&self.pending[..MAX_LINE_BYTES], ts);
                 self.pending.drain(..MAX_LINE_BYTES);
-                self.last_ts = ts.or(self.last_ts);
+                self.last_ts = self
+                    .written_by(self.buf_at + self.hi as u64)
+                    .or(self.last_ts);
                 return Ok(true);
             }
             if !self.fill()? {
@@ -202,6 +205,10 @@ impl Forward {
     /// The time of the line ending at `end` in the front part.
     fn time_of(&self, end: u64) -> Option<SystemTime> {
         self.parts.front().and_then(|p| p.timeline.time_of(end))
+    }
+
+    fn written_by(&self, end: u64) -> Option<SystemTime> {
+        self.parts.front().and_then(|p| p.timeline.written_by(end))
     }
 
     /// Reads the next chunk, moving on to the next file at the end of one; `false` when

@@ -239,6 +239,14 @@ impl Timeline {
             .or_else(|| (end >= self.len).then_some(self.mtime).flatten())
     }
 
+    /// When the line ending at `end` was surely written: its own time, or for a line the
+    /// index does not cover, the file's modification time. What merging by time sorts an
+    /// untimed line by, so a file without an index sorts as a block at its last write
+    /// rather than before everything else.
+    pub fn written_by(&self, end: u64) -> Option<SystemTime> {
+        self.index.time_of(end).or(self.mtime)
+    }
+
     /// The index.
     pub fn index(&self) -> &Index {
         &self.index

@@ -42,9 +42,9 @@ pub struct HistoryStream {
 /// followed, and do not wait for the reader.
 ///
 /// Each source's lines come in file order. Sources are merged by time: a line without a
-/// time (see the crate docs) counts as written with the line before it in its source (the
-/// first lines of a source without any, before every line with a time), and equal times
-/// come out in the order of `sources`. With `--since` (`query.since`), the lines before
+/// time (see the crate docs) counts as written when its file was last modified, the
+/// latest it can have been written (so a file without an index sorts as one block at its
+/// last write), and equal times come out in the order of `sources`. With `--since` (`query.since`), the lines before
 /// the last one known to be older are skipped without being read, lines without a time
 /// after it are kept, and a rotated file last modified before the cut-off is not read.
 ///

@@ -132,52 +132,49 @@ fn indexed_sources_merge_in_time_order_with_since_and_grep() {
     );
 }
 
+fn set_mtime(path: &Path, t: SystemTime) {
+    std::fs::File::options()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
 #[test]
-fn lines_without_a_time_keep_their_place_in_their_source() {
+fn lines_without_a_time_sort_at_their_files_last_write_and_keep_their_place() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.0.log");
     let b = dir.path().join("b.0.log");
     let mut index = IndexWriter::new();
     append(&a, "a0\n");
     index.record_at(&a, at(1)).unwrap();
-    // Written after the last index entry: no time of their own but the last line's.
+    // Written after the last index entry: no time of their own.
     append(&a, "a1\na2\n");
     append(&b, "b0\n");
     index.record_at(&b, at(2)).unwrap();
     append(&b, "b1\n");
+    set_mtime(&a, at(3));
+    set_mtime(&b, at(4));
     let lines = all(&[source(&a), source(&b)], &Query::new());
-    // a1 counts as written at a0's time (1 s), before b0 (2 s); a2 and b1 are the last
-    // lines of their files, timed by the files' modification times.
-    let mut expected = vec!["a0", "a1", "b0", "a2", "b1"];
-    let mtime = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
-    if mtime(&b) < mtime(&a) {
-        expected.swap(3, 4);
-    }
-    assert_eq!(texts(&lines), expected);
-    assert_eq!(lines[1].ts, None, "the inherited time is only for ordering");
+    // a1 and a2 were surely written by a's last write (3 s), b1 by b's (4 s).
+    assert_eq!(texts(&lines), ["a0", "b0", "a1", "a2", "b1"]);
+    assert_eq!(lines[2].ts, None, "the sort time is only for ordering");
+    assert_eq!(lines[3].ts, Some(at(3)), "a file's last line has its mtime");
 
-    // Without any index, sources keep their given order up to their last lines.
+    // Without any index, a file sorts as one block at its last write.
     let c = dir.path().join("c.0.log");
     let d = dir.path().join("d.0.log");
-    append(
-        &c,
-        "c0
-c1
-c2
-",
-    );
-    append(
-        &d,
-        "d0
-d1
-d2
-",
-    );
-    let lines = all(
-        &[source(&d), source(&c)],
-        &Query::new().grep("[cd][01]").unwrap(),
-    );
+    append(&c, "c0\nc1\nc2\n");
+    append(&d, "d0\nd1\nd2\n");
+    let grep = Query::new().grep("[cd][01]").unwrap();
+    set_mtime(&c, at(6));
+    set_mtime(&d, at(5));
+    let lines = all(&[source(&c), source(&d)], &grep);
     assert_eq!(texts(&lines), ["d0", "d1", "c0", "c1"]);
+    set_mtime(&d, at(7));
+    let lines = all(&[source(&c), source(&d)], &grep);
+    assert_eq!(texts(&lines), ["c0", "c1", "d0", "d1"]);
 }
 
 #[test]
