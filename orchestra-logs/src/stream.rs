@@ -24,9 +24,9 @@ const BUFFER_BUDGET: usize = 16 << 20;
 pub struct HistoryStream {
     query: Query,
     readers: Vec<Forward>,
-    /// The sources with a line ready, keyed by that line's time (or the time of the last
-    /// line before it that has one) and then by their order, so equal times come out in
-    /// the order the sources were given.
+    /// The sources with a line ready, keyed by that line's time (or, without one, its
+    /// file's last write) and then by their order, so equal times come out in the order
+    /// the sources were given.
     heap: BinaryHeap<Reverse<(Option<SystemTime>, usize)>>,
     /// The source whose line was handed out last: it reads its next one on the next call.
     handed_out: Option<usize>,
@@ -44,9 +44,10 @@ pub struct HistoryStream {
 /// Each source's lines come in file order. Sources are merged by time: a line without a
 /// time (see the crate docs) counts as written when its file was last modified, the
 /// latest it can have been written (so a file without an index sorts as one block at its
-/// last write), and equal times come out in the order of `sources`. With `--since` (`query.since`), the lines before
-/// the last one known to be older are skipped without being read, lines without a time
-/// after it are kept, and a rotated file last modified before the cut-off is not read.
+/// last write), and equal times come out in the order of `sources`. With `--since`
+/// (`query.since`), the lines before the last one known to be older are skipped without
+/// being read, lines without a time after it are kept, and a rotated file last modified
+/// before the cut-off is not read.
 ///
 /// Read the lines with [`HistoryStream::next_line`], then hand
 /// [`HistoryStream::into_resume`] to [`crate::Follow`] to continue without a gap or a
