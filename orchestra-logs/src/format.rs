@@ -231,18 +231,36 @@ impl Formatter {
 /// with milliseconds or `null`, `service` the service or vendor name, `replica` the index
 /// or `null`.
 pub fn json_line(line: &LogLine) -> String {
-    let ts = line.ts.map(rfc3339);
-    let value = serde_json::json!({
-        "ts": ts,
-        "service": &*line.unit,
-        "replica": line.replica,
-        "line": line.line,
-    });
-    // Write the keys in the documented order rather than the map's sorted order.
-    format!(
-        "{{\"ts\":{},\"service\":{},\"replica\":{},\"line\":{}}}",
-        value["ts"], value["service"], value["replica"], value["line"]
-    )
+    let mut out = Vec::with_capacity(line.line.len() + 96);
+    // Writing into a Vec cannot fail.
+    let _ = write_json(line, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes [`json_line`] and a newline to `out`, without building the text first: the
+/// streaming path of `logs --json`.
+pub fn write_json_line(line: &LogLine, out: &mut impl io::Write) -> io::Result<()> {
+    write_json(line, out)?;
+    out.write_all(b"\n")
+}
+
+/// The JSON form of a line; the fields serialize in the documented order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    ts: Option<String>,
+    service: &'a str,
+    replica: Option<u32>,
+    line: &'a str,
+}
+
+fn write_json(line: &LogLine, out: &mut impl io::Write) -> io::Result<()> {
+    let json = JsonLine {
+        ts: line.ts.map(rfc3339),
+        service: &line.unit,
+        replica: line.replica,
+        line: &line.line,
+    };
+    serde_json::to_writer(out, &json).map_err(io::Error::from)
 }
 
 /// `ts` in RFC 3339, UTC, with milliseconds.

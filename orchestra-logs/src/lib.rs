@@ -19,8 +19,8 @@
 //!   offsets to times, which gives history lines their time (±1 s) and makes `--since`
 //!   cheap; without one, only a file's last line has a time (its modification time).
 //!   Followed lines are stamped with the moment they were read.
-//! - [`Formatter`] and [`json_line`] turn lines into text; [`Query`] and [`parse_since`]
-//!   implement `--grep` and `--since`.
+//! - [`Formatter`] and [`json_line`] ([`write_json_line`] to a writer) turn lines into
+//!   text; [`Query`] and [`parse_since`] implement `--grep` and `--since`.
 //!
 //! # Example
 //!
@@ -74,7 +74,7 @@ mod stream;
 mod tail;
 
 pub use error::{LogsError, Result};
-pub use format::{Formatter, json_line};
+pub use format::{Formatter, json_line, write_json_line};
 pub use history::{History, Resume, read_history};
 pub use index::{Index, IndexEntry, IndexWriter, Timeline, index_path, line_times};
 pub use line::{LogLine, MAX_LINE_BYTES};

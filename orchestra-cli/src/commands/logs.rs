@@ -9,7 +9,7 @@ use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ServiceName, StateDir};
 use orchestra_logs::{
     Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Resume, Selection, Start,
-    json_line,
+    write_json_line,
 };
 
 use crate::args::LogsArgs;
@@ -91,8 +91,7 @@ pub struct View {
 impl View {
     fn write(&mut self, out: &mut impl Write, line: &LogLine) -> std::io::Result<()> {
         if self.json {
-            out.write_all(json_line(line).as_bytes())?;
-            out.write_all(b"\n")
+            write_json_line(line, out)
         } else {
             self.formatter.write_line(line, out)
         }

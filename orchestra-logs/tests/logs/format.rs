@@ -2,7 +2,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use orchestra_logs::{Formatter, LogLine, LogSource, json_line};
+use orchestra_logs::{Formatter, LogLine, LogSource, json_line, write_json_line};
 
 fn sources() -> Vec<LogSource> {
     [
@@ -62,6 +62,12 @@ fn coloured_prefixes() {
 #[test]
 fn json_lines() {
     let out: String = lines().iter().map(|l| json_line(l) + "\n").collect();
+    // The streaming writer writes the same bytes.
+    let mut written = Vec::new();
+    for l in &lines() {
+        write_json_line(l, &mut written).unwrap();
+    }
+    assert_eq!(String::from_utf8(written).unwrap(), out);
     insta::assert_snapshot!(out);
 }
 
