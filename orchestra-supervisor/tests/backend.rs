@@ -151,7 +151,16 @@ async fn records_work_without_an_engine() {
     assert_eq!(status[0].state, ReplicaState::Running);
     assert_eq!(status[0].pid, Some(record.identity.pid));
     assert_eq!(status[0].restarts, 2);
-    assert!(status[0].rss_bytes.unwrap() > 0);
+    // A process caught in the middle of its exec has no resident pages yet: wait for the
+    // shell to be running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status_from_records(&state)[0].rss_bytes.unwrap_or(0) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica's memory is never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let stopped = stop_from_records(&state, &[], Duration::from_secs(5))
         .await
