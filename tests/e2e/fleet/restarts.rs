@@ -6,8 +6,8 @@ use orchestra_tests::{
 
 use super::{assert_nothing_left, daemon_pid, pid, ps, quick_restarts, row, state};
 
-#[test]
-fn a_replica_killed_with_sigkill_comes_back_with_a_new_pid_and_a_restart_counted() {
+/// A fleet of one `web` on a port, with a tcp probe, started.
+fn started_web() -> (Fleet, u16) {
     let fleet = Fleet::new().orchestra_yml("");
     let port = fleet.ports(1);
     let fleet = fleet.fixture_service(
@@ -16,35 +16,44 @@ fn a_replica_killed_with_sigkill_comes_back_with_a_new_pid_and_a_restart_counted
         &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
     );
     fleet.cmd(["start"]).assert_success();
-    let first = pid(&ps(&fleet), "web", 0).expect("web runs");
+    (fleet, port)
+}
+
+/// Kills `web`'s process `first` with SIGKILL and checks it comes back: a new pid, running,
+/// one restart counted, listening. Then stops the fleet and checks nothing is left.
+fn kill_and_see_it_restarted(fleet: &Fleet, port: u16, first: u32) {
     assert!(send_signal(first, Signal::SIGKILL));
     let second = poll_until(PATIENCE, "web to come back with a new pid", || {
-        let rows = ps(&fleet);
+        let rows = ps(fleet);
         let now = pid(&rows, "web", 0)?;
         (now != first && state(&rows, "web", 0) == "running").then_some(now)
     });
     assert!(!process_alive(first));
-    let rows = ps(&fleet);
-    assert_eq!(row(&rows, "web", 0).unwrap()["restarts"], 1, "{rows:?}");
+    let rows = ps(fleet);
+    assert_eq!(
+        row(&rows, "web", 0).expect("web has a row")["restarts"],
+        1,
+        "{rows:?}"
+    );
     wait_until(PATIENCE, "the new replica to listen", || {
         orchestra_tests::port_accepts(port)
     });
     fleet.cmd(["stop"]).assert_success();
-    assert_nothing_left(&fleet, &[first, second]);
+    assert_nothing_left(fleet, &[first, second]);
+}
+
+#[test]
+fn a_replica_killed_with_sigkill_comes_back_with_a_new_pid_and_a_restart_counted() {
+    let (fleet, port) = started_web();
+    let first = pid(&ps(&fleet), "web", 0).expect("web runs");
+    kill_and_see_it_restarted(&fleet, port, first);
 }
 
 /// A replica adopted from a killed daemon is not the new daemon's child, so no SIGCHLD
 /// tells of its end; the daemon still notices it die and restarts it.
 #[test]
 fn an_adopted_replica_that_dies_is_restarted() {
-    let fleet = Fleet::new().orchestra_yml("");
-    let port = fleet.ports(1);
-    let fleet = fleet.fixture_service(
-        "web",
-        "http",
-        &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
-    );
-    fleet.cmd(["start"]).assert_success();
+    let (fleet, port) = started_web();
     let adopted = pid(&ps(&fleet), "web", 0).expect("web runs");
     let daemon = daemon_pid(&fleet).expect("the daemon runs");
     assert!(send_signal(daemon, Signal::SIGKILL));
@@ -55,20 +64,7 @@ fn an_adopted_replica_that_dies_is_restarted() {
         Some(adopted),
         "adopted, not restarted"
     );
-
-    assert!(send_signal(adopted, Signal::SIGKILL));
-    let second = poll_until(PATIENCE, "web to come back with a new pid", || {
-        let rows = ps(&fleet);
-        let now = pid(&rows, "web", 0)?;
-        (now != adopted && state(&rows, "web", 0) == "running").then_some(now)
-    });
-    let rows = ps(&fleet);
-    assert_eq!(row(&rows, "web", 0).unwrap()["restarts"], 1, "{rows:?}");
-    wait_until(PATIENCE, "the new replica to listen", || {
-        orchestra_tests::port_accepts(port)
-    });
-    fleet.cmd(["stop"]).assert_success();
-    assert_nothing_left(&fleet, &[adopted, second]);
+    kill_and_see_it_restarted(&fleet, port, adopted);
 }
 
 #[test]
