@@ -6,8 +6,8 @@
 //! The service is a small Go HTTP server written by the test, whose answer is the Go const
 //! `greeting` (in greeting.go) and its pid: editing the const and reading the answer shows
 //! which build serves. Assertions that nothing happens (no second rebuild, no rebuild for
-//! an ignored file) need a quiet period, the only fixed waits here: [`QUIET`], longer than
-//! the watcher's longest hold-back of a burst (2 s).
+//! an ignored file) watch the rerun count through a quiet period with `holds_for`:
+//! [`QUIET`], longer than the watcher's longest hold-back of a burst (2 s).
 
 mod edits;
 mod rolling;

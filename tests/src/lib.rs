@@ -56,4 +56,4 @@ pub use procs::{
     send_signal,
 };
 pub use redact::{redact, redact_with};
-pub use wait::{PATIENCE, poll_until, port_accepts, wait_for_port, wait_until};
+pub use wait::{PATIENCE, holds_for, poll_until, port_accepts, wait_for_port, wait_until};

@@ -39,6 +39,20 @@ pub fn poll_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Opti
     }
 }
 
+/// Checks that `f` stays true for all of `window`, polling it; panics naming `what` the
+/// moment it turns false. Proving that something does *not* happen (no rerun after an
+/// ignored file) needs a window; this watches the state through it instead of sleeping.
+pub fn holds_for(window: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        assert!(f(), "{what} stopped holding after {:?}", start.elapsed());
+        if start.elapsed() >= window {
+            return;
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
 pub fn wait_for_port(port: u16) {
     wait_until(
@@ -66,6 +80,16 @@ mod tests {
             (n >= 2).then_some(n * 10)
         });
         assert_eq!(got, 20);
+    }
+
+    #[test]
+    #[should_panic(expected = "n below 3 stopped holding")]
+    fn holds_for_panics_as_soon_as_the_state_changes() {
+        let mut n = 0;
+        holds_for(Duration::from_secs(10), "n below 3", || {
+            n += 1;
+            n < 3
+        });
     }
 
     #[test]
