@@ -1,8 +1,14 @@
 //! Connecting to the Docker engine.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use bollard::models::ContainerSummary;
+use bollard::query_parameters::ListContainersOptionsBuilder;
+
 use crate::error::VendorError;
+use crate::names::LABEL_VENDOR;
+use crate::vendors::ProjectContainer;
 
 /// The engine's default socket when `DOCKER_HOST` is unset.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -46,6 +52,38 @@ impl Docker {
             Err(e) if crate::error::is_not_found(&e) => Ok(()),
             Err(e) => Err(VendorError::engine(format!("removing container {name}"))(e)),
         }
+    }
+
+    /// Every container, running or not, carrying all of `labels` (`key=value` filters).
+    pub(crate) async fn labelled_containers(
+        &self,
+        labels: Vec<String>,
+    ) -> Result<Vec<ProjectContainer>, VendorError> {
+        let filters = HashMap::from([("label", labels)]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .api
+            .list_containers(Some(options))
+            .await
+            .map_err(VendorError::engine("listing containers"))?;
+        Ok(list.into_iter().map(project_container).collect())
+    }
+}
+
+fn project_container(c: ContainerSummary) -> ProjectContainer {
+    ProjectContainer {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_owned())
+            .unwrap_or_default(),
+        vendor: c.labels.and_then(|mut l| l.remove(LABEL_VENDOR)),
+        image: c.image.unwrap_or_default(),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
     }
 }
 

@@ -1,13 +1,11 @@
 //! [`Vendors`]: the vendor containers of one project, brought up, inspected and taken down.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use bollard::models::{ContainerInspectResponse, ContainerSummary};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptions,
-};
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{CreateContainerOptionsBuilder, StopContainerOptions};
 use futures_util::future::try_join_all;
 use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::spec::{PortMapping, VendorSpec};
@@ -18,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::client::Docker;
 use crate::container::{config_hash, create_body};
 use crate::error::{VendorError, is_not_found};
-use crate::names::{LABEL_CONFIG_HASH, LABEL_VENDOR, container_name, project_filter, volume_name};
+use crate::names::{LABEL_CONFIG_HASH, container_name, project_filter, volume_name};
 use crate::{image, logs, network, ready, status, volume};
 
 /// The vendor containers of one project.
@@ -293,18 +291,9 @@ impl Vendors {
     /// Every container labelled with the project, running or not: vendors, and services
     /// run with `--docker`. What is here but not in the configuration is a stray.
     pub async fn project_containers(&self) -> Result<Vec<ProjectContainer>, VendorError> {
-        let filters = HashMap::from([("label", vec![project_filter(&self.project)])]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .api()
-            .list_containers(Some(options))
+        self.docker
+            .labelled_containers(vec![project_filter(&self.project)])
             .await
-            .map_err(VendorError::engine("listing containers"))?;
-        Ok(list.into_iter().map(summary).collect())
     }
 
     /// Builds image `tag` FROM scratch holding only the static `binary` (its entrypoint) and
@@ -343,20 +332,6 @@ fn bound_ports(info: &ContainerInspectResponse) -> Vec<PortMapping> {
         .collect();
     ports.sort_by_key(|p| p.container);
     ports
-}
-
-fn summary(c: ContainerSummary) -> ProjectContainer {
-    ProjectContainer {
-        id: c.id.unwrap_or_default(),
-        name: c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_owned())
-            .unwrap_or_default(),
-        vendor: c.labels.and_then(|mut l| l.remove(LABEL_VENDOR)),
-        image: c.image.unwrap_or_default(),
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-    }
 }
 
 fn progress(vendor: &VendorName, phase: Phase, message: String) -> Progress {

@@ -27,15 +27,15 @@ mod identity;
 mod image;
 mod replica;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, ContainerSummary};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
 use orchestra_core::spec::{ProjectSpec, ReplicaSpec};
 use orchestra_core::{ProcessIdentity, ReplicaId, ServiceName, StateDir};
 use orchestra_supervisor::{RunningReplica, Supervisor, SupervisorError};
@@ -92,11 +92,12 @@ impl DockerSupervisor {
     /// Every service container of the project (labelled with the project and a service),
     /// running or not.
     pub async fn service_containers(&self) -> Result<Vec<ProjectContainer>, VendorError> {
-        self.list(vec![
-            project_filter(&self.project().name),
-            LABEL_SERVICE.to_owned(),
-        ])
-        .await
+        self.docker
+            .labelled_containers(vec![
+                project_filter(&self.project().name),
+                LABEL_SERVICE.to_owned(),
+            ])
+            .await
     }
 
     /// The project's service containers whose names are not in `known` (the containers of
@@ -114,21 +115,6 @@ impl DockerSupervisor {
     /// Removes a container (stopping it first if needed); gone already is fine.
     pub async fn remove_container(&self, name: &str) -> Result<(), VendorError> {
         self.docker.force_remove(name).await
-    }
-
-    async fn list(&self, labels: Vec<String>) -> Result<Vec<ProjectContainer>, VendorError> {
-        let filters = HashMap::from([("label", labels)]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .api()
-            .list_containers(Some(options))
-            .await
-            .map_err(VendorError::engine("listing containers"))?;
-        Ok(list.into_iter().map(project_container).collect())
     }
 
     async fn inspect(&self, name: &str) -> Result<Option<ContainerInspectResponse>, VendorError> {
@@ -215,7 +201,8 @@ impl DockerSupervisor {
     async fn find_instance(&self, instance: &str) -> Option<ContainerInspectResponse> {
         let project = self.project();
         let found = self
-            .list(vec![
+            .docker
+            .labelled_containers(vec![
                 project_filter(&project.name),
                 format!("{LABEL_INSTANCE}={instance}"),
             ])
@@ -323,19 +310,4 @@ fn new_instance() -> String {
         nanos,
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-fn project_container(c: ContainerSummary) -> ProjectContainer {
-    let mut labels = c.labels.unwrap_or_default();
-    ProjectContainer {
-        id: c.id.unwrap_or_default(),
-        name: c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_owned())
-            .unwrap_or_default(),
-        vendor: labels.remove(crate::names::LABEL_VENDOR),
-        image: c.image.unwrap_or_default(),
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-    }
 }
