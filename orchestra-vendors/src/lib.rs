@@ -71,6 +71,7 @@ mod client;
 mod container;
 mod error;
 mod image;
+mod inspect;
 mod logs;
 mod names;
 mod network;

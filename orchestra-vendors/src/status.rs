@@ -42,18 +42,7 @@ pub(crate) fn row(info: &ContainerInspectResponse) -> ReplicaStatus {
         _ => (ReplicaState::Stopped, None),
     };
     let alive = replica_state.is_alive();
-    let mut ports: Vec<u16> = info
-        .network_settings
-        .as_ref()
-        .and_then(|n| n.ports.as_ref())
-        .into_iter()
-        .flat_map(|ports| ports.values())
-        .flatten()
-        .flatten()
-        .filter_map(|b| b.host_port.as_deref()?.parse().ok())
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
+    let ports = crate::inspect::published_ports(info);
     ReplicaStatus {
         service: vendor,
         replica: 0,
@@ -71,8 +60,8 @@ pub(crate) fn row(info: &ContainerInspectResponse) -> ReplicaStatus {
             state
                 .started_at
                 .as_deref()
-                .and_then(unix_seconds)
-                .and_then(|start| {
+                .and_then(crate::inspect::unix_time)
+                .and_then(|(start, _)| {
                     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
                     Some(now.saturating_sub(start))
                 })
@@ -83,26 +72,6 @@ pub(crate) fn row(info: &ContainerInspectResponse) -> ReplicaStatus {
         rss_bytes: None,
         reason,
     }
-}
-
-/// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it
-/// (`2024-03-01T12:34:56.123456789Z`); fractions are dropped.
-fn unix_seconds(rfc3339: &str) -> Option<u64> {
-    let b = rfc3339.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' || !rfc3339.ends_with('Z') {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| rfc3339.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 #[cfg(test)]
@@ -167,16 +136,5 @@ mod tests {
         assert_eq!((exited.pid, exited.uptime_s), (None, None));
         let restarting = row(&container(ContainerStateStatusEnum::RESTARTING, 1));
         assert_eq!(restarting.state, ReplicaState::Backoff);
-    }
-
-    #[test]
-    fn engine_times_parse_to_unix_seconds() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_seconds("2024-03-01T12:34:56.123456789Z"),
-            Some(1_709_296_496)
-        );
-        assert_eq!(unix_seconds("0001-01-01T00:00:00Z"), None);
-        assert_eq!(unix_seconds("garbage"), None);
     }
 }

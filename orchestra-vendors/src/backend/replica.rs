@@ -30,9 +30,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
-use super::identity::{identity_of, process_end, unix_time};
+use super::identity::{identity_of, process_end};
 use crate::client::Docker;
 use crate::error::{is_conflict, is_not_found};
+use crate::inspect::{published_ports, unix_time};
 
 /// How long the last lines of a stopped container may take to reach its log file.
 const LOG_DRAIN: Duration = Duration::from_secs(5);
@@ -315,21 +316,4 @@ async fn wait_exit(docker: &Docker, id: &str) -> Option<i64> {
         }
         tokio::time::sleep(WAIT_RETRY).await;
     }
-}
-
-/// The host ports the engine bound for the container.
-pub(crate) fn published_ports(info: &ContainerInspectResponse) -> Vec<u16> {
-    let mut ports: Vec<u16> = info
-        .network_settings
-        .as_ref()
-        .and_then(|n| n.ports.as_ref())
-        .into_iter()
-        .flat_map(|ports| ports.values())
-        .flatten()
-        .flatten()
-        .filter_map(|b| b.host_port.as_deref()?.parse().ok())
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    ports
 }
