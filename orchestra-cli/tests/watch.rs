@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 
 use orchestra_cli::daemon::watch::FleetWatcher;
 use orchestra_core::name::ServiceName;
-use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-use orchestra_core::signal::Signal;
-use orchestra_core::spec::{CommandSpec, DockerSpec, Env, RerunSpec, ServiceKind, ServiceSpec};
+use orchestra_core::spec::{CommandSpec, RerunSpec, ServiceKind, ServiceSpec};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 const GO: &[&str] = &["**/*.go", "go.mod", "go.sum"];
@@ -52,32 +50,20 @@ impl Project {
         let dir = self.path(rel);
         fs::create_dir_all(&dir).expect("service dir");
         ServiceSpec {
-            name: ServiceName::new(name).expect("valid name"),
-            file: dir.join("service.yml"),
             kind: ServiceKind::Go,
-            env: Env::new(),
-            build: None,
-            run: CommandSpec::Shell("{bin}".into()),
-            test: None,
-            acceptance: None,
             binary: Some(dir.join(format!("{name}-bin"))),
-            dir,
-            scale: 1,
-            port: None,
-            ready: None,
-            restart: RestartPolicy::OnFailure,
-            backoff: BackoffPolicy::default(),
-            stop_signal: Signal::TERM,
             stop_timeout: Duration::from_secs(1),
             watch: watch.iter().map(|s| (*s).to_owned()).collect(),
-            ignore: vec![],
             rerun: RerunSpec {
                 enabled: true,
                 test: false,
                 debounce: QUIET,
             },
-            depends_on: vec![],
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(
+                ServiceName::new(name).expect("valid name"),
+                dir,
+                CommandSpec::Shell("{bin}".into()),
+            )
         }
     }
 

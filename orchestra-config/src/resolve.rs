@@ -70,7 +70,6 @@ impl Section {
 const PER_REPLICA: [&str; 3] = ["PORT", "ORCHESTRA_REPLICA", "ORCHESTRA_SERVICE"];
 /// How long a vendor may take to become ready unless told otherwise: databases are slow.
 const VENDOR_READY_TIMEOUT: Duration = Duration::from_secs(60);
-const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Project {
     /// The project as the command `section` sees it, interpolating from Orchestra's own
@@ -213,7 +212,7 @@ impl Project {
             ready,
             ready_timeout: v.ready_timeout.unwrap_or(VENDOR_READY_TIMEOUT),
             restart: v.restart.unwrap_or_default(),
-            stop_timeout: v.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            stop_timeout: v.stop_timeout.unwrap_or(ServiceSpec::DEFAULT_STOP_TIMEOUT),
         }
     }
 }
@@ -361,7 +360,9 @@ fn service(
         restart: restart.policy.unwrap_or(RestartPolicy::OnFailure),
         backoff,
         stop_signal: raw.stop_signal.unwrap_or_default(),
-        stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        stop_timeout: raw
+            .stop_timeout
+            .unwrap_or(ServiceSpec::DEFAULT_STOP_TIMEOUT),
         watch,
         ignore: raw.ignore.clone().unwrap_or_default(),
         rerun: RerunSpec {

@@ -260,6 +260,53 @@ pub struct ReplicaSpec {
 }
 
 impl ServiceSpec {
+    /// How long a service gets between its stop signal and SIGKILL unless it says otherwise.
+    pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A plain command service in `dir` running `run`, with what a `service.yml` that says
+    /// nothing more gets: one replica, no port, no probe, restart on failure with the
+    /// default backoff, SIGTERM then [`Self::DEFAULT_STOP_TIMEOUT`]. For embedding the
+    /// supervisor without a configuration file; change fields with struct update syntax.
+    ///
+    /// ```
+    /// use orchestra_core::ServiceName;
+    /// use orchestra_core::spec::{CommandSpec, ServiceSpec};
+    ///
+    /// let web = ServiceSpec {
+    ///     scale: 2,
+    ///     ..ServiceSpec::command(ServiceName::new("web")?, "/srv/web", CommandSpec::Shell("./web".into()))
+    /// };
+    /// assert_eq!(web.replica(1).id.to_string(), "web.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn command(name: ServiceName, dir: impl Into<PathBuf>, run: CommandSpec) -> Self {
+        let dir = dir.into();
+        Self {
+            name,
+            file: dir.join("service.yml"),
+            dir,
+            kind: ServiceKind::Command,
+            env: Env::new(),
+            build: None,
+            run,
+            test: None,
+            acceptance: None,
+            binary: None,
+            scale: 1,
+            port: None,
+            ready: None,
+            restart: RestartPolicy::OnFailure,
+            backoff: BackoffPolicy::default(),
+            stop_signal: Signal::TERM,
+            stop_timeout: Self::DEFAULT_STOP_TIMEOUT,
+            watch: Vec::new(),
+            ignore: Vec::new(),
+            rerun: RerunSpec::default(),
+            depends_on: Vec::new(),
+            docker: DockerSpec::default(),
+        }
+    }
+
     /// The placeholder values of replica `index`.
     pub fn placeholders(&self, index: Option<u32>) -> Placeholders<'_> {
         Placeholders {
@@ -470,6 +517,26 @@ pub struct ProjectSpec {
     pub logs: LogSettings,
     /// Project-wide acceptance command.
     pub acceptance: Option<CommandSpec>,
+}
+
+impl ProjectSpec {
+    /// A project in `root` (its `orchestra.yml` there, its state in `root/.orchestra`) with
+    /// no services, vendors, env or hooks yet.
+    pub fn empty(name: ProjectName, root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        Self {
+            name,
+            file: root.join("orchestra.yml"),
+            state_dir: root.join(".orchestra"),
+            root,
+            env: Env::new(),
+            hooks: Hooks::default(),
+            services: BTreeMap::new(),
+            vendors: BTreeMap::new(),
+            logs: LogSettings::default(),
+            acceptance: None,
+        }
+    }
 }
 
 #[cfg(test)]

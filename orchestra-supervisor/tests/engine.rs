@@ -9,12 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{running, wait_until};
-use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::{
-    CommandSpec, Dependency, DockerSpec, Hooks, LogSettings, ProjectSpec, ReadyCheck, ReadyProbe,
-    RerunSpec, ServiceKind, ServiceSpec,
+    CommandSpec, Dependency, ProjectSpec, ReadyCheck, ReadyProbe, ServiceSpec,
 };
-use orchestra_core::{ProjectName, ReplicaState, ServiceName, Signal, StateDir};
+use orchestra_core::{ProjectName, ReplicaState, ServiceName, StateDir};
 use orchestra_supervisor::{Engine, StartOptions, read_records};
 use tokio::sync::mpsc;
 
@@ -24,43 +22,17 @@ fn name(s: &str) -> ServiceName {
 
 fn service(root: &Path, n: &str, run: &str, deps: &[&str]) -> ServiceSpec {
     ServiceSpec {
-        name: name(n),
-        dir: root.to_path_buf(),
         file: root.join(n).join("service.yml"),
-        kind: ServiceKind::Command,
-        env: BTreeMap::new(),
-        build: None,
-        run: CommandSpec::Shell(run.into()),
-        test: None,
-        acceptance: None,
-        binary: None,
-        scale: 1,
-        port: None,
-        ready: None,
-        restart: RestartPolicy::OnFailure,
-        backoff: BackoffPolicy::default(),
-        stop_signal: Signal::TERM,
         stop_timeout: Duration::from_secs(5),
-        watch: vec![],
-        ignore: vec![],
-        rerun: RerunSpec::default(),
         depends_on: deps.iter().map(|d| Dependency::Service(name(d))).collect(),
-        docker: DockerSpec::default(),
+        ..ServiceSpec::command(name(n), root, CommandSpec::Shell(run.into()))
     }
 }
 
 fn project(root: &Path, services: Vec<ServiceSpec>) -> ProjectSpec {
     ProjectSpec {
-        name: ProjectName::new("test").unwrap(),
-        root: root.to_path_buf(),
-        file: root.join("orchestra.yml"),
-        state_dir: root.join(".orchestra"),
-        env: BTreeMap::new(),
-        hooks: Hooks::default(),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
-        vendors: BTreeMap::new(),
-        logs: LogSettings::default(),
-        acceptance: None,
+        ..ProjectSpec::empty(ProjectName::new("test").unwrap(), root)
     }
 }
 

@@ -3,7 +3,7 @@
 //! holding a port.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal as NixSignal, kill, killpg};
 use nix::unistd::Pid;
-use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-use orchestra_core::spec::{
-    CommandSpec, DockerSpec, Hooks, LogSettings, ProjectSpec, RerunSpec, ServiceKind, ServiceSpec,
-};
+use orchestra_core::spec::{CommandSpec, ProjectSpec, ServiceKind, ServiceSpec};
 use orchestra_core::{ProjectName, ServiceName, Signal};
 use orchestra_supervisor::strays::{
     Stray, StrayOutcome, StrayReason, find_strays, port_holder, ports_held_under, stop_strays,
@@ -130,28 +127,10 @@ fn service(root: &Path, name: &str, kind: ServiceKind, run: CommandSpec) -> Serv
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     ServiceSpec {
-        name: ServiceName::new(name).unwrap(),
-        file: dir.join("service.yml"),
-        dir,
         kind,
-        env: BTreeMap::new(),
-        build: None,
-        run,
-        test: None,
-        acceptance: None,
         binary: Some(root.join(".orchestra/bin").join(name)),
-        scale: 1,
-        port: None,
-        ready: None,
-        restart: RestartPolicy::OnFailure,
-        backoff: BackoffPolicy::default(),
-        stop_signal: Signal::TERM,
         stop_timeout: Duration::from_secs(5),
-        watch: Vec::new(),
-        ignore: Vec::new(),
-        rerun: RerunSpec::default(),
-        depends_on: Vec::new(),
-        docker: DockerSpec::default(),
+        ..ServiceSpec::command(ServiceName::new(name).unwrap(), dir, run)
     }
 }
 
@@ -164,16 +143,8 @@ fn go_service(root: &Path, name: &str) -> ServiceSpec {
 
 fn project(root: &Path, services: Vec<ServiceSpec>) -> ProjectSpec {
     ProjectSpec {
-        name: ProjectName::sanitize("demo"),
-        root: root.to_path_buf(),
-        file: root.join("orchestra.yml"),
-        state_dir: root.join(".orchestra"),
-        env: BTreeMap::new(),
-        hooks: Hooks::default(),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
-        vendors: BTreeMap::new(),
-        logs: LogSettings::default(),
-        acceptance: None,
+        ..ProjectSpec::empty(ProjectName::sanitize("demo"), root)
     }
 }
 

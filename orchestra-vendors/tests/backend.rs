@@ -22,10 +22,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptions, ListImagesOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
 };
-use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-use orchestra_core::spec::{
-    CommandSpec, DockerSpec, Env, LogSettings, ProjectSpec, RerunSpec, ServiceKind, ServiceSpec,
-};
+use orchestra_core::spec::{CommandSpec, Env, ProjectSpec, ServiceKind, ServiceSpec};
 use orchestra_core::{ProcessEnd, ProcessIdentity, ReplicaId, ServiceName, Signal, StateDir};
 use orchestra_supervisor::{IdentityExt, RunningReplica, Supervisor};
 use orchestra_vendors::backend::{LABEL_INSTANCE, LABEL_SERVICE, replica_container_name};
@@ -50,16 +47,9 @@ impl Fleet {
         state.create().unwrap();
         let cache = redis("cache");
         let project = ProjectSpec {
-            name: unique_project(test),
-            root: dir.path().to_owned(),
-            file: dir.path().join("orchestra.yml"),
             state_dir: state.root().to_owned(),
-            env: Env::new(),
-            hooks: orchestra_core::spec::Hooks::default(),
-            services: BTreeMap::new(),
             vendors: BTreeMap::from([(cache.name.clone(), cache)]),
-            logs: LogSettings::default(),
-            acceptance: None,
+            ..ProjectSpec::empty(unique_project(test), dir.path())
         };
         Self {
             docker,
@@ -86,28 +76,16 @@ impl Fleet {
         service_env.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let dir = workspace_root().join("tests/fixtures/go").join(fixture);
         let spec = ServiceSpec {
-            name: name.clone(),
-            file: dir.join("service.yml"),
-            dir,
             kind: ServiceKind::Go,
             env: service_env,
-            build: None,
-            run: CommandSpec::Exec(vec![binary.display().to_string()]),
-            test: None,
-            acceptance: None,
-            binary: Some(binary),
-            scale: 1,
+            binary: Some(binary.clone()),
             port: Some(free_port()),
-            ready: None,
-            restart: RestartPolicy::OnFailure,
-            backoff: BackoffPolicy::default(),
-            stop_signal: Signal::TERM,
             stop_timeout: Duration::from_secs(5),
-            watch: vec![],
-            ignore: vec![],
-            rerun: RerunSpec::default(),
-            depends_on: vec![],
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(
+                name.clone(),
+                dir,
+                CommandSpec::Exec(vec![binary.display().to_string()]),
+            )
         };
         self.project.services.insert(name.clone(), spec);
         &self.project.services[&name]

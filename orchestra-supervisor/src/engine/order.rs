@@ -105,14 +105,10 @@ pub(crate) fn levels(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::time::Duration;
 
-    use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-    use orchestra_core::spec::{
-        CommandSpec, DockerSpec, Hooks, LogSettings, RerunSpec, ServiceKind, ServiceSpec,
-    };
-    use orchestra_core::{ProjectName, Signal};
+    use orchestra_core::ProjectName;
+    use orchestra_core::spec::{CommandSpec, ServiceSpec};
 
     use super::*;
 
@@ -122,43 +118,17 @@ mod tests {
 
     fn project(edges: &[(&str, &[&str])]) -> ProjectSpec {
         let service = |n: &str, deps: &[&str]| ServiceSpec {
-            name: name(n),
-            dir: "/p".into(),
             file: "/p/service.yml".into(),
-            kind: ServiceKind::Command,
-            env: BTreeMap::new(),
-            build: None,
-            run: CommandSpec::Shell("true".into()),
-            test: None,
-            acceptance: None,
-            binary: None,
-            scale: 1,
-            port: None,
-            ready: None,
-            restart: RestartPolicy::OnFailure,
-            backoff: BackoffPolicy::default(),
-            stop_signal: Signal::TERM,
             stop_timeout: Duration::from_secs(5),
-            watch: vec![],
-            ignore: vec![],
-            rerun: RerunSpec::default(),
             depends_on: deps.iter().map(|d| Dependency::Service(name(d))).collect(),
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(name(n), "/p", CommandSpec::Shell("true".into()))
         };
         ProjectSpec {
-            name: ProjectName::new("p").unwrap(),
-            root: "/p".into(),
-            file: "/p/orchestra.yml".into(),
-            state_dir: "/p/.orchestra".into(),
-            env: BTreeMap::new(),
-            hooks: Hooks::default(),
             services: edges
                 .iter()
                 .map(|(n, deps)| (name(n), service(n, deps)))
                 .collect(),
-            vendors: BTreeMap::new(),
-            logs: LogSettings::default(),
-            acceptance: None,
+            ..ProjectSpec::empty(ProjectName::new("p").unwrap(), "/p")
         }
     }
 

@@ -189,39 +189,16 @@ impl RunMatcher {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::time::Duration;
-
-    use orchestra_core::Signal;
-    use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-    use orchestra_core::spec::{DockerSpec, RerunSpec};
 
     use super::*;
 
     pub(crate) fn spec(name: &str, kind: ServiceKind, run: CommandSpec) -> ServiceSpec {
         ServiceSpec {
-            name: ServiceName::new(name).unwrap(),
-            dir: format!("/p/{name}").into(),
-            file: format!("/p/{name}/service.yml").into(),
             kind,
-            env: BTreeMap::new(),
-            build: None,
-            run,
-            test: None,
-            acceptance: None,
             binary: (kind == ServiceKind::Go).then(|| format!("/p/.orchestra/bin/{name}").into()),
-            scale: 1,
-            port: None,
-            ready: None,
-            restart: RestartPolicy::OnFailure,
-            backoff: BackoffPolicy::default(),
-            stop_signal: Signal::TERM,
             stop_timeout: Duration::from_secs(5),
-            watch: Vec::new(),
-            ignore: Vec::new(),
-            rerun: RerunSpec::default(),
-            depends_on: Vec::new(),
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(ServiceName::new(name).unwrap(), format!("/p/{name}"), run)
         }
     }
 

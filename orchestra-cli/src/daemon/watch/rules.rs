@@ -235,34 +235,22 @@ impl Fleet {
 mod tests {
     use std::fs;
 
-    use orchestra_core::spec::{CommandSpec, DockerSpec, RerunSpec, ServiceKind};
+    use orchestra_core::spec::{CommandSpec, ServiceKind};
 
     use super::*;
 
     fn spec(dir: &Path, watch: &[&str], ignore: &[&str]) -> ServiceSpec {
         ServiceSpec {
-            name: ServiceName::new("users").expect("valid name"),
-            dir: dir.to_path_buf(),
-            file: dir.join("service.yml"),
             kind: ServiceKind::Go,
-            env: orchestra_core::spec::Env::new(),
-            build: None,
-            run: CommandSpec::Shell("{bin}".into()),
-            test: None,
-            acceptance: None,
             binary: Some(dir.join("users-bin")),
-            scale: 1,
-            port: None,
-            ready: None,
-            restart: orchestra_core::policy::RestartPolicy::OnFailure,
-            backoff: orchestra_core::policy::BackoffPolicy::default(),
-            stop_signal: orchestra_core::signal::Signal::TERM,
             stop_timeout: Duration::from_secs(1),
             watch: watch.iter().map(|s| (*s).to_owned()).collect(),
             ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
-            rerun: RerunSpec::default(),
-            depends_on: vec![],
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(
+                ServiceName::new("users").expect("valid name"),
+                dir,
+                CommandSpec::Shell("{bin}".into()),
+            )
         }
     }
 

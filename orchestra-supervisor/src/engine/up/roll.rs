@@ -69,13 +69,10 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
+    use orchestra_core::policy::RestartPolicy;
     use orchestra_core::protocol::{Phase, Progress};
-    use orchestra_core::spec::{
-        CommandSpec, DockerSpec, Hooks, LogSettings, ProjectSpec, ReadyCheck, ReadyProbe,
-        RerunSpec, ServiceKind, ServiceSpec,
-    };
-    use orchestra_core::{ProjectName, ServiceName, Signal, StateDir};
+    use orchestra_core::spec::{CommandSpec, ProjectSpec, ReadyCheck, ReadyProbe, ServiceSpec};
+    use orchestra_core::{ProjectName, ServiceName, StateDir};
     use tokio::sync::mpsc;
 
     use crate::engine::{Engine, StartOptions};
@@ -86,44 +83,23 @@ mod tests {
         let run = "if [ -e fail ] && [ \"$ORCHESTRA_REPLICA\" = 1 ]; then exit 3; fi; \
                    sleep 0.2; echo up; exec sleep 1000";
         let service = ServiceSpec {
-            name: ServiceName::new("web").expect("a valid name"),
-            dir: root.to_path_buf(),
-            file: root.join("service.yml"),
-            kind: ServiceKind::Command,
-            env: BTreeMap::new(),
-            build: None,
-            run: CommandSpec::Shell(run.into()),
-            test: None,
-            acceptance: None,
-            binary: None,
             scale: 3,
-            port: None,
             ready: Some(ReadyProbe {
                 check: ReadyCheck::Log { regex: "up".into() },
                 timeout: Duration::from_secs(30),
                 interval: ReadyProbe::DEFAULT_INTERVAL,
             }),
             restart: RestartPolicy::Never,
-            backoff: BackoffPolicy::default(),
-            stop_signal: Signal::TERM,
             stop_timeout: Duration::from_secs(5),
-            watch: vec![],
-            ignore: vec![],
-            rerun: RerunSpec::default(),
-            depends_on: vec![],
-            docker: DockerSpec::default(),
+            ..ServiceSpec::command(
+                ServiceName::new("web").expect("a valid name"),
+                root,
+                CommandSpec::Shell(run.into()),
+            )
         };
         ProjectSpec {
-            name: ProjectName::new("test").expect("a valid name"),
-            root: root.to_path_buf(),
-            file: root.join("orchestra.yml"),
-            state_dir: root.join(".orchestra"),
-            env: BTreeMap::new(),
-            hooks: Hooks::default(),
             services: BTreeMap::from([(service.name.clone(), service)]),
-            vendors: BTreeMap::new(),
-            logs: LogSettings::default(),
-            acceptance: None,
+            ..ProjectSpec::empty(ProjectName::new("test").expect("a valid name"), root)
         }
     }
 
