@@ -35,8 +35,9 @@ pub use tree::INSTANCE_ENV;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnixSupervisor;
 
-/// A fresh token for `ORCHESTRA_INSTANCE`: this process, the time, a counter.
-pub(crate) fn new_instance() -> String {
+/// A fresh token for `ORCHESTRA_INSTANCE`: this process, the time, a counter. Every
+/// backend gives each run of a replica one, so a new daemon finds exactly that run again.
+pub fn new_instance() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

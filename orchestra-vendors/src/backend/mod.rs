@@ -29,9 +29,8 @@ mod replica;
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use async_trait::async_trait;
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
@@ -140,7 +139,7 @@ impl DockerSupervisor {
             .await?;
         crate::network::ensure(&self.docker, &project.name).await?;
         let name = replica_container_name(&project.name, &spec.id);
-        let instance = new_instance();
+        let instance = orchestra_supervisor::new_instance();
         let body = container::create_body(&project, spec, &plan, &instance);
         self.create(&name, body).await?;
         if let Err(e) = self.docker.api().start_container(&name, None).await {
@@ -294,20 +293,5 @@ fn gone(name: &str) -> VendorError {
             status_code: 404,
             message: "the container vanished right after it started".into(),
         },
-    )
-}
-
-/// A fresh run token, as the Unix backend makes them: unique per run, so that a new daemon
-/// finds exactly this container again.
-fn new_instance() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{:x}-{:x}-{:x}",
-        std::process::id(),
-        nanos,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
