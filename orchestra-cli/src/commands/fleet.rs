@@ -306,19 +306,24 @@ fn shown_dir(dir: &Path, root: &Path) -> String {
     }
 }
 
-/// A plain table: a bold header, columns padded to their widest cell but the last.
-fn columns(header: &[&str], cells: impl Iterator<Item = Vec<String>>, out: Output) -> String {
-    let cells: Vec<Vec<String>> = cells.collect();
-    let widths: Vec<usize> = (0..header.len())
+/// The width of each column: its widest cell or its header.
+fn column_widths<Row: AsRef<[String]>>(header: &[&str], cells: &[Row]) -> Vec<usize> {
+    (0..header.len())
         .map(|i| {
             cells
                 .iter()
-                .map(|c| c[i].chars().count())
+                .map(|c| c.as_ref()[i].chars().count())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// A plain table: a bold header, columns padded to their widest cell but the last.
+fn columns(header: &[&str], cells: impl Iterator<Item = Vec<String>>, out: Output) -> String {
+    let cells: Vec<Vec<String>> = cells.collect();
+    let widths = column_widths(header, &cells);
     let line = |cols: &[String]| {
         let mut line = String::new();
         for (i, col) in cols.iter().enumerate() {
@@ -479,16 +484,7 @@ pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(&header, &cells);
     let mut text = String::new();
     let render = |cols: &[String], state: Option<orchestra_core::ReplicaState>| {
         let mut line = String::new();
