@@ -66,3 +66,20 @@ pub(crate) fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Resu
     }
     Ok(done)
 }
+
+/// The offset just after the last newline before `len`, read backwards in blocks; `None`
+/// when there is no newline at all.
+pub(crate) fn last_line_end(file: &File, len: u64) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        let n = read_full_at(file, chunk, start)?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk[..n]) {
+            return Ok(Some(start + i as u64 + 1));
+        }
+        end = start;
+    }
+    Ok(None)
+}

@@ -18,8 +18,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::file::last_line_end;
 use crate::file::{FileId, file_id, lock, read_full_at};
-use crate::history::{Segment, Snapshot, last_line_end, open_existing};
+use crate::history::{Segment, Snapshot, open_existing};
 use crate::index::Timeline;
 use crate::line::{LogLine, MAX_LINE_BYTES};
 use crate::query::Query;
@@ -136,7 +137,7 @@ fn since_start(segments: &[Segment], since: SystemTime) -> io::Result<(usize, u6
         };
         if cut > 0 {
             // The line straddling the cut ends after it, so it is not older: keep it whole.
-            return Ok((i, last_line_end(&seg.file, cut)?));
+            return Ok((i, last_line_end(&seg.file, cut)?.unwrap_or(0)));
         }
     }
     Ok((0, 0))

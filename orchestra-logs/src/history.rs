@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use nix::fcntl::Flock;
 
 use crate::error::{LogsError, Result};
-use crate::file::{FileId, file_id, lock, read_full_at};
+use crate::file::{FileId, file_id, last_line_end, lock, read_full_at};
 use crate::index::Timeline;
 use crate::line::LogLine;
 use crate::query::Query;
@@ -147,7 +147,7 @@ pub(crate) fn snapshot(source: &LogSource) -> io::Result<Option<(Snapshot, Flock
     let main_meta = guard.metadata()?;
     let main_id = FileId::of(&main_meta);
     let rotated_id = file_id(&rotated_path(&source.path, 1))?;
-    let lines_end = last_line_end(&main, main_meta.len())?;
+    let lines_end = last_line_end(&main, main_meta.len())?.unwrap_or(0);
     let mut segments = Vec::new();
     for n in 0..=MAX_ROTATED {
         let path = rotated_path(&source.path, n);
@@ -195,21 +195,6 @@ fn read_source(
     };
     drop(guard);
     Ok((lines, snapshot.cursor(source)?))
-}
-
-/// The offset just after the last newline before `len` (0 when there is none).
-pub(crate) fn last_line_end(file: &File, len: u64) -> io::Result<u64> {
-    let mut buf = vec![0u8; BLOCK];
-    let mut end = len;
-    while end > 0 {
-        let start = end.saturating_sub(BLOCK as u64);
-        let n = read_full_at(file, &mut buf[..(end - start) as usize], start)?;
-        if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
-            return Ok(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
 }
 
 /// Collects lines newest first, then returns them oldest first.

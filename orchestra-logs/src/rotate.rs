@@ -33,7 +33,7 @@ use nix::errno::Errno;
 use nix::fcntl::{FallocateFlags, fallocate};
 
 use crate::error::{LogsError, Result};
-use crate::file::{lock, read_full_at};
+use crate::file::{last_line_end, lock, read_full_at};
 use crate::index::{Index, index_path, write_index};
 use crate::source::rotated_path;
 
@@ -235,22 +235,6 @@ fn copy_truncate(file: &File, path: &Path, tmp: &Path) -> Result<Rotation> {
         method: RotateMethod::CopyTruncate,
         bytes: copied,
     })
-}
-
-/// The offset just after the last newline before `len`, if any.
-fn last_line_end(file: &File, len: u64) -> io::Result<Option<u64>> {
-    let mut buf = vec![0u8; 64 << 10];
-    let mut end = len;
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        let n = read_full_at(file, chunk, start)?;
-        if let Some(i) = memchr::memrchr(b'\n', &chunk[..n]) {
-            return Ok(Some(start + i as u64 + 1));
-        }
-        end = start;
-    }
-    Ok(None)
 }
 
 fn copy_range(
