@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Failure, Request};
+use orchestra_supervisor::unix::identity::start_time_and_state;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
@@ -133,14 +134,7 @@ pub async fn connect_live(socket: &Path) -> Option<UnixStream> {
 
 /// Whether `pid` has ended or is ending (its main thread a zombie).
 fn is_exiting(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return true;
-    };
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next());
-    matches!(state, Some("Z" | "X"))
+    start_time_and_state(pid).is_none_or(|(_, state)| matches!(state, 'Z' | 'X'))
 }
 
 /// Starts `orchestra daemon` detached: its own process group (so the terminal's Ctrl-C does

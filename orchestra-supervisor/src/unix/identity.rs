@@ -74,7 +74,7 @@ pub fn boot_id() -> &'static str {
 }
 
 /// Field 22 (start time in clock ticks since boot) and the state letter of `pid`.
-pub(crate) fn start_time_and_state(pid: i32) -> Option<(u64, char)> {
+pub fn start_time_and_state(pid: i32) -> Option<(u64, char)> {
     let stat = Process::new(pid).ok()?.stat().ok()?;
     Some((stat.starttime, stat.state))
 }
