@@ -29,7 +29,8 @@
 //!   `keep`).
 //! - `defaults:` takes any service.yml key but `name`; env maps merge, other keys are
 //!   replaced by the service's own value. Its `env_file` is read relative to each service.
-//! - Files above [`MAX_FILE_SIZE`] are refused rather than parsed.
+//! - Files above [`MAX_FILE_SIZE`] are refused rather than parsed, and so are flow
+//!   collections nested more than 64 deep (the YAML scanner is quadratic in that depth).
 //!
 //! # Example
 //!
@@ -54,6 +55,7 @@
 mod discover;
 mod error;
 mod load;
+mod nesting;
 mod node;
 mod ports;
 mod project;

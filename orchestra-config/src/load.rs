@@ -27,6 +27,10 @@ pub(crate) fn load_yaml(
             return None;
         }
     };
+    if let Some(at) = crate::nesting::too_deep(&file.text) {
+        problems.push(too_deep(&file, at));
+        return None;
+    }
     match node::parse(&file.text) {
         Ok(node) => Some((file, node)),
         Err(e) => {
@@ -34,6 +38,31 @@ pub(crate) fn load_yaml(
             None
         }
     }
+}
+
+/// The problem of a file whose `[`/`{` nesting goes past the limit at `offset`.
+fn too_deep(file: &SourceFile, offset: usize) -> Problem {
+    let max = crate::nesting::MAX_FLOW_DEPTH;
+    // Shown up to a little past the offending bracket: the line may be a megabyte long.
+    let shown_end = crate::source::floor_boundary(&file.text, offset + 40);
+    let shown_end = file.text[offset..shown_end]
+        .find('\n')
+        .map_or(shown_end, |n| offset + n);
+    let shown = SourceFile::new(
+        file.path.clone(),
+        file.name.clone(),
+        file.text[..shown_end].to_owned(),
+    );
+    Problem::new(format!(
+        "{} nests lists or maps more than {max} levels deep",
+        file.name
+    ))
+    .with_span(
+        &shown,
+        Some(SourceSpan::new(offset.into(), 1)),
+        format!("level {}", max + 1),
+    )
+    .help("no configuration needs this depth: look for a runaway `[` or `{`")
 }
 
 /// The problem of a file that could not be read as text.

@@ -48,6 +48,19 @@ bad!(
 );
 bad!(yaml_tag, [("users/service.yml", "run: !shell ./users\n")]);
 
+#[test]
+fn flow_nesting_past_the_limit() {
+    // A million `[` just under the size limit: the scanner is quadratic in this depth, so
+    // the depth is refused before it runs (this test would otherwise take hours).
+    let f = Fixture::new(&[]);
+    let brackets = "[".repeat(1_000_000);
+    f.write(
+        "users/service.yml",
+        format!("run: ./users\nenv: {brackets}\n"),
+    );
+    insta::assert_snapshot!(f.error());
+}
+
 // Keys.
 bad!(
     unknown_service_key,
