@@ -1,13 +1,14 @@
 //! What every project command needs: the project found, loaded and resolved, and the
 //! services selected on the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use orchestra_config::{Discovery, Project, Section};
-use orchestra_core::ServiceName;
-use orchestra_core::spec::ProjectSpec;
+use orchestra_config::{ConfigError, Discovery, Project, Section};
+use orchestra_core::spec::{Hooks, ProjectSpec};
+use orchestra_core::{ProjectName, ServiceName, StateDir};
 
 use crate::error::CliError;
+use crate::last_known;
 use crate::output::Output;
 
 /// The global options and the lazily loaded project.
@@ -15,7 +16,11 @@ pub struct Context {
     /// How to print.
     pub out: Output,
     config: Option<PathBuf>,
+    /// The project file discovery found, kept even when it does not load.
+    file: Option<PathBuf>,
     project: Option<Project>,
+    /// The project as it last ran, standing in for files that do not load.
+    last_known: Option<ProjectSpec>,
 }
 
 impl Context {
@@ -24,23 +29,34 @@ impl Context {
         Self {
             out,
             config,
+            file: None,
             project: None,
+            last_known: None,
         }
     }
 
     /// Finds and loads the project, once.
     pub fn project(&mut self) -> Result<&Project, CliError> {
         if self.project.is_none() {
-            let mode = match &self.config {
-                Some(file) => Discovery::File(file.clone()),
-                None => Discovery::WalkUp(
-                    std::env::current_dir().map_err(CliError::io("reading the current folder"))?,
-                ),
-            };
-            let file = orchestra_config::discover(&mode)?;
+            let file = self.discover()?;
             self.project = Some(Project::load(&file)?);
         }
         Ok(self.project.as_ref().expect("loaded above"))
+    }
+
+    fn discover(&mut self) -> Result<PathBuf, CliError> {
+        if let Some(file) = &self.file {
+            return Ok(file.clone());
+        }
+        let mode = match &self.config {
+            Some(file) => Discovery::File(file.clone()),
+            None => Discovery::WalkUp(
+                std::env::current_dir().map_err(CliError::io("reading the current folder"))?,
+            ),
+        };
+        let file = orchestra_config::discover(&mode)?;
+        self.file = Some(file.clone());
+        Ok(file)
     }
 
     /// The project resolved for the command being run (its section's env and hooks apply).
@@ -48,9 +64,62 @@ impl Context {
         Ok(self.project()?.resolve(section)?)
     }
 
+    /// The project for a command that acts on what runs (`stop`, `ps`, `logs`, `vendors
+    /// down`): resolved from the files, or, when they do not load, the project as the fleet
+    /// last ran it (see [`last_known`]), after a warning that names the problem. Its hooks
+    /// are not run then: they belong to files that do not load.
+    pub fn resolve_running(&mut self, section: Section) -> Result<ProjectSpec, CliError> {
+        let error = match self.resolve(section) {
+            Err(CliError::Config(e)) if !e.is_not_found() => e,
+            other => return other,
+        };
+        let file = self.discover()?;
+        let root = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut project =
+            last_known::load(&StateDir::for_project(&root)).unwrap_or_else(|| empty_project(&root));
+        project.hooks = Hooks::default();
+        self.warn_ignored(&error);
+        self.last_known = Some(project.clone());
+        Ok(project)
+    }
+
+    /// One line for the problem, one for what is done instead: the full diagnostic is for
+    /// the commands that need the files (`orchestra config` shows it).
+    fn warn_ignored(&self, error: &ConfigError) {
+        let first = &error.problems()[0];
+        let place = first
+            .location()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
+        let more = match error.problems().len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        eprintln!(
+            "{} {place}{}{more}",
+            self.out.yellow("warning:"),
+            first.message()
+        );
+        eprintln!(
+            "  the configuration does not load: acting on the fleet as it last ran (`orchestra config` shows every problem)"
+        );
+    }
+
     /// The services named on the command line: all when none, `~name` excludes.
     pub fn select(&mut self, args: &[String]) -> Result<Vec<ServiceName>, CliError> {
-        let all = self.project()?.service_names();
+        let all = match &self.last_known {
+            Some(project) => project.services.keys().cloned().collect(),
+            None => self.project()?.service_names(),
+        };
         Ok(orchestra_config::select_services(&all, args)?)
     }
+}
+
+/// A project with no services or vendors, for a fleet whose files never loaded.
+fn empty_project(root: &Path) -> ProjectSpec {
+    let folder = root.file_name().map(|n| n.to_string_lossy().into_owned());
+    ProjectSpec::empty(
+        ProjectName::sanitize(folder.as_deref().unwrap_or("project")),
+        root,
+    )
 }

@@ -17,6 +17,7 @@ pub mod context;
 pub mod daemon;
 pub mod error;
 pub mod hooks;
+pub mod last_known;
 pub mod output;
 
 use std::process::ExitCode;

@@ -85,6 +85,19 @@ impl Problem {
     pub fn help_text(&self) -> Option<&str> {
         self.help.as_deref()
     }
+
+    /// Where the problem is, for a one-line summary: `file:line:column` when a span points
+    /// into the file, the file alone when none does, `None` for a problem of no file.
+    pub fn location(&self) -> Option<String> {
+        let source = self.source.as_ref()?;
+        let Some(offset) = self.labels.first().map(LabeledSpan::offset) else {
+            return Some(source.name().to_owned());
+        };
+        let before = source.inner().get(..offset).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Some(format!("{}:{line}:{column}", source.name()))
+    }
 }
 
 impl fmt::Display for Problem {

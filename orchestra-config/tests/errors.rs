@@ -358,3 +358,19 @@ fn many_problems_are_reported_together() {
     assert_eq!(err.to_string(), "4 problems in the configuration");
     insta::assert_snapshot!(f.redact(&common::render(&err)));
 }
+
+#[test]
+fn a_problem_locates_itself_in_one_line() {
+    let f = Fixture::new(&[("users/service.yml", "run: ./users\nport: [8080\nscale: 1\n")]);
+    let err = f.load().expect_err("refused");
+    let problem = &err.problems()[0];
+    let location = problem
+        .location()
+        .expect("a problem in a file has a location");
+    assert!(
+        location.starts_with("users/service.yml:") && location.matches(':').count() == 2,
+        "{location}"
+    );
+    let line: usize = location.split(':').nth(1).unwrap().parse().unwrap();
+    assert!((2..=4).contains(&line), "{location}");
+}

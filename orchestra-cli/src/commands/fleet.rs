@@ -52,7 +52,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
 
 /// `orchestra stop`: through the daemon when one runs, else straight from the records.
 pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Stop)?;
+    let project = cx.resolve_running(Section::Stop)?;
     let services = selection_or_all(cx, &args.services)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);
@@ -143,7 +143,7 @@ pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
 
 /// `orchestra ps`.
 pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Ps)?;
+    let project = cx.resolve_running(Section::Ps)?;
     let services = selection_or_all(cx, &args.select.services)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);

@@ -20,7 +20,7 @@ use crate::hooks::{self, When};
 /// Prints the last `-n` lines of each selected replica and vendor, then follows with `-f`
 /// until Ctrl-C or a closed pipe.
 pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Logs)?;
+    let project = cx.resolve_running(Section::Logs)?;
     let services = if args.select.services.is_empty() {
         Vec::new()
     } else {

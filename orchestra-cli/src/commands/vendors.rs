@@ -17,7 +17,12 @@ use crate::hooks::{self, When};
 
 /// Runs one `vendors` action.
 pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Vendors)?;
+    // Only `up` needs the files as they are now; the rest act on what runs.
+    let project = if matches!(args.action, VendorsAction::Up) {
+        cx.resolve(Section::Vendors)?
+    } else {
+        cx.resolve_running(Section::Vendors)?
+    };
     let names = select_vendors(&project, &args.vendors)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);

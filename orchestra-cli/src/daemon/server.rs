@@ -229,7 +229,11 @@ async fn run_request(
     status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
 ) -> Event {
     // The engine that runs the fleet: on the host, or in containers.
-    let route = match super::docker::project_of(&request) {
+    let project = super::docker::project_of(&request);
+    if let Some(project) = project {
+        crate::last_known::save(&daemon.state, project);
+    }
+    let route = match project {
         Some(project) => match daemon.modes.route(project).await {
             Ok(route) => route,
             Err(failure) => return done(Err(failure)),
