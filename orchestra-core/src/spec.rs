@@ -400,7 +400,9 @@ pub struct VolumeMount {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VendorReady {
-    /// TCP to the published host port of this container port.
+    /// TCP connect: to this port on the host when the vendor publishes it there (`38111`
+    /// of `38111:6379`), else to this container port (through its published host port, or
+    /// on the container's address).
     Tcp(u16),
     /// HTTP GET of a URL answers 2xx or 3xx.
     Http(String),

@@ -100,7 +100,7 @@ async fn attempt(
 ) -> Result<(), Result<String, VendorError>> {
     match check {
         VendorReady::Tcp(port) => {
-            let addr = tcp_address(project, info, *port).ok_or_else(|| {
+            let addr = tcp_address(project, spec, info, *port).ok_or_else(|| {
                 Ok(format!(
                     "port {port} is neither published nor reachable on the network"
                 ))
@@ -119,13 +119,19 @@ async fn attempt(
     }
 }
 
-/// Where to reach a container port from the host: its published loopback port, else the
-/// container's address on the project network (reachable from a Linux host).
+/// Where to dial the probe's `port` from the host. A port the vendor publishes on the host
+/// (`38111` of `38111:6379`) is dialled there, on loopback; any other is a container port,
+/// reached through its published loopback port, else on the container's address on the
+/// project network (reachable from a Linux host).
 fn tcp_address(
     project: &ProjectName,
+    spec: &VendorSpec,
     info: &ContainerInspectResponse,
     port: u16,
 ) -> Option<SocketAddr> {
+    if spec.ports.iter().any(|m| m.host == port) {
+        return Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
     let settings = info.network_settings.as_ref()?;
     let published = settings
         .ports

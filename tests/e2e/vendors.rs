@@ -219,3 +219,41 @@ fn a_fleet_without_vendors_never_touches_docker() {
         .env("DOCKER_HOST", nowhere)
         .assert_success();
 }
+
+#[test]
+fn a_ready_probe_on_the_published_host_port_is_dialled_on_the_host() {
+    if !docker_ready() {
+        return;
+    }
+    let name = unique_name("e2e", "hostprobe");
+    let _cleanup = EngineCleanup(name.clone());
+    let fleet = Fleet::new();
+    let port = fleet.ports(1);
+    // The probe names the host side of `port:6379`; the container listens on 6379 only.
+    let fleet = fleet
+        .orchestra_yml(&format!(
+            "name: {name}\n\
+             vendors:\n  \
+               redis:\n    \
+                 image: {REDIS_IMAGE}\n    \
+                 ports: [\"{port}:6379\"]\n    \
+                 ready: {{ tcp: {port}, timeout: 20s }}\n"
+        ))
+        .service("app", "depends_on: [redis]\nrun: sleep 1000\n");
+
+    let out = fleet.cmd(["start"]).assert_success();
+    assert!(!out.stderr.contains("cannot connect"), "{out}");
+    let ps = fleet.cmd(["ps", "--json"]).assert_success();
+    let rows: serde_json::Value = serde_json::from_str(&ps.stdout).expect("ps --json prints JSON");
+    let states: Vec<(String, String)> = rows
+        .as_array()
+        .expect("ps --json prints an array")
+        .iter()
+        .map(|r| (r["service"].to_string(), r["state"].to_string()))
+        .collect();
+    assert!(
+        states.iter().all(|(_, state)| state == "\"running\""),
+        "{states:?}"
+    );
+    fleet.cmd(["stop"]).assert_success();
+}
