@@ -8,6 +8,7 @@ mod examples;
 mod fleet;
 mod foundation;
 mod harness;
+mod host;
 mod logs;
 mod rerun;
 mod strays;

@@ -1,9 +1,7 @@
 //! Talking to the project's daemon: connect (starting it when needed), send one request,
 //! read the stream of events until `done`.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use orchestra_core::StateDir;
@@ -137,25 +135,13 @@ fn is_exiting(pid: i32) -> bool {
     start_time_and_state(pid).is_none_or(|(_, state)| matches!(state, 'Z' | 'X'))
 }
 
-/// Starts `orchestra daemon` detached: its own process group (so the terminal's Ctrl-C does
-/// not reach it; it makes itself a session leader at start), no stdin, output to daemon.log.
+/// Starts `orchestra daemon` detached (see [`super::startup::spawn_detached`]): its own
+/// session, no stdin, output to daemon.log.
 fn spawn_daemon(state: &StateDir) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(CliError::io("finding the orchestra binary"))?;
     let log = orchestra_core::paths::open_append(&state.daemon_log()).map_err(CliError::io(
         format!("opening {}", state.daemon_log().display()),
     ))?;
-    let log_err = log
-        .try_clone()
-        .map_err(CliError::io("duplicating the daemon log"))?;
-    std::process::Command::new(exe)
-        .arg("daemon")
-        .arg("--state-dir")
-        .arg(state.root())
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .process_group(0)
-        .spawn()
-        .map_err(CliError::io("starting the orchestra daemon"))?;
-    Ok(())
+    super::startup::spawn_detached(&exe, state.root(), log)
+        .map_err(CliError::io("starting the orchestra daemon"))
 }

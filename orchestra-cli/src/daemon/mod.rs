@@ -12,5 +12,6 @@ pub mod lock;
 mod logs;
 pub mod rerun;
 pub mod server;
+mod startup;
 pub mod vendors;
 pub mod watch;

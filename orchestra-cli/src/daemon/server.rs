@@ -21,7 +21,7 @@ use super::docker::{Mode, Modes, Route};
 use super::lock::DaemonLock;
 use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
-use super::{hygiene, listen, logs};
+use super::{hygiene, listen, logs, startup};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
@@ -51,8 +51,14 @@ struct Daemon {
 
 /// Runs the daemon until it has nothing left to supervise.
 pub async fn serve(state: StateDir) -> Result<(), CliError> {
-    // Leave the terminal's session: closing it must not hang up the fleet.
+    // Started by a client, the daemon already leads its own session; started by hand, it
+    // leaves the terminal's here, so that closing it does not hang up the fleet.
     let _ = nix::unistd::setsid();
+    startup::keep_only_stdio_across_exec();
+    match startup::raise_descriptor_limit() {
+        Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open descriptor limit"),
+    }
     state
         .create()
         .map_err(CliError::io(format!("creating {}", state.root().display())))?;
