@@ -106,16 +106,11 @@ impl Project {
             let spec = self.vendor(v, &project_lookup, &mut claims, &mut problems);
             vendors.insert(spec.name.clone(), spec);
         }
-        let addresses: Env = vendors
-            .values()
-            .flat_map(|v: &VendorSpec| v.address_env(false))
-            .collect();
         let mut services = BTreeMap::new();
         for s in &self.services {
             let spec = service(
                 s,
                 &env,
-                &addresses,
                 &vendors,
                 &state_dir,
                 lookup,
@@ -139,6 +134,9 @@ impl Project {
             },
             |n| n.value.clone(),
         );
+        // Hooks and the project's own tests may reach any vendor; a service only those it
+        // depends on (added in `service`).
+        env.extend(vendors.values().flat_map(|v| v.address_env(false)));
         Ok(ProjectSpec {
             name,
             root: self.root.clone(),
@@ -221,14 +219,9 @@ fn entries(env: &[crate::read::EnvEntry]) -> impl Iterator<Item = (String, Strin
     env.iter().map(|e| (e.key.clone(), e.value.value.clone()))
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pieces resolution threads through"
-)]
 fn service(
     s: &LoadedService,
     project_env: &Env,
-    addresses: &Env,
     vendors: &BTreeMap<VendorName, VendorSpec>,
     state_dir: &StateDir,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -236,6 +229,16 @@ fn service(
     problems: &mut Vec<Problem>,
 ) -> Option<ServiceSpec> {
     let raw = &s.raw;
+    // The addresses of the vendors this service depends on (directly): they win over the
+    // service's own env, and its values may refer to them (`redis://$REDIS_HOST`).
+    let addresses: Env = raw
+        .depends_on
+        .iter()
+        .flatten()
+        .filter_map(|d| vendors.values().find(|v| v.name.as_str() == d.value))
+        .flat_map(|v| v.address_env(false))
+        .collect();
+    let lookup = &|k: &str| addresses.get(k).cloned().or_else(|| lookup(k));
     let mut env = project_env.clone();
     merge_env(&mut env, s.env_file.iter().cloned(), lookup);
     merge_env(
@@ -243,7 +246,7 @@ fn service(
         entries(raw.env.as_deref().unwrap_or_default()),
         lookup,
     );
-    env.extend(addresses.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(addresses.clone());
     let env_lookup = |k: &str| env.get(k).cloned().or_else(|| lookup(k));
 
     let scale = raw.scale.unwrap_or(1);

@@ -144,13 +144,27 @@ fn ports_can_come_from_variables_and_vendors_publish_their_address() {
             "orchestra.yml",
             "env: { USERS_PORT: \"9000\" }\nvendors:\n  my-redis:\n    image: redis:7\n    ports: [\"16379:6379\"]\n",
         ),
-        ("users/service.yml", "run: ./users\nport: ${USERS_PORT}\n"),
+        (
+            "users/service.yml",
+            "run: ./users\nport: ${USERS_PORT}\ndepends_on: [my-redis]\n\
+             env: { URL: \"redis://$MY_REDIS_HOST:$MY_REDIS_PORT\" }\n",
+        ),
+        ("orders/service.yml", "run: ./orders\ndepends_on: [users]\n"),
     ]);
     let spec = resolve(&f, Section::Start);
     let users = service(&spec, "users");
     assert_eq!(users.port, Some(9000));
     assert_eq!(users.env["MY_REDIS_HOST"], "127.0.0.1");
     assert_eq!(users.env["MY_REDIS_PORT"], "16379");
+    assert_eq!(users.env["URL"], "redis://127.0.0.1:16379");
+    // Only a direct dependency brings the address; hooks and project tests get them all.
+    let orders = service(&spec, "orders");
+    assert!(
+        !orders.env.contains_key("MY_REDIS_HOST"),
+        "{:?}",
+        orders.env
+    );
+    assert_eq!(spec.env["MY_REDIS_PORT"], "16379");
 }
 
 #[test]

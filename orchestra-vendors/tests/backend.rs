@@ -22,7 +22,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptions, ListImagesOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
 };
-use orchestra_core::spec::{CommandSpec, Env, ProjectSpec, ServiceKind, ServiceSpec};
+use orchestra_core::spec::{CommandSpec, Dependency, Env, ProjectSpec, ServiceKind, ServiceSpec};
 use orchestra_core::{ProcessEnd, ProcessIdentity, ReplicaId, ServiceName, Signal, StateDir};
 use orchestra_supervisor::{IdentityExt, RunningReplica, Supervisor};
 use orchestra_vendors::backend::{LABEL_INSTANCE, LABEL_SERVICE, replica_container_name};
@@ -66,7 +66,15 @@ impl Fleet {
     fn go_service(&mut self, name: &str, fixture: &str, env: &[(&str, &str)]) -> &ServiceSpec {
         let name = ServiceName::new(name).unwrap();
         let binary = self.state().binary(&name);
-        // What configuration resolution puts into every service: the vendors' host addresses.
+        // Each service depends on every vendor, and so gets what configuration resolution
+        // puts into such a service: the vendors' host addresses.
+        let depends_on = self
+            .project
+            .vendors
+            .keys()
+            .cloned()
+            .map(Dependency::Vendor)
+            .collect();
         let mut service_env: Env = self
             .project
             .vendors
@@ -81,6 +89,7 @@ impl Fleet {
             binary: Some(binary.clone()),
             port: Some(free_port()),
             stop_timeout: Duration::from_secs(5),
+            depends_on,
             ..ServiceSpec::command(
                 name.clone(),
                 dir,

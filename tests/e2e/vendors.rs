@@ -257,3 +257,44 @@ fn a_ready_probe_on_the_published_host_port_is_dialled_on_the_host() {
     );
     fleet.cmd(["stop"]).assert_success();
 }
+
+#[test]
+fn a_start_naming_services_brings_only_the_vendors_they_depend_on() {
+    // Every service is named, and none depends on redis: no Docker is needed, and only the
+    // project's hooks are told where redis is.
+    let fleet = Fleet::new()
+        .orchestra_yml(&format!(
+            "start:\n  before: [\"echo \\\"hook sees [$REDIS_HOST:$REDIS_PORT]\\\" > hook.txt\"]\n\
+             vendors:\n  redis:\n    image: {REDIS_IMAGE}\n    ports: [\"6379:6379\"]\n"
+        ))
+        .service(
+            "users",
+            "run: \"echo users sees [$REDIS_HOST]; exec sleep 1000\"\n",
+        )
+        .service(
+            "orders",
+            "depends_on: [users]\nrun: \"echo orders sees [$REDIS_HOST]; exec sleep 1000\"\n",
+        );
+    let nowhere = "unix:///nonexistent/docker.sock";
+    let out = fleet
+        .cmd(["start", "users", "orders"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_success();
+    for service in ["users", "orders"] {
+        let log = fleet.path(format!(".orchestra/logs/{service}.0.log"));
+        let seen = poll_until(PATIENCE, "the service to print its REDIS_HOST", || {
+            std::fs::read_to_string(&log)
+                .ok()
+                .filter(|t| t.contains("sees ["))
+        });
+        assert!(
+            seen.contains(&format!("{service} sees []")),
+            "{seen}\n{out}"
+        );
+    }
+    assert_eq!(fleet.read("hook.txt"), "hook sees [127.0.0.1:6379]\n");
+    fleet
+        .cmd(["stop"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_success();
+}

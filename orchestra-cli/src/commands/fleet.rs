@@ -23,7 +23,13 @@ use crate::output::Output;
 /// `orchestra start`.
 pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Start)?;
-    let services = cx.select(&args.select.services)?;
+    // A bare start goes as an empty selection, which brings every vendor up; a named one
+    // only the vendors its services need.
+    let services = if args.select.services.is_empty() {
+        Vec::new()
+    } else {
+        cx.select(&args.select.services)?
+    };
     let scale = scale_map(cx, &args.scale)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);

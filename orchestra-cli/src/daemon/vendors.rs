@@ -25,10 +25,10 @@ struct Inner {
 }
 
 /// The vendors `services` need, directly or through the services they depend on; every
-/// vendor of the project for a full start (no service named, or all of them).
+/// vendor of the project for a bare start (no service named). Naming every service is not
+/// a bare start: a vendor no service depends on stays down.
 pub fn vendors_needed(project: &ProjectSpec, services: &[ServiceName]) -> Vec<VendorName> {
-    let full = services.is_empty() || project.services.keys().all(|s| services.contains(s));
-    if full {
+    if services.is_empty() {
         return project.vendors.keys().cloned().collect();
     }
     let mut seen = BTreeSet::new();
@@ -107,7 +107,17 @@ impl VendorRuntime {
             return Ok(());
         }
         let mut inner = self.inner.lock().await;
-        let vendors = inner.connect(project).await?;
+        let never_up = inner.vendors.is_none();
+        let vendors = match inner.connect(project).await {
+            Ok(vendors) => vendors,
+            // A start that named only services needing no vendor never reached Docker, and
+            // an engine nobody can reach holds nothing to take down: the stop goes on.
+            Err(failure) if never_up => {
+                tracing::info!(reason = %failure.reason, "no vendor to take down");
+                return Ok(());
+            }
+            Err(failure) => return Err(failure),
+        };
         vendors.down(names, volumes).await.map_err(|e| Failure {
             unit: "vendors".into(),
             reason: e.to_string(),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
 };
-use orchestra_core::spec::{Env, ProjectSpec, ReplicaSpec};
+use orchestra_core::spec::{Dependency, Env, ProjectSpec, ReplicaSpec};
 use orchestra_core::{ProjectName, ReplicaId};
 use orchestra_supervisor::unix::INSTANCE_ENV;
 
@@ -28,14 +28,23 @@ pub fn replica_container_name(project: &ProjectName, id: &ReplicaId) -> String {
     format!("orchestra-{project}-{}-{}", id.service, id.index)
 }
 
-/// The replica's environment inside a container: its own, with every vendor's address as
-/// seen from the project network (`REDIS_HOST=redis`, `REDIS_PORT=6379`), and its instance
-/// token. Orchestra's own environment is not passed: the host's PATH or HOME mean nothing
-/// inside an image.
+/// The replica's environment inside a container: its own, with the address of each vendor
+/// its service depends on as seen from the project network (`REDIS_HOST=redis`,
+/// `REDIS_PORT=6379`), and its instance token. Orchestra's own environment is not passed:
+/// the host's PATH or HOME mean nothing inside an image.
 pub(crate) fn container_env(project: &ProjectSpec, replica: &ReplicaSpec, instance: &str) -> Env {
     let mut env = replica.env.clone();
-    for vendor in project.vendors.values() {
-        env.extend(vendor.address_env(true));
+    let depends_on = project
+        .services
+        .get(&replica.id.service)
+        .map(|s| s.depends_on.as_slice())
+        .unwrap_or_default();
+    for dep in depends_on {
+        if let Dependency::Vendor(name) = dep
+            && let Some(vendor) = project.vendors.get(name)
+        {
+            env.extend(vendor.address_env(true));
+        }
     }
     env.insert(INSTANCE_ENV.to_owned(), instance.to_owned());
     env
