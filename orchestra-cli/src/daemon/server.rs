@@ -31,6 +31,9 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// How long a daemon that finds the lock taken waits for its holder to answer or leave.
 const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 
+/// Grace of the processes that escaped their replicas, when the daemon leaves.
+const ORPHAN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Shared by the connection handlers.
 struct Daemon {
     engine: Engine,
@@ -121,6 +124,12 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                     && daemon.rerun.is_idle().await
                     && daemon.modes.is_idle().await
                 {
+                    // Leftovers of replicas that ended by themselves go with the fleet.
+                    let _ = orchestra_supervisor::unix::orphans::stop_orphans(
+                        orchestra_core::Signal::TERM,
+                        ORPHAN_STOP_TIMEOUT,
+                    )
+                    .await;
                     let queued = listen::close(&listener, &socket).await;
                     if queued.is_empty() {
                         tracing::info!("nothing left to supervise; exiting");

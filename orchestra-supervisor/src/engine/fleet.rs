@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use orchestra_core::protocol::{Failure, Phase, Progress};
 use orchestra_core::spec::ProjectSpec;
-use orchestra_core::{ReplicaId, ServiceName, StateDir};
+use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
@@ -17,6 +17,7 @@ use crate::backend::Supervisor;
 use crate::job::{JobConfig, LogOpener, ReplicaHandle};
 use crate::records::{ReplicaRecord, read_records, stop_from_records};
 use crate::unix::identity::{IdentityExt, Liveness};
+use crate::unix::orphans;
 
 /// Grace for replicas recorded but not supervised here, when stopping them.
 const UNSUPERVISED_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -282,8 +283,30 @@ impl Fleet {
                 log_tail: Vec::new(),
             });
         }
+        if services.is_empty() {
+            failures.extend(stop_escapees(&ctx).await);
+        }
         Outcome::from_failures(failures)
     }
+}
+
+/// Stops the processes that escaped their replicas' trees and were reparented to this
+/// process (see [`crate::unix::orphans`]): they belong to the fleet that is stopping.
+async fn stop_escapees(ctx: &Ctx) -> Option<Failure> {
+    let (orphans, error) = orphans::stop_orphans(Signal::TERM, UNSUPERVISED_STOP_TIMEOUT).await;
+    for orphan in orphans {
+        let _ = ctx.events.send(Progress {
+            unit: format!("pid {}", orphan.identity.pid),
+            replica: None,
+            phase: Phase::Stopped,
+            message: Some(format!("{}: escaped from a replica", orphan.command)),
+        });
+    }
+    error.map(|e| Failure {
+        unit: "orchestra".into(),
+        reason: e.to_string(),
+        log_tail: Vec::new(),
+    })
 }
 
 /// The project services named (all when none are), ignoring unknown names.

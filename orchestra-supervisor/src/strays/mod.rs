@@ -53,7 +53,7 @@
 
 mod matcher;
 mod ports;
-mod proc;
+pub(crate) mod proc;
 mod scan;
 mod stop;
 mod words;

@@ -2,6 +2,7 @@
 
 mod exit;
 pub mod identity;
+pub mod orphans;
 pub(crate) mod owned;
 pub(crate) mod spawn;
 pub mod subreaper;
@@ -174,7 +175,8 @@ impl UnixReplica {
             table,
             Roots {
                 leader: &self.identity,
-                instance: Some(&self.instance),
+                // A tree without a token (an orphan's) has none to look for.
+                instance: Some(self.instance.as_str()).filter(|i| !i.is_empty()),
                 known: &known,
             },
         );

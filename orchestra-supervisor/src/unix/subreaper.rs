@@ -37,6 +37,7 @@ const BACKSTOP: Duration = Duration::from_secs(30);
 /// harmless.
 pub fn enable_subreaper() -> Result<(), SupervisorError> {
     nix::sys::prctl::set_child_subreaper(true).map_err(SupervisorError::Subreaper)?;
+    super::orphans::became_subreaper();
     static STARTED: Once = Once::new();
     STARTED.call_once(|| {
         let started = std::thread::Builder::new()
@@ -116,7 +117,7 @@ pub fn reap_orphans() -> usize {
     reaped
 }
 
-fn session_of(pid: i32) -> Option<i32> {
+pub(crate) fn session_of(pid: i32) -> Option<i32> {
     procfs::process::Process::new(pid)
         .and_then(|p| p.stat())
         .ok()
@@ -125,7 +126,7 @@ fn session_of(pid: i32) -> Option<i32> {
 
 /// Our children, from every thread's `children` file (an orphan is reparented to one of
 /// our threads, any of them).
-fn children_of_self() -> Vec<i32> {
+pub(crate) fn children_of_self() -> Vec<i32> {
     let mut pids = Vec::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return pids;
