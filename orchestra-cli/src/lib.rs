@@ -15,6 +15,7 @@ pub mod args;
 pub mod commands;
 pub mod context;
 pub mod daemon;
+pub mod diagnostics;
 pub mod error;
 pub mod hooks;
 pub mod last_known;
@@ -155,7 +156,9 @@ fn init_tracing(out: Output) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(diagnostics::SafeStderr)
+        // A failed write is counted by the writer: never reported with a panicking eprint!.
+        .log_internal_errors(false)
         .with_ansi(out.color_err)
         .without_time()
         .try_init();

@@ -186,9 +186,28 @@ pub fn open_append(path: &Path) -> io::Result<fs::File> {
         .open(path)
 }
 
+/// An I/O error as a person would say it at a glance: "disk full" rather than "No space
+/// left on device (os error 28)"; other errors as the system words them.
+pub fn describe_io_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::StorageFull => "disk full".into(),
+        io::ErrorKind::QuotaExceeded => "disk quota exceeded".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        _ => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_called_so() {
+        let full = io::Error::from_raw_os_error(nix::libc::ENOSPC);
+        assert_eq!(describe_io_error(&full), "disk full");
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert_eq!(describe_io_error(&missing), missing.to_string());
+    }
 
     #[test]
     fn layout_matches_the_design() {

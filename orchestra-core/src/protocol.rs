@@ -141,6 +141,12 @@ pub enum Event {
         /// One row per replica and vendor.
         replicas: Vec<ReplicaStatus>,
     },
+    /// Something about the daemon itself that its user should know (with `Status`): its
+    /// own log cannot be written, for one.
+    Warning {
+        /// What is wrong, in a few words.
+        message: String,
+    },
     /// The request is finished.
     Done {
         /// Whether everything asked for succeeded.

@@ -4,6 +4,7 @@
 //! nothing leaks.
 
 mod descriptors;
+mod disk;
 mod escapees;
 
 use std::fs;

@@ -156,10 +156,10 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
     let mut rows = if let Some(client) = Client::connect(&state).await {
         let mut rows = Vec::new();
         client
-            .request(&Request::Status, |event| {
-                if let Event::Status { replicas } = event {
-                    rows.clone_from(replicas);
-                }
+            .request(&Request::Status, |event| match event {
+                Event::Status { replicas } => rows.clone_from(replicas),
+                Event::Warning { message } => eprintln!("{} {message}", cx.out.yellow("!")),
+                _ => {}
             })
             .await?;
         rows

@@ -232,6 +232,9 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         return Ok(());
     }
     if let Ok(replicas) = status_rx.await {
+        if let Some(message) = crate::diagnostics::unwritable() {
+            write_event(&mut write, &Event::Warning { message }).await?;
+        }
         write_event(&mut write, &Event::Status { replicas }).await?;
     }
     write_event(&mut write, &final_event).await

@@ -7,11 +7,13 @@ use orchestra_core::state::UnitKind;
 use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, Signal};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::guard::Guard;
 use super::task::Task;
 use super::{Control, JobConfig, Snapshot};
 use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
 use crate::records::unix_now;
+use crate::stop::StopPlan;
 
 /// How a run of a replica turned out, as seen by [`ReplicaHandle::wait_started`].
 #[derive(Debug, Clone)]
@@ -71,8 +73,18 @@ impl ReplicaHandle {
         });
         let id = config.spec.id.clone();
         let spec_hash = config.spec_hash.clone();
+        let guard = Guard {
+            id: id.clone(),
+            state: config.state.clone(),
+            plan: StopPlan {
+                signal: config.spec.stop_signal,
+                timeout: config.spec.stop_timeout,
+            },
+            publish: publish.clone(),
+            events: events.clone(),
+        };
         let task = Task::new(backend, config, inbox, publish, events);
-        tokio::spawn(task.run(adopted));
+        tokio::spawn(guard.watch(tokio::spawn(task.run(adopted))));
         Self {
             id,
             spec_hash,

@@ -7,6 +7,7 @@
 //! step is published as [`ReplicaState`] on a watch channel and as a
 //! [`Progress`](orchestra_core::protocol::Progress) event.
 
+mod guard;
 mod handle;
 mod log;
 pub(crate) mod ready;

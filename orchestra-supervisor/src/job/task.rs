@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{Control, JobConfig, Snapshot};
 use crate::backend::{RunningReplica, Supervisor};
+use crate::error::SupervisorError;
 use crate::records::{ReplicaRecord, unix_now};
 use crate::stop::{StopPlan, stop_replica};
 
@@ -18,7 +19,7 @@ use crate::stop::{StopPlan, stop_replica};
 enum RunEnd {
     /// The process ended (or could not start) after running this long.
     Ended(ProcessEnd, Duration, String),
-    /// It never became ready: given up on.
+    /// It was given up on before it was ready (not ready in time, or not recorded).
     NotReady(String),
     /// A stop was asked for and carried out.
     Stopped,
@@ -92,7 +93,12 @@ impl Task {
         }
     }
 
-    fn write_record(&self, running: &Arc<dyn RunningReplica>, started_at: u64) {
+    /// Writes the replica's record; the error says why not, for people.
+    fn write_record(
+        &self,
+        running: &Arc<dyn RunningReplica>,
+        started_at: u64,
+    ) -> Result<(), String> {
         let spec = &self.config.spec;
         let record = ReplicaRecord {
             identity: running.identity().clone(),
@@ -105,9 +111,14 @@ impl Task {
             restarts: self.restarts,
             stop_signal: spec.stop_signal,
         };
-        if let Err(e) = record.write(&self.config.state) {
-            tracing::warn!(replica = %spec.id, error = %e, "cannot write record");
-        }
+        record.write(&self.config.state).map_err(|e| match &e {
+            SupervisorError::Record { path, source } => format!(
+                "cannot write {}: {}",
+                path.display(),
+                orchestra_core::paths::describe_io_error(source)
+            ),
+            other => error_chain(other),
+        })
     }
 
     pub(super) async fn run(mut self, mut adopted: Option<(Arc<dyn RunningReplica>, u64)>) {
@@ -211,7 +222,14 @@ impl Task {
             Some(started_at),
             None,
         );
-        self.write_record(&running, started_at);
+        // Unrecorded, the replica would be invisible to `ps` and `stop` without this
+        // daemon, and never adopted by the next one: it may not run.
+        if let Err(reason) = self.write_record(&running, started_at) {
+            tracing::warn!(replica = %spec.id, %reason, "stopping an unrecorded replica");
+            self.emit(Phase::Failed, Some(reason.clone()));
+            self.stop_tree(&running).await;
+            return RunEnd::NotReady(reason);
+        }
         if let Some(probe) = spec.ready.clone() {
             let spec = spec.clone();
             let ready = super::ready::wait_ready(&probe, &spec, &log_path, offset);
@@ -252,8 +270,9 @@ impl Task {
         let started = Instant::now()
             .checked_sub(Duration::from_secs(unix_now().saturating_sub(started_at)))
             .unwrap_or_else(Instant::now);
-        if adopted {
-            self.write_record(&running, started_at);
+        if adopted && let Err(reason) = self.write_record(&running, started_at) {
+            // The record the previous daemon wrote still names it.
+            tracing::warn!(replica = %self.config.spec.id, %reason, "cannot update the record");
         }
         self.set(
             ReplicaState::Running,
