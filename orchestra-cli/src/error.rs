@@ -27,6 +27,9 @@ pub enum CliError {
     /// Something the user asked for failed (a service, a hook, a test). Exit 1.
     #[error("{0}")]
     Failed(String),
+    /// Ctrl-C gave the command up; the message says what was left how. Exit 130.
+    #[error("{0}")]
+    Interrupted(String),
     /// An I/O error talking to the system. Exit 1.
     #[error("{context}")]
     Io {
@@ -60,6 +63,7 @@ impl CliError {
                 exit::USAGE
             }
             Self::Failed(_) | Self::Io { .. } => exit::FAILURE,
+            Self::Interrupted(_) => exit::INTERRUPTED,
         })
     }
 
@@ -78,6 +82,11 @@ impl CliError {
         };
         if rendered.is_ok() {
             eprint!("{out}");
+            return;
+        }
+        if let Self::Interrupted(message) = &self {
+            // Asked for, so no `error:`.
+            eprintln!("{message}");
             return;
         }
         let mut message = format!("error: {self}");

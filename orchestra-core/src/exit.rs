@@ -6,3 +6,6 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// Bad usage or bad configuration: nothing was started.
 pub const USAGE: u8 = 2;
+/// Interrupted by Ctrl-C (128 + SIGINT, as a shell reports it): what was under way was
+/// given up.
+pub const INTERRUPTED: u8 = 130;

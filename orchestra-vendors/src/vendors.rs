@@ -212,12 +212,12 @@ impl Vendors {
 
     /// Stops and removes the named vendors' containers (every vendor of the project when
     /// `names` is empty), then the project network once nothing uses it. Named volumes are
-    /// kept unless `remove_volumes`.
+    /// kept unless `remove_volumes`. Returns the vendors whose container was removed.
     pub async fn down(
         &self,
         names: &[VendorName],
         remove_volumes: bool,
-    ) -> Result<(), VendorError> {
+    ) -> Result<Vec<String>, VendorError> {
         let containers: Vec<ProjectContainer> = self
             .project_containers()
             .await?
@@ -253,7 +253,7 @@ impl Vendors {
         if remove_volumes {
             volume::remove(&self.docker, &volumes).await?;
         }
-        Ok(())
+        Ok(containers.into_iter().filter_map(|c| c.vendor).collect())
     }
 
     /// One `ps` row per vendor container of the project (kind `vendor`), sorted by name.

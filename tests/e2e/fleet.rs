@@ -6,6 +6,7 @@ mod broken_config;
 mod cleanup;
 mod errors;
 mod identity;
+mod interrupt;
 mod lifecycle;
 mod logs;
 mod restarts;

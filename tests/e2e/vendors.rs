@@ -298,3 +298,34 @@ fn a_start_naming_services_brings_only_the_vendors_they_depend_on() {
         .env("DOCKER_HOST", nowhere)
         .assert_success();
 }
+
+#[test]
+fn ctrl_c_of_start_attach_and_stop_both_take_the_vendors_down_and_say_so() {
+    if !docker_ready() {
+        return;
+    }
+    let name = unique_name("e2e", "attach-vendors");
+    let _cleanup = EngineCleanup(name.clone());
+    let (fleet, _port) = redis_fleet(&name);
+    let said_so = |out: &orchestra_tests::Output| {
+        assert!(
+            out.stdout.lines().any(|l| l.contains("redis")
+                && l.contains("stopped")
+                && l.contains("vendor, volumes kept")),
+            "the vendor's fate is said:\n{out}"
+        );
+    };
+
+    let attached = fleet.cmd(["start", "--attach"]).spawn();
+    attached.wait_for_output("redis at 127.0.0.1", PATIENCE * 3);
+    attached.signal(orchestra_tests::Signal::SIGINT);
+    let out = attached.wait(PATIENCE * 3);
+    assert_eq!(out.code(), Some(0), "{out}");
+    said_so(&out);
+    assert_eq!(project_containers(&name), Vec::new(), "{out}");
+
+    fleet.cmd(["start"]).assert_success();
+    let out = fleet.cmd(["stop"]).assert_success();
+    said_so(&out);
+    assert_eq!(project_containers(&name), Vec::new(), "{out}");
+}

@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Request};
+use orchestra_core::spec::ProjectSpec;
 use orchestra_logs::{Follow, FollowOptions, Formatter, LogKind, Selection, Start};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::fleet;
-use crate::daemon::client::Client;
+use crate::daemon::client::{Client, Reply};
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -61,11 +62,15 @@ pub async fn run(
     let client = Client::connect_or_spawn(state).await?;
     let started = Instant::now();
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut starting = Box::pin(client.request(&request, move |event| {
+    let mut starting: ReplyFuture<'_> = Box::pin(client.request(&request, move |event| {
         if let Event::Progress(p) = event {
             let _ = progress_tx.send(p.clone());
         }
     }));
+    let project = match &request {
+        Request::Start { project, .. } => Some(project.as_ref().clone()),
+        _ => None,
+    };
     let mut start_done = false;
     let mut stopping: Option<StopFuture> = None;
     let mut interrupts = 0u32;
@@ -96,7 +101,7 @@ pub async fn run(
                     if mode == Mode::Attach {
                         // A half-started fleet is worse than none: take it down again.
                         eprintln!("{}", out.yellow("start failed: stopping the fleet"));
-                        stopping = Some(Box::pin(stop_fleet(state.clone(), out)));
+                        stopping = Some(Box::pin(stop_fleet(state.clone(), project.clone(), out)));
                     } else {
                         return Err(CliError::Failed("the fleet did not start".into()));
                     }
@@ -116,7 +121,13 @@ pub async fn run(
                     (Mode::Logs, _) => return Ok(()),
                     (Mode::Attach, 1) => {
                         eprintln!("{}", out.yellow("stopping the fleet (Ctrl-C again to kill it)"));
-                        stopping = Some(Box::pin(stop_fleet(state.clone(), out)));
+                        if !start_done {
+                            // Hanging up cancels the start: its builds are killed at once
+                            // rather than finished before the stop.
+                            start_done = true;
+                            starting = Box::pin(async { Ok(Reply::default()) });
+                        }
+                        stopping = Some(Box::pin(stop_fleet(state.clone(), project.clone(), out)));
                     }
                     (Mode::Attach, _) => {
                         eprintln!("{}", out.red("killing the fleet"));
@@ -131,11 +142,20 @@ pub async fn run(
     Ok(())
 }
 
+/// The start in progress.
+type ReplyFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, CliError>> + 'a>>;
+
 /// The stop in progress.
 type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, CliError>>>>;
 
-/// Asks the daemon to stop everything; returns whether every replica stopped cleanly.
-async fn stop_fleet(state: StateDir, out: Output) -> Result<bool, CliError> {
+/// Asks the daemon to stop everything, then takes the vendors down as `stop` does;
+/// returns whether every replica stopped cleanly.
+async fn stop_fleet(
+    state: StateDir,
+    project: Option<ProjectSpec>,
+    out: Output,
+) -> Result<bool, CliError> {
     let Some(client) = Client::connect(&state).await else {
         return Ok(true);
     };
@@ -158,5 +178,8 @@ async fn stop_fleet(state: StateDir, out: Output) -> Result<bool, CliError> {
             },
         )
         .await?;
+    if let Some(project) = project.filter(|p| reply.ok && !p.vendors.is_empty()) {
+        super::vendors::down(&project, &[], false, out).await?;
+    }
     Ok(reply.ok)
 }

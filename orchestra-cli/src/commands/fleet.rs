@@ -52,8 +52,73 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         return hooks::run(&project, When::After);
     }
     let client = Client::connect_or_spawn(&state).await?;
-    let reply = send(client, &request, cx.out).await?;
+    let reply = send_interruptible(client, &request, cx.out).await?;
     finish(&project, &reply, cx.out, "started")
+}
+
+/// Sends a start and prints its progress; the first Ctrl-C cancels it (the daemon kills
+/// its builds and stops the replicas it launched, and the progress shows them stop), a
+/// second one leaves at once. Either way the command ends with exit 130.
+async fn send_interruptible(
+    client: Client,
+    request: &Request,
+    out: Output,
+) -> Result<Reply, CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::io("handling Ctrl-C"))?;
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let mut cancel = Some(cancel);
+    let started = Instant::now();
+    // Replicas stopped once the cancel was asked for: the ones the start had launched.
+    let cancelling = std::cell::Cell::new(false);
+    let stopped = std::cell::Cell::new(0usize);
+    let sending = client.request_unless(
+        request,
+        |event| {
+            if let Event::Progress(p) = event {
+                if cancelling.get() && p.phase == Phase::Stopped {
+                    stopped.set(stopped.get() + 1);
+                }
+                if !out.quiet {
+                    println!("{}", progress_line(p, out, started));
+                }
+            }
+        },
+        async {
+            let _ = cancelled.await;
+        },
+    );
+    let mut sending = std::pin::pin!(sending);
+    loop {
+        tokio::select! {
+            reply = &mut sending => {
+                let reply = reply?;
+                return if cancel.is_some() {
+                    Ok(reply)
+                } else {
+                    Err(CliError::Interrupted(format!(
+                        "start cancelled: its builds were killed and the {} replica(s) it launched stopped",
+                        stopped.get()
+                    )))
+                };
+            }
+            _ = interrupt.recv() => match cancel.take() {
+                Some(cancel) => {
+                    eprintln!(
+                        "{}",
+                        out.yellow("cancelling the start: killing its builds, stopping what it launched (Ctrl-C again to leave at once)")
+                    );
+                    cancelling.set(true);
+                    let _ = cancel.send(());
+                }
+                None => {
+                    return Err(CliError::Interrupted(
+                        "left at once: the daemon finishes cancelling the start; `orchestra ps` shows what runs".into(),
+                    ));
+                }
+            },
+        }
+    }
 }
 
 /// `orchestra stop`: through the daemon when one runs, else straight from the records.

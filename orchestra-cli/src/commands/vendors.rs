@@ -102,13 +102,17 @@ pub async fn down(
         }
         return Ok(());
     }
-    vendors_client(project)
+    let removed = vendors_client(project)
         .await?
         .down(names, volumes)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if !out.quiet {
-        println!("vendors down");
+        let started = std::time::Instant::now();
+        for vendor in &removed {
+            let line = crate::daemon::vendors::stopped(vendor, volumes);
+            println!("{}", fleet::progress_line(&line, out, started));
+        }
     }
     Ok(())
 }

@@ -70,9 +70,22 @@ impl Client {
 
     /// Sends `request` and hands every event to `on_event` until the daemon says `done`.
     pub async fn request(
+        self,
+        request: &Request,
+        on_event: impl FnMut(&Event),
+    ) -> Result<Reply, CliError> {
+        self.request_unless(request, on_event, std::future::pending())
+            .await
+    }
+
+    /// [`Client::request`], giving the request up when `cancel` completes: this side of the
+    /// connection is closed, which the daemon takes as the client hanging up (a start is
+    /// then cancelled), and the events that follow are still read until `done`.
+    pub async fn request_unless(
         mut self,
         request: &Request,
         mut on_event: impl FnMut(&Event),
+        cancel: impl Future<Output = ()>,
     ) -> Result<Reply, CliError> {
         let mut line = serde_json::to_string(request)
             .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
@@ -86,21 +99,32 @@ impl Client {
         // A daemon that refuses the request may close before reading it: its answer is
         // still there to read, so a failed write is reported only if nothing came back.
         let sent = self.stream.get_mut().write_all(line.as_bytes()).await;
-        let mut buf = String::new();
+        let (read, mut write) = self.stream.into_inner().into_split();
+        // `next_line` is cancel-safe: no event is lost to the cancel branch.
+        let mut lines = BufReader::new(read).lines();
+        let mut cancel = std::pin::pin!(cancel);
+        let mut cancelled = false;
         loop {
-            buf.clear();
-            let n = match self.stream.read_line(&mut buf).await {
-                Ok(n) => n,
+            let read = tokio::select! {
+                read = lines.next_line() => read,
+                () = &mut cancel, if !cancelled => {
+                    cancelled = true;
+                    let _ = write.shutdown().await;
+                    continue;
+                }
+            };
+            let buf = match read {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    if let Err(e) = sent {
+                        return Err(lost(e));
+                    }
+                    return Err(CliError::Failed(
+                        "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
+                    ));
+                }
                 Err(e) => return Err(lost(sent.err().unwrap_or(e))),
             };
-            if n == 0 {
-                if let Err(e) = sent {
-                    return Err(lost(e));
-                }
-                return Err(CliError::Failed(
-                    "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
-                ));
-            }
             let event: Event = serde_json::from_str(buf.trim_end()).map_err(|e| {
                 CliError::Failed(format!(
                     "the orchestra daemon sent an unreadable event: {e}"

@@ -15,7 +15,7 @@ use orchestra_supervisor::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::docker::{Mode, Modes, Route};
 use super::lock::DaemonLock;
@@ -188,8 +188,9 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         return write_event(&mut stream, &refusal).await;
     }
     let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
     let mut line = String::new();
-    if BufReader::new(read).read_line(&mut line).await? == 0 {
+    if read.read_line(&mut line).await? == 0 {
         // Only checking that a daemon answers (as a starting daemon does).
         return Ok(());
     }
@@ -205,13 +206,23 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let (status_tx, status_rx) = tokio::sync::oneshot::channel();
-    let work = run_request(daemon, request, tx, status_tx);
+    // A client that closes its side of the connection (Ctrl-C, or killed) gives up its
+    // start; any other request runs to its end.
+    let (hang_up, hung_up) = watch::channel(false);
+    let work = run_request(daemon, request, tx, status_tx, hung_up);
     tokio::pin!(work);
     // Forward progress while the request runs; a client that hung up does not stop the work.
     let mut client_gone = false;
+    let mut after_request = String::new();
     let final_event = loop {
         tokio::select! {
             done = &mut work => break done,
+            read = read.read_line(&mut after_request), if !*hang_up.borrow() => {
+                after_request.clear();
+                if !matches!(read, Ok(n) if n > 0) {
+                    hang_up.send_replace(true);
+                }
+            }
             Some(progress) = rx.recv() => {
                 if !client_gone && write_event(&mut write, &Event::Progress(progress)).await.is_err() {
                     client_gone = true;
@@ -245,6 +256,7 @@ async fn run_request(
     request: Request,
     events: mpsc::UnboundedSender<Progress>,
     status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
+    hung_up: watch::Receiver<bool>,
 ) -> Event {
     // The engine that runs the fleet: on the host, or in containers.
     let project = super::docker::project_of(&request);
@@ -312,7 +324,11 @@ async fn run_request(
             selected.retain(|s| !refused.iter().any(|f| f.unit == s.as_str()));
             let services = narrowed.unwrap_or(services);
             let opts = orchestra_supervisor::StartOptions { scale, no_build };
-            let mut outcome = engine.start(&project, &services, opts, events).await;
+            let cancelled = client_hung_up(hung_up.clone());
+            let mut outcome = engine
+                .start_unless(&project, &services, opts, events, cancelled)
+                .await;
+            let rerun = rerun && !*hung_up.borrow();
             route.rerun.watch(&project, &selected, rerun).await;
             outcome.ok &= refused.is_empty();
             outcome.failures.splice(0..0, refused);
@@ -328,7 +344,10 @@ async fn run_request(
             volumes,
         } => {
             let result = daemon.vendors.down(&project, &vendors, volumes).await;
-            return done(result);
+            for vendor in result.iter().flatten() {
+                let _ = events.send(super::vendors::stopped(vendor, volumes));
+            }
+            return done(result.map(drop));
         }
         Request::Stop { services } => {
             route.rerun.unwatch(&services).await;
@@ -376,6 +395,13 @@ async fn run_request(
     Event::Done {
         ok: outcome.ok,
         failures: outcome.failures,
+    }
+}
+
+/// Completes once the client of the request hung up.
+async fn client_hung_up(mut hung_up: watch::Receiver<bool>) {
+    if hung_up.wait_for(|gone| *gone).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

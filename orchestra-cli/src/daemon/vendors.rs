@@ -102,9 +102,9 @@ impl VendorRuntime {
         project: &ProjectSpec,
         names: &[VendorName],
         volumes: bool,
-    ) -> Result<(), Failure> {
+    ) -> Result<Vec<String>, Failure> {
         if project.vendors.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut inner = self.inner.lock().await;
         let never_up = inner.vendors.is_none();
@@ -114,11 +114,11 @@ impl VendorRuntime {
             // an engine nobody can reach holds nothing to take down: the stop goes on.
             Err(failure) if never_up => {
                 tracing::info!(reason = %failure.reason, "no vendor to take down");
-                return Ok(());
+                return Ok(Vec::new());
             }
             Err(failure) => return Err(failure),
         };
-        vendors.down(names, volumes).await.map_err(|e| Failure {
+        let removed = vendors.down(names, volumes).await.map_err(|e| Failure {
             unit: "vendors".into(),
             reason: e.to_string(),
             log_tail: Vec::new(),
@@ -126,7 +126,7 @@ impl VendorRuntime {
         inner
             .log_tasks
             .retain(|name, _| !(names.is_empty() || names.contains(name)));
-        Ok(())
+        Ok(removed)
     }
 
     /// The vendors' rows for `ps`, when this daemon has dealt with vendors.
@@ -158,6 +158,20 @@ impl Inner {
         let vendors = Vendors::new(docker, project.name.clone());
         self.vendors = Some(vendors.clone());
         Ok(vendors)
+    }
+}
+
+/// The progress line of a vendor taken down: `■ redis stopped (vendor, volumes kept)`.
+pub fn stopped(vendor: &str, volumes_removed: bool) -> Progress {
+    Progress {
+        unit: vendor.to_owned(),
+        replica: None,
+        phase: orchestra_core::protocol::Phase::Stopped,
+        message: Some(if volumes_removed {
+            "vendor, volumes removed".into()
+        } else {
+            "vendor, volumes kept".into()
+        }),
     }
 }
 

@@ -51,7 +51,12 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr));
     let status = match spawn_session(cmd) {
-        Ok(mut child) => child.wait().await,
+        Ok(mut child) => {
+            let session = KillSessionOnDrop(child.pid);
+            let status = child.wait().await;
+            std::mem::forget(session);
+            status
+        }
         Err(e) => Err(e),
     };
     copy_to_replica_log(&log_path, state, service);
@@ -69,6 +74,20 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
             format!("build failed: cannot run `{command}`: {e}"),
             &log_path,
         )),
+    }
+}
+
+/// Kills a build's whole session when the build is dropped before it ends: a cancelled
+/// start must leave no compiler running. The leader is still our un-reaped child then, so
+/// its pid (which is also the session's process group) cannot have been reused.
+struct KillSessionOnDrop(i32);
+
+impl Drop for KillSessionOnDrop {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            let group = nix::unistd::Pid::from_raw(self.0);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 

@@ -24,6 +24,9 @@ const UNSUPERVISED_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Events = mpsc::UnboundedSender<Progress>;
 
+/// Completes when a start is to be given up.
+pub(super) type Cancelled = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 pub(super) enum Op {
     Adopt {
         project: Arc<ProjectSpec>,
@@ -34,6 +37,7 @@ pub(super) enum Op {
         services: Vec<ServiceName>,
         opts: StartOptions,
         events: Events,
+        cancelled: Cancelled,
         reply: oneshot::Sender<Outcome>,
     },
     Stop {
@@ -65,6 +69,8 @@ pub(super) struct Ctx {
     pub log_opener: LogOpener,
     /// Bounds the builds running at once (one per core).
     pub builds: Arc<Semaphore>,
+    /// The replicas this request launched, to stop if it is cancelled.
+    pub launched: Arc<std::sync::Mutex<Vec<ReplicaHandle>>>,
 }
 
 impl Ctx {
@@ -127,6 +133,7 @@ impl Fleet {
             events,
             log_opener: self.log_opener(),
             builds: self.builds.clone(),
+            launched: Arc::default(),
         }
     }
 
@@ -151,6 +158,7 @@ impl Fleet {
                     services,
                     opts,
                     events,
+                    cancelled,
                     reply,
                 } => {
                     let selected = selection(&project, &services);
@@ -161,7 +169,12 @@ impl Fleet {
                         build: !opts.no_build,
                         replace: false,
                     };
-                    let mut outcome = bring_up(self.ctx(events), project, set, plan).await;
+                    let ctx = self.ctx(events);
+                    let mut outcome = tokio::select! {
+                        biased;
+                        () = cancelled => cancel_start(&ctx).await,
+                        outcome = bring_up(ctx.clone(), project, set, plan) => outcome,
+                    };
                     prepend(&mut outcome, unknown);
                     let _ = reply.send(outcome);
                 }
@@ -340,6 +353,30 @@ fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
         outcome.failures = failures;
         outcome.ok = false;
     }
+}
+
+/// Gives up a start whose bring-up was just dropped (which killed its builds): stops the
+/// replicas it launched that are still in the fleet.
+async fn cancel_start(ctx: &Ctx) -> Outcome {
+    let launched: Vec<ReplicaHandle> = std::mem::take(
+        &mut *ctx
+            .launched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let still: Vec<ReplicaHandle> = {
+        let fleet = lock(&ctx.replicas);
+        launched
+            .into_iter()
+            .filter(|h| fleet.get(h.id()).is_some_and(|f| f.same_job(h)))
+            .collect()
+    };
+    stop_all(ctx, still).await;
+    Outcome::from_failures(vec![Failure {
+        unit: "orchestra".into(),
+        reason: "the start was cancelled".into(),
+        log_tail: Vec::new(),
+    }])
 }
 
 /// Stops replicas in parallel and forgets them.

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::backend::Supervisor;
 use crate::job::{LogOpener, OpenLog, ReplicaHandle};
 use crate::unix::UnixSupervisor;
-use fleet::{Fleet, Op};
+use fleet::{Cancelled, Fleet, Op};
 
 /// Options of a start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,14 +130,31 @@ impl Engine {
         opts: StartOptions,
         events: mpsc::UnboundedSender<Progress>,
     ) -> Outcome {
+        self.start_unless(project, services, opts, events, std::future::pending())
+            .await
+    }
+
+    /// [`Engine::start`], given up when `cancelled` completes first: its builds are killed
+    /// (their whole session), the replicas it launched are stopped, and the outcome says
+    /// the start was cancelled. Replicas that ran before the start are left alone.
+    pub async fn start_unless(
+        &self,
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        opts: StartOptions,
+        events: mpsc::UnboundedSender<Progress>,
+        cancelled: impl Future<Output = ()> + Send + 'static,
+    ) -> Outcome {
         let project = Arc::new(project.clone());
         let services = services.to_vec();
+        let cancelled: Cancelled = Box::pin(cancelled);
         self.ask(
             |reply| Op::Start {
                 project,
                 services,
                 opts,
                 events,
+                cancelled,
                 reply,
             },
             stopped_engine(),

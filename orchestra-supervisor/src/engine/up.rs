@@ -208,6 +208,10 @@ pub(super) fn start_replica(ctx: &Ctx, service: &ServiceSpec, index: u32) -> Rep
     };
     let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
     lock(&ctx.replicas).insert(handle.id().clone(), handle.clone());
+    ctx.launched
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(handle.clone());
     ctx.emit(&service.name, Some(index), Phase::Starting, None);
     handle
 }

@@ -98,6 +98,11 @@ impl ReplicaHandle {
         &self.id
     }
 
+    /// Whether `other` is a handle on this very job, not on a later job of the same replica.
+    pub(crate) fn same_job(&self, other: &Self) -> bool {
+        self.control.same_channel(&other.control)
+    }
+
     /// The hash of the spec it runs.
     pub fn spec_hash(&self) -> &str {
         &self.spec_hash
