@@ -2,6 +2,7 @@
 //! real `orchestra` binary and its daemon, on real processes. Every test runs its own fleet
 //! in a temporary folder on free ports.
 
+mod acceptance;
 mod broken_config;
 mod cleanup;
 mod errors;

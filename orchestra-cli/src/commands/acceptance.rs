@@ -1,6 +1,7 @@
-//! `orchestra test --acceptance`: bring the fleet up as `start` would, run the acceptance
-//! tests against it, then take down what this run started — a fleet that was already
-//! running is left as it was.
+//! `orchestra test --acceptance`: run the acceptance tests against the fleet as it runs,
+//! starting (as `start` would) only the selected services that do not run, then take down
+//! what this run started. What was already running is left as it was: never restarted,
+//! even when the `test:` section changes the environment the tests see.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,8 @@ use orchestra_core::{ReplicaState, ServiceName, StateDir, VendorName};
 
 use super::fleet;
 use super::test::{Run, Target, Verdict, print_grouped, run_command};
-use crate::daemon::client::Client;
+use crate::daemon::client::{Client, Reply};
+use crate::daemon::docker::Mode;
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -22,27 +24,42 @@ struct Before {
     vendors: BTreeSet<String>,
 }
 
-/// Starts `selected` (with their dependencies and vendors), runs their acceptance commands
-/// and the project's, and tears down what it started.
+/// Starts those of `selected` that do not run (with their dependencies and vendors) from
+/// `as_started`, the project as `start` resolves it; runs the acceptance commands of `project`
+/// (resolved for `test`) and the project's; and tears down what it started.
 pub(crate) async fn run(
     project: &ProjectSpec,
+    as_started: &ProjectSpec,
     selected: &[ServiceName],
     out: Output,
     width: usize,
 ) -> Result<Vec<Run>, CliError> {
     let state = StateDir::at(&project.state_dir);
     let before = running_before(&state).await?;
-    let client = Client::connect_or_spawn(&state).await?;
-    let request = Request::Start {
-        project: Box::new(project.clone()),
-        services: selected.to_vec(),
-        scale: std::collections::BTreeMap::new(),
-        no_build: false,
-        rerun: false,
-        keep_strays: false,
-        docker: false,
+    let missing: Vec<ServiceName> = selected
+        .iter()
+        .filter(|s| !before.services.contains(s.as_str()))
+        .cloned()
+        .collect();
+    let reply = if missing.is_empty() {
+        Ok(Reply {
+            ok: true,
+            failures: Vec::new(),
+        })
+    } else {
+        let client = Client::connect_or_spawn(&state).await?;
+        let request = Request::Start {
+            project: Box::new(as_started.clone()),
+            services: missing,
+            scale: std::collections::BTreeMap::new(),
+            no_build: false,
+            rerun: false,
+            keep_strays: false,
+            // Into the fleet's own mode: a fleet run with --docker stays in Docker.
+            docker: Mode::saved(&state) == Mode::Docker,
+        };
+        fleet::send(client, &request, out).await
     };
-    let reply = fleet::send(client, &request, out).await;
     let result = match reply {
         Ok(reply) if reply.ok => Ok(run_acceptance(project, selected, out, width).await),
         Ok(reply) => {

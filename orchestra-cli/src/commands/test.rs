@@ -86,7 +86,10 @@ pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
     let _ = printer.await;
 
     if args.acceptance {
-        runs.extend(super::acceptance::run(&project, &selected, out, width).await?);
+        // The fleet runs as `start` resolved it: what must be started is started the same
+        // way, so that nothing already running looks changed and gets replaced.
+        let as_started = cx.resolve(Section::Start)?;
+        runs.extend(super::acceptance::run(&project, &as_started, &selected, out, width).await?);
     }
     if let Some(path) = &args.junit {
         let suites: Vec<&Suite> = runs.iter().map(|r| &r.suite).collect();
