@@ -53,6 +53,7 @@
 //! ```
 
 mod discover;
+mod dotenv;
 mod error;
 mod load;
 mod nesting;

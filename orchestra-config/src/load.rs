@@ -10,7 +10,7 @@ use regex::Regex;
 
 use crate::error::Problem;
 use crate::node::{self, COMPLEX_KEY_MARK, DUPLICATE_MARK, Node, TAG_MARK};
-use crate::read::Located;
+use crate::read::{EnvEntry, Located, Origin};
 use crate::source::{MAX_FILE_SIZE, ReadFailure, SourceFile, Target};
 
 /// Reads and parses `path`; problems are pushed and `None` returned when nothing usable came
@@ -71,10 +71,21 @@ pub(crate) fn read_failure(path: &Path, name: &str, failure: ReadFailure) -> Pro
         ReadFailure::Io(e) => {
             let help = match e.kind() {
                 std::io::ErrorKind::PermissionDenied => "check the file's permissions",
-                std::io::ErrorKind::NotFound => "check that the file exists",
+                std::io::ErrorKind::NotFound => {
+                    "check that the file exists (a symbolic link must lead to one)"
+                }
+                _ if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                    "it is a symbolic link that leads back to itself: make it point to a file"
+                }
                 _ => "check that the path is a readable file",
             };
             Problem::new(format!("cannot read {name}: {e}")).help(help)
+        }
+        ReadFailure::NotAFile(kind) => {
+            Problem::new(format!("{name} is {kind}, not a file")).help(format!(
+                "replace `{}` by a regular file, or remove it",
+                path.display()
+            ))
         }
         ReadFailure::TooLarge(size) => Problem::new(format!(
             "{name} is too large ({size} bytes; the limit is {} MiB)",
@@ -182,9 +193,11 @@ pub(crate) fn env_file(
     root: &Path,
     entry: &Located<String>,
     problems: &mut Vec<Problem>,
-) -> Vec<(String, String)> {
+) -> Vec<EnvEntry> {
     let path = base.join(&entry.value);
-    if !path.is_file() {
+    // `symlink_metadata`, not `exists`: a dangling link or a loop is read, and so reported
+    // for what it is, rather than called missing.
+    if path.symlink_metadata().is_err() {
         problems.push(
             entry
                 .origin
@@ -202,33 +215,41 @@ pub(crate) fn env_file(
     }
     let name = crate::discover::display_name(root, &path);
     let file = match SourceFile::read(&path, name) {
-        Ok(f) => f,
+        Ok(f) => Arc::new(f),
         Err((name, failure)) => {
             problems.push(read_failure(&path, &name, failure));
             return Vec::new();
         }
     };
-    let mut vars = Vec::new();
-    for item in dotenvy::from_read_iter(file.text.as_bytes()) {
-        match item {
-            Ok(pair) => vars.push(pair),
-            Err(dotenvy::Error::LineParse(line, index)) => {
-                let start = file.text.find(&line).unwrap_or(0);
-                let span = SourceSpan::new((start + index.min(line.len())).into(), 1);
-                problems.push(
-                    Problem::new(format!("cannot parse {}", file.name))
-                        .with_span(&file, Some(span), "unexpected character")
-                        .help("lines are `NAME=value`; quote values that hold spaces"),
-                );
-                break;
-            }
-            Err(e) => {
-                problems.push(Problem::new(format!("cannot read {}: {e}", file.name)));
-                break;
-            }
+    match crate::dotenv::parse(&file.text) {
+        Ok(entries) => entries
+            .into_iter()
+            .map(|e| EnvEntry {
+                key: e.key,
+                value: Located {
+                    value: e.value,
+                    origin: Origin {
+                        file: Arc::clone(&file),
+                        path: Vec::new(),
+                        span: Some(SourceSpan::new(e.span.0.into(), e.span.1 - e.span.0)),
+                    },
+                },
+                literal: e.literal,
+            })
+            .collect(),
+        Err(e) => {
+            let span = SourceSpan::new(e.at.into(), 1);
+            problems.push(
+                Problem::new(format!("cannot parse {}", file.name))
+                    .with_span(&file, Some(span), e.message)
+                    .help(
+                        "lines are `NAME=value`; quote values that hold spaces, \
+                         in single quotes to keep every `$` as written",
+                    ),
+            );
+            Vec::new()
         }
     }
-    vars
 }
 
 #[cfg(test)]

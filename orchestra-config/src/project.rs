@@ -13,7 +13,7 @@ use crate::error::{ConfigError, Problem};
 use crate::load;
 use crate::raw::project::{self as raw_project, RawProject};
 use crate::raw::service::{self as raw_service, RawService};
-use crate::read::Ctx;
+use crate::read::{Ctx, EnvEntry};
 use crate::source::{SourceFile, Target};
 use crate::validate;
 
@@ -24,8 +24,8 @@ pub struct Project {
     pub(crate) root: PathBuf,
     pub(crate) file: PathBuf,
     pub(crate) raw: RawProject,
-    pub(crate) env_file: Vec<(String, String)>,
-    pub(crate) vendor_env_files: BTreeMap<VendorName, Vec<(String, String)>>,
+    pub(crate) env_file: Vec<EnvEntry>,
+    pub(crate) vendor_env_files: BTreeMap<VendorName, Vec<EnvEntry>>,
     pub(crate) services: Vec<LoadedService>,
 }
 
@@ -37,7 +37,7 @@ pub(crate) struct LoadedService {
     pub file: Arc<SourceFile>,
     pub kind: ServiceKind,
     pub raw: RawService,
-    pub env_file: Vec<(String, String)>,
+    pub env_file: Vec<EnvEntry>,
 }
 
 impl Project {
@@ -146,7 +146,7 @@ impl Project {
                 }
                 let files: Vec<&str> = SERVICE_FILE_NAMES
                     .into_iter()
-                    .filter(|n| dir.join(n).is_file())
+                    .filter(|n| present(&dir.join(n)))
                     .collect();
                 if files.len() > 1 {
                     problems.push(
@@ -173,7 +173,7 @@ impl Project {
         let path = SERVICE_FILE_NAMES
             .into_iter()
             .map(|n| dir.join(n))
-            .find(|p| p.is_file())?;
+            .find(|p| present(p))?;
         let display = discover::display_name(&self.root, &path);
         let (file, node) = load::load_yaml(&path, display, problems)?;
         let mut ctx = Ctx::new(Arc::clone(&file), problems);
@@ -225,4 +225,10 @@ impl Project {
             env_file,
         })
     }
+}
+
+/// Whether something is at `path`, of any kind: a service.yml that is a folder, a FIFO or a
+/// dangling link is read, and refused with a message, rather than taken for no service.
+fn present(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
 }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use miette::SourceSpan;
+
 use orchestra_core::spec::{CommandSpec, Env};
-use orchestra_core::template::{interpolate, is_var_name};
+use orchestra_core::template::{TemplateError, interpolate, is_var_name};
 use orchestra_core::{Signal, parse_duration};
 
 use crate::error::Problem;
@@ -25,18 +27,70 @@ pub(crate) struct Located<T> {
     pub origin: Origin,
 }
 
-/// A place in a file.
+/// A place in a file: a key path in a YAML file, or a span of a file that is not YAML (a
+/// dotenv file).
 #[derive(Debug, Clone)]
 pub(crate) struct Origin {
     pub file: Arc<SourceFile>,
     pub path: KeyPath,
+    pub span: Option<SourceSpan>,
 }
 
 impl Origin {
+    /// `value`, said to be written here.
+    pub fn located<T>(&self, value: T) -> Located<T> {
+        Located {
+            value,
+            origin: self.clone(),
+        }
+    }
+
     /// A problem at this place.
     pub fn problem(&self, target: Target, message: String, label: &str) -> Problem {
-        Problem::at(&self.file, &self.path, target, message, label)
+        match self.span {
+            Some(span) => Problem::new(message).with_span(&self.file, Some(span), label),
+            None => Problem::at(&self.file, &self.path, target, message, label),
+        }
     }
+
+    /// The problem of a value here that refers to `name`, which is not set: the snippet
+    /// points at the `$name` itself when it can be found in the value as written.
+    pub fn unset_problem(&self, name: &str, used_by: &str) -> Problem {
+        let value = self
+            .span
+            .or_else(|| self.file.span_of(&self.path, Target::Value));
+        let reference = value.and_then(|v| {
+            let written = self.file.text.get(v.offset()..v.offset() + v.len())?;
+            reference_in(written, name)
+                .map(|(at, len)| SourceSpan::new((v.offset() + at).into(), len))
+        });
+        let message = format!(
+            "variable `{name}` is not set ({used_by} in {})",
+            self.file.name
+        );
+        Problem::new(message)
+            .with_span(&self.file, reference.or(value), "not set")
+            .help(format!(
+                "set `{name}` (in Orchestra's environment, an `env_file` or an `env:` map), \
+                 give it a fallback with `${{{name}:-default}}`, or write `$$` for a literal `$`"
+            ))
+    }
+}
+
+/// Where `$name` or `${name…}` is written in `text`: offset and length.
+fn reference_in(text: &str, name: &str) -> Option<(usize, usize)> {
+    let braced = format!("${{{name}");
+    if let Some(at) = text.find(&braced) {
+        let len = text[at..].find('}').map_or(braced.len(), |n| n + 1);
+        return Some((at, len));
+    }
+    let plain = format!("${name}");
+    text.match_indices(&plain)
+        .find(|(at, _)| {
+            let after = text[at + plain.len()..].chars().next();
+            !after.is_some_and(|c| c == '_' || c.is_ascii_alphanumeric())
+        })
+        .map(|(at, _)| (at, plain.len()))
 }
 
 /// The reading of one file: where problems go.
@@ -64,6 +118,7 @@ impl<'a> Ctx<'a> {
         Origin {
             file: Arc::clone(&self.file),
             path: path.to_vec(),
+            span: None,
         }
     }
 
@@ -200,6 +255,10 @@ pub(crate) fn fields<'n>(
 /// A string; numbers and booleans are taken as written (`image: 16` is "16").
 pub(crate) fn string(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<String> {
     match node {
+        Node::Str(s) if s.contains('\0') => {
+            nul_byte(ctx, path);
+            None
+        }
         Node::Str(s) => Some(s.clone()),
         Node::Int(_) | Node::Float(_) | Node::Bool(_) => node.scalar_text(),
         other => {
@@ -207,6 +266,19 @@ pub(crate) fn string(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<Str
             None
         }
     }
+}
+
+/// Records a string holding a NUL byte (`"\0"`): no command line, path or environment
+/// variable can carry one, so it would fail at every spawn instead of once, here.
+fn nul_byte(ctx: &mut Ctx<'_>, path: &[Seg]) {
+    let message = format!(
+        "`{}` in {} holds a NUL byte",
+        display_path(path),
+        ctx.name()
+    );
+    let help =
+        "remove the `\\0` (or `\\x00`): commands, paths and environment variables cannot hold one";
+    ctx.error(path, Target::Value, message, "NUL byte", Some(help.into()));
 }
 
 /// A non-empty string.
@@ -383,11 +455,13 @@ pub(crate) fn globs(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Vec<String>
         .collect()
 }
 
-/// One variable of an `env:` map.
+/// One variable of an `env:` map or a dotenv file.
 #[derive(Debug, Clone)]
 pub(crate) struct EnvEntry {
     pub key: String,
     pub value: Located<String>,
+    /// Taken as written, never interpolated (a single-quoted dotenv value).
+    pub literal: bool,
 }
 
 /// An `env:` map: names must be variable names, values scalars with valid `${}` syntax.
@@ -413,10 +487,15 @@ pub(crate) fn env_map(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Vec<EnvEn
             ctx.wrong_type(&p, value, "a string");
             continue;
         };
+        if text.contains('\0') {
+            nul_byte(ctx, &p);
+            continue;
+        }
         if check_template(ctx, &text, &p) {
             out.push(EnvEntry {
                 key: key.clone(),
                 value: ctx.located(text, &p),
+                literal: false,
             });
         }
     }
@@ -425,7 +504,7 @@ pub(crate) fn env_map(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Vec<EnvEn
 
 /// Checks the `${}` syntax of a string that will be interpolated.
 pub(crate) fn check_template(ctx: &mut Ctx<'_>, text: &str, path: &[Seg]) -> bool {
-    match interpolate(text, |_| None) {
+    match interpolate(text, |_| Some(String::new())) {
         Ok(_) => true,
         Err(e) => {
             let message = format!("`{}` in {}: {e}", display_path(path), ctx.name());
@@ -442,16 +521,43 @@ pub(crate) fn check_template(ctx: &mut Ctx<'_>, text: &str, path: &[Seg]) -> boo
     }
 }
 
-/// Merges entries into `env` in order, interpolating each from what is merged so far, then
-/// from `fallback`.
-pub(crate) fn merge_env(
+/// Merges entries into `env` in order, interpolating each once from what is merged so far,
+/// then from `fallback`. A variable set nowhere is a problem at the value that uses it.
+pub(crate) fn merge_env<'e>(
     env: &mut Env,
-    entries: impl IntoIterator<Item = (String, String)>,
+    entries: impl IntoIterator<Item = &'e EnvEntry>,
     fallback: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
 ) {
-    for (key, raw) in entries {
-        let value =
-            interpolate(&raw, |k| env.get(k).cloned().or_else(|| fallback(k))).unwrap_or(raw);
-        env.insert(key, value);
+    for entry in entries {
+        let raw = &entry.value.value;
+        let value = if entry.literal {
+            raw.clone()
+        } else {
+            let filled = interpolate(raw, |k| env.get(k).cloned().or_else(|| fallback(k)));
+            match filled {
+                Ok(value) => value,
+                Err(e) => {
+                    problems.push(template_problem(&entry.value.origin, &e, &entry.key));
+                    continue;
+                }
+            }
+        };
+        env.insert(entry.key.clone(), value);
+    }
+}
+
+/// The problem of a value at `origin` that could not be interpolated; `used_by` names what
+/// the value is (`PASSWORD`, `port`).
+pub(crate) fn template_problem(origin: &Origin, e: &TemplateError, used_by: &str) -> Problem {
+    match e {
+        TemplateError::Unset(name) => origin.unset_problem(name, &format!("used by `{used_by}`")),
+        other => origin
+            .problem(
+                Target::Value,
+                format!("`{used_by}` in {}: {other}", origin.file.name),
+                "bad `$` substitution",
+            )
+            .help("write `${NAME}` or `$NAME`, and `$$` for a literal `$`"),
     }
 }

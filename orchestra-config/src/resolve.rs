@@ -12,14 +12,14 @@ use orchestra_core::spec::{
     CommandSpec, Dependency, DockerSpec, Env, Hooks, ProjectSpec, ReadyCheck, ReadyProbe,
     RerunSpec, ServiceKind, ServiceSpec, VendorSpec,
 };
-use orchestra_core::template::{Placeholders, interpolate};
+use orchestra_core::template::{Placeholders, TemplateError, interpolate};
 
 use crate::error::{ConfigError, Problem};
 use crate::ports::PortClaims;
 use crate::project::{LoadedService, Project};
 use crate::raw::ready::RawCheck;
 use crate::raw::vendor::{RawVendor, parse_port_mapping, parse_volume};
-use crate::read::{Located, merge_env};
+use crate::read::{Located, merge_env, template_problem};
 use crate::source::Target;
 
 /// The command being run, which picks its section of orchestra.yml (env and hooks).
@@ -66,7 +66,8 @@ impl Section {
     }
 }
 
-/// Variables only known per replica: left in probes for `ServiceSpec::replica` to fill.
+/// Variables only known per replica: left in probes for `ServiceSpec::replica` to fill
+/// (`PORT` first: a service without a port has none).
 const PER_REPLICA: [&str; 3] = ["PORT", "ORCHESTRA_REPLICA", "ORCHESTRA_SERVICE"];
 /// How long a vendor may take to become ready unless told otherwise: databases are slow.
 const VENDOR_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -87,14 +88,14 @@ impl Project {
         let mut problems = Vec::new();
         let raw_section = section.key().and_then(|k| self.raw.sections.get(k));
         let mut env = Env::new();
-        merge_env(&mut env, self.env_file.iter().cloned(), lookup);
-        merge_env(&mut env, entries(&self.raw.env), lookup);
+        merge_env(&mut env, &self.env_file, lookup, &mut problems);
+        merge_env(&mut env, &self.raw.env, lookup, &mut problems);
         let mut hooks = Hooks {
             before: self.raw.global.before.clone(),
             after: self.raw.global.after.clone(),
         };
         if let Some(s) = raw_section {
-            merge_env(&mut env, entries(&s.env), lookup);
+            merge_env(&mut env, &s.env, lookup, &mut problems);
             hooks.before.extend(s.before.iter().cloned());
             hooks.after.extend(s.after.iter().cloned());
         }
@@ -159,16 +160,20 @@ impl Project {
         problems: &mut Vec<Problem>,
     ) -> VendorSpec {
         let mut env = Env::new();
-        let files = self.vendor_env_files.get(&v.name.value).cloned();
-        merge_env(&mut env, files.unwrap_or_default(), project_lookup);
-        merge_env(&mut env, entries(&v.env), project_lookup);
-        let fill = |s: &str| {
-            interpolate(s, |k| env.get(k).cloned().or_else(|| project_lookup(k)))
-                .unwrap_or_else(|_| s.to_owned())
-        };
+        let files = self.vendor_env_files.get(&v.name.value);
+        merge_env(
+            &mut env,
+            files.into_iter().flatten(),
+            project_lookup,
+            problems,
+        );
+        merge_env(&mut env, &v.env, project_lookup, problems);
+        let lookup = |k: &str| env.get(k).cloned().or_else(|| project_lookup(k));
         let mut ports = Vec::new();
         for p in &v.ports {
-            let text = fill(&p.value);
+            let Some(text) = fill(p, "ports", &lookup, problems) else {
+                continue;
+            };
             match parse_port_mapping(&text) {
                 Ok(m) => {
                     let who = format!("vendor `{}`", v.name.value);
@@ -184,7 +189,10 @@ impl Project {
         }
         let mut volumes = Vec::new();
         for vol in &v.volumes {
-            match parse_volume(&fill(&vol.value), &self.root) {
+            let Some(text) = fill(vol, "volumes", &lookup, problems) else {
+                continue;
+            };
+            match parse_volume(&text, &self.root) {
                 Ok(m) => volumes.push(m),
                 Err(e) => problems.push(vol.origin.problem(
                     Target::Value,
@@ -195,13 +203,17 @@ impl Project {
         }
         let ready = v.ready.clone().map(|r| match r {
             orchestra_core::spec::VendorReady::Http(url) => {
-                orchestra_core::spec::VendorReady::Http(fill(&url))
+                // The vendor's name stands for where the URL is written.
+                let url = v.name.origin.located(url);
+                let filled = fill(&url, "ready.http", &lookup, problems);
+                orchestra_core::spec::VendorReady::Http(filled.unwrap_or(url.value))
             }
             other => other,
         });
+        let image = fill(&v.image, "image", &lookup, problems);
         VendorSpec {
             name: v.name.value.clone(),
-            image: fill(&v.image.value),
+            image: image.unwrap_or_else(|| v.image.value.clone()),
             command: v.command.clone(),
             entrypoint: v.entrypoint.clone(),
             ports,
@@ -215,8 +227,16 @@ impl Project {
     }
 }
 
-fn entries(env: &[crate::read::EnvEntry]) -> impl Iterator<Item = (String, String)> + '_ {
-    env.iter().map(|e| (e.key.clone(), e.value.value.clone()))
+/// `text` interpolated, or `None` with a problem naming `what` (`ports`, `image`).
+fn fill(
+    text: &Located<String>,
+    what: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    interpolate(&text.value, lookup)
+        .map_err(|e| problems.push(template_problem(&text.origin, &e, what)))
+        .ok()
 }
 
 fn service(
@@ -240,11 +260,12 @@ fn service(
         .collect();
     let lookup = &|k: &str| addresses.get(k).cloned().or_else(|| lookup(k));
     let mut env = project_env.clone();
-    merge_env(&mut env, s.env_file.iter().cloned(), lookup);
+    merge_env(&mut env, &s.env_file, lookup, problems);
     merge_env(
         &mut env,
-        entries(raw.env.as_deref().unwrap_or_default()),
+        raw.env.as_deref().unwrap_or_default(),
         lookup,
+        problems,
     );
     env.extend(addresses.clone());
     let env_lookup = |k: &str| env.get(k).cloned().or_else(|| lookup(k));
@@ -305,14 +326,31 @@ fn service(
         }
     });
 
+    // `PORT` is only known per replica, and only for a service with a port.
+    let per_replica = if port.is_some() {
+        &PER_REPLICA[..]
+    } else {
+        &PER_REPLICA[1..]
+    };
+    let mut probe_text = |text: &Located<String>| {
+        keep_per_replica(&text.value, &env_lookup, per_replica).unwrap_or_else(|e| {
+            let problem = template_problem(&text.origin, &e, "ready");
+            problems.push(if e == TemplateError::Unset("PORT".into()) {
+                problem.help("`PORT` is set for each replica of a service with a `port:`: add one, or write the port here")
+            } else {
+                problem
+            });
+            text.value.clone()
+        })
+    };
     let ready = raw.ready.as_ref().map(|r| ReadyProbe {
         check: match &r.check {
             RawCheck::Tcp { host, port } => ReadyCheck::Tcp {
-                host: keep_per_replica(&host.value, &env_lookup),
-                port: keep_per_replica(&port.value, &env_lookup),
+                host: probe_text(host),
+                port: probe_text(port),
             },
             RawCheck::Http(url) => ReadyCheck::Http {
-                url: keep_per_replica(&url.value, &env_lookup),
+                url: probe_text(url),
             },
             RawCheck::Exec(c) => ReadyCheck::Exec {
                 command: c.fill(&placeholders),
@@ -386,7 +424,13 @@ fn port(
     lookup: &dyn Fn(&str) -> Option<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<u16> {
-    let text = interpolate(&p.value, lookup).unwrap_or_else(|_| p.value.clone());
+    let text = match interpolate(&p.value, lookup) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.push(template_problem(&p.origin, &e, "port"));
+            return None;
+        }
+    };
     match text.trim().parse::<u16>() {
         Ok(n) if n > 0 => Some(n),
         _ => {
@@ -409,25 +453,31 @@ fn port(
     }
 }
 
-/// Interpolates `s` but leaves the per-replica variables as `${NAME}` and escapes every other
-/// `$` as `$$`, so that `ServiceSpec::replica` can interpolate the result once more.
-pub(crate) fn keep_per_replica(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+/// Interpolates `s` but leaves the `per_replica` variables as `${NAME}` and escapes every
+/// other `$` as `$$`, so that `ServiceSpec::replica` can interpolate the result once more
+/// and fill only those.
+pub(crate) fn keep_per_replica(
+    s: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    per_replica: &[&str],
+) -> Result<String, TemplateError> {
+    // Refused in any value at load time, so free to stand for `$$` here.
     const LITERAL: char = '\u{0}';
     let guarded = s.replace("$$", &LITERAL.to_string());
     let out = interpolate(&guarded, |k| {
-        if PER_REPLICA.contains(&k) {
+        if per_replica.contains(&k) {
             Some(format!("${{{k}}}"))
         } else {
-            Some(lookup(k).unwrap_or_default().replace('$', "$$"))
+            lookup(k).map(|v| v.replace('$', "$$"))
         }
-    })
-    .unwrap_or(guarded);
-    out.replace(LITERAL, "$$")
+    })?;
+    Ok(out.replace(LITERAL, "$$"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::keep_per_replica;
+    use super::{PER_REPLICA, keep_per_replica};
+    use orchestra_core::template::TemplateError;
 
     #[test]
     fn per_replica_variables_survive_for_later() {
@@ -437,8 +487,12 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            keep_per_replica("http://$HOST:$PORT/x?$$y&$ODD", &lookup),
+            keep_per_replica("http://$HOST:$PORT/x?$$y&$ODD", &lookup, &PER_REPLICA).unwrap(),
             "http://db:${PORT}/x?$$y&a$$b"
+        );
+        assert_eq!(
+            keep_per_replica("$PORT", &lookup, &PER_REPLICA[1..]),
+            Err(TemplateError::Unset("PORT".into()))
         );
     }
 }

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::fs;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,15 +64,33 @@ pub(crate) struct SourceFile {
 /// Why a file could not be read as text.
 pub(crate) enum ReadFailure {
     Io(std::io::Error),
+    /// A folder, FIFO, socket or device where a file was expected: what it is.
+    NotAFile(&'static str),
     TooLarge(u64),
-    NotUtf8 { lossy: String, at: usize },
+    NotUtf8 {
+        lossy: String,
+        at: usize,
+    },
 }
 
 impl SourceFile {
     /// Reads `path`, refusing files above [`MAX_FILE_SIZE`] and bytes that are not UTF-8.
     pub fn read(path: &Path, name: String) -> Result<Self, (String, ReadFailure)> {
         let fail = |f| (name.clone(), f);
-        let file = fs::File::open(path).map_err(|e| fail(ReadFailure::Io(e)))?;
+        // Non-blocking, so that opening a FIFO nobody writes to returns at once; it is
+        // refused below with every other kind of file that is not a regular one.
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(path)
+            .map_err(|e| fail(ReadFailure::Io(e)))?;
+        let kind = file
+            .metadata()
+            .map_err(|e| fail(ReadFailure::Io(e)))?
+            .file_type();
+        if !kind.is_file() {
+            return Err(fail(ReadFailure::NotAFile(describe(kind))));
+        }
         let mut bytes = Vec::new();
         // Read one byte past the limit rather than trusting metadata (a FIFO has no size).
         file.take(MAX_FILE_SIZE + 1)
@@ -113,6 +132,22 @@ impl SourceFile {
         let start = locate(&self.text, path, target)?;
         let len = token_len(&self.text, start, target);
         Some(SourceSpan::new(start.into(), len))
+    }
+}
+
+/// What a file that is not a regular file is, in a message.
+fn describe(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
     }
 }
 

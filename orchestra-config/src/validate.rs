@@ -17,6 +17,30 @@ pub(crate) fn project(p: &Project, problems: &mut Vec<Problem>) {
     runnable(p, problems);
     dependencies(p, problems);
     cycles(p, problems);
+    port_ranges(p, problems);
+}
+
+/// A port written as a number whose replicas would go past 65535, found here so that it is
+/// reported with every other problem (a port from a variable is checked at resolution).
+fn port_ranges(p: &Project, problems: &mut Vec<Problem>) {
+    for s in &p.services {
+        let Some(port) = &s.raw.port else { continue };
+        let Ok(first) = port.value.trim().parse::<u16>() else {
+            continue;
+        };
+        let last = u32::from(first) + s.raw.scale.unwrap_or(1).max(1) - 1;
+        if last > u32::from(u16::MAX) {
+            let message = format!(
+                "service `{}` needs ports {first}–{last}, beyond 65535",
+                s.name
+            );
+            problems.push(
+                port.origin
+                    .problem(Target::Value, message, "base port")
+                    .help("replica n listens on port + n: lower the port or the scale"),
+            );
+        }
+    }
 }
 
 fn name_problem(s: &LoadedService, message: String, label: &str) -> Problem {

@@ -290,6 +290,72 @@ bad!(
     )]
 );
 
+// Variables that are not set, and bytes no process can take.
+bad!(
+    unset_variable_in_env,
+    [(
+        "users/service.yml",
+        "run: ./users\nenv:\n  PASSWORD: \"pa$word1\"\n"
+    )]
+);
+bad!(
+    unset_variable_in_braces,
+    [(
+        "orchestra.yml",
+        "env:\n  URL: \"http://${API_HOST}:8080\"\n"
+    )]
+);
+bad!(
+    unset_variable_in_env_file,
+    [
+        ("orchestra.yml", "env_file: .env\n"),
+        (".env", "GOOD=1\nURL=\"http://$API_HOST:8080\"\n")
+    ]
+);
+bad!(
+    unset_variable_in_port,
+    [("users/service.yml", "run: ./users\nport: $USERS_PORT\n")]
+);
+bad!(
+    unset_variable_in_probe,
+    [(
+        "users/service.yml",
+        "run: ./users\nport: 8080\nready: { http: \"http://$API_HOST:$PORT/health\" }\n"
+    )]
+);
+bad!(
+    port_variable_in_probe_without_a_port,
+    [("users/service.yml", "run: ./users\nready: { tcp: $PORT }\n")]
+);
+bad!(
+    unset_variable_in_vendor_ports,
+    [(
+        "orchestra.yml",
+        "vendors:\n  redis:\n    image: redis:7\n    ports: [\"$REDIS_PORT:6379\"]\n"
+    )]
+);
+bad!(
+    nul_byte_in_env,
+    [(
+        "users/service.yml",
+        "run: ./users\nenv:\n  TOKEN: \"ab\\0cd\"\n"
+    )]
+);
+bad!(
+    nul_byte_in_command,
+    [("users/service.yml", "run: [\"./users\", \"--x\\x00\"]\n")]
+);
+
+#[test]
+fn nul_byte_in_env_file() {
+    let f = Fixture::new(&[
+        ("orchestra.yml", "env_file: .env\n"),
+        (".env", "TOKEN=\"ab\0cd\"\n"),
+    ]);
+    // Shown as a visible character: the snapshot stays text.
+    insta::assert_snapshot!(f.error().replace('\0', "␀"));
+}
+
 // Services that cannot run, files that cannot be read.
 bad!(
     command_service_without_run,
@@ -373,4 +439,53 @@ fn a_problem_locates_itself_in_one_line() {
     );
     let line: usize = location.split(':').nth(1).unwrap().parse().unwrap();
     assert!((2..=4).contains(&line), "{location}");
+}
+
+/// A service.yml that is something else than a file is an error naming it, not a folder
+/// without a service; a FIFO is refused without waiting for a writer.
+fn service_file_that_is(make: impl FnOnce(&std::path::Path)) -> String {
+    let f = Fixture::new(&[("orders/service.yml", "run: ./orders\n")]);
+    std::fs::create_dir(f.root.join("users")).expect("mkdir");
+    make(&f.root.join("users/service.yml"));
+    let err = f.load().expect_err("refused");
+    f.redact(&common::render(&err))
+}
+
+#[test]
+fn service_file_is_a_folder() {
+    insta::assert_snapshot!(service_file_that_is(
+        |p| std::fs::create_dir(p).expect("mkdir")
+    ));
+}
+
+#[test]
+fn service_file_is_a_fifo() {
+    insta::assert_snapshot!(service_file_that_is(|p| {
+        nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    }));
+}
+
+#[test]
+fn service_file_is_a_symlink_loop() {
+    insta::assert_snapshot!(service_file_that_is(|p| {
+        std::os::unix::fs::symlink(p, p).expect("symlink");
+    }));
+}
+
+#[test]
+fn service_file_is_a_device() {
+    insta::assert_snapshot!(service_file_that_is(|p| {
+        std::os::unix::fs::symlink("/dev/null", p).expect("symlink");
+    }));
+}
+
+#[test]
+fn ports_beyond_65535_are_reported_with_other_problems() {
+    let f = Fixture::new(&[
+        ("users/service.yml", "run: ./users\nport: 65535\nscale: 3\n"),
+        ("orders/service.yml", "run: ./orders\nstop_signal: TREM\n"),
+    ]);
+    let err = f.load().expect_err("refused");
+    assert_eq!(err.problems().len(), 2, "{err:?}");
+    insta::assert_snapshot!(f.redact(&common::render(&err)));
 }

@@ -111,6 +111,35 @@ fn env_precedence_follows_the_documented_order() {
 }
 
 #[test]
+fn every_value_is_interpolated_once_and_single_quotes_are_literal() {
+    let f = Fixture::new(&[
+        ("orchestra.yml", "env_file: .env\n"),
+        (
+            ".env",
+            "SINGLE='pa$word1 ${X}'\nDOUBLE=\"pa$(ss\"\nBARE=pa$(ss\n\
+             ESCAPED=\"\\$FROM_PROCESS\"\nFROM=\"$FROM_PROCESS\"\n\
+             ODD='a$$b'\nFALLBACK=${NOPE:-dflt}\n",
+        ),
+        (
+            "users/service.yml",
+            "run: ./users\nenv:\n  AGAIN: \"<$SINGLE>\"\n  ALSO: \"<$DOUBLE>\"\n",
+        ),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let env = &service(&spec, "users").env;
+    assert_eq!(env["SINGLE"], "pa$word1 ${X}");
+    assert_eq!(env["DOUBLE"], "pa$(ss");
+    assert_eq!(env["BARE"], "pa$(ss");
+    assert_eq!(env["ESCAPED"], "$FROM_PROCESS");
+    assert_eq!(env["FROM"], "process");
+    assert_eq!(env["ODD"], "a$$b");
+    assert_eq!(env["FALLBACK"], "dflt");
+    // A value that holds a `$` once filled is not filled a second time where it is used.
+    assert_eq!(env["AGAIN"], "<pa$word1 ${X}>");
+    assert_eq!(env["ALSO"], "<pa$(ss>");
+}
+
+#[test]
 fn probes_keep_per_replica_variables_for_each_replica() {
     let f = Fixture::new(&[
         ("orchestra.yml", "env: { HEALTH: /healthz }\n"),

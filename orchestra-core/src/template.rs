@@ -5,7 +5,7 @@
 //! variables itself. Placeholders (`{bin}`, `{name}`, `{replica}`, `{port}`) are filled in
 //! commands only.
 
-/// A `${` without its closing `}`, or an empty `${}`.
+/// Why a string cannot be interpolated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// `${` was never closed.
@@ -14,19 +14,26 @@ pub enum TemplateError {
     /// `${}` names nothing, or names something that is not a variable name.
     #[error("`${{{0}}}` is not a variable name")]
     BadName(String),
+    /// `$NAME` or `${NAME}` names a variable that is not set, and gives no fallback.
+    #[error("variable `{0}` is not set")]
+    Unset(String),
 }
 
-/// Replaces `$VAR` and `${VAR}` by `lookup(VAR)` (empty when unknown); `$$` is a literal `$`.
-/// A `$` followed by anything else stays as it is.
+/// Replaces `$VAR` and `${VAR}` by `lookup(VAR)`; `${VAR:-fallback}` gives `fallback`
+/// (taken as written) when `VAR` is unset or empty; `$$` is a literal `$`. A `$` followed
+/// by anything else stays as it is. A variable `lookup` does not know, without a fallback,
+/// is an error rather than an empty string: a silently empty password or URL is worse.
 ///
 /// ```
-/// use orchestra_core::template::interpolate;
-/// let v = interpolate("http://${HOST}:$PORT/$$x", |k| match k {
+/// use orchestra_core::template::{TemplateError, interpolate};
+/// let env = |k: &str| match k {
 ///     "HOST" => Some("localhost".to_string()),
 ///     "PORT" => Some("8080".to_string()),
 ///     _ => None,
-/// }).unwrap();
-/// assert_eq!(v, "http://localhost:8080/$x");
+/// };
+/// let v = interpolate("http://${HOST}:$PORT/$$x?${LEVEL:-info}", env).unwrap();
+/// assert_eq!(v, "http://localhost:8080/$x?info");
+/// assert_eq!(interpolate("$PASSWORD", env), Err(TemplateError::Unset("PASSWORD".into())));
 /// ```
 pub fn interpolate(
     input: &str,
@@ -43,11 +50,20 @@ pub fn interpolate(
         } else if let Some(braced) = after.strip_prefix('{') {
             let offset = input.len() - rest.len() + pos;
             let end = braced.find('}').ok_or(TemplateError::Unclosed(offset))?;
-            let name = &braced[..end];
+            let (name, fallback) = match braced[..end].split_once(":-") {
+                Some((name, fallback)) => (name, Some(fallback)),
+                None => (&braced[..end], None),
+            };
             if !is_var_name(name) {
-                return Err(TemplateError::BadName(name.to_owned()));
+                return Err(TemplateError::BadName(braced[..end].to_owned()));
             }
-            out.push_str(&lookup(name).unwrap_or_default());
+            let value = match (lookup(name), fallback) {
+                (Some(v), Some(f)) if v.is_empty() => f.to_owned(),
+                (Some(v), _) => v,
+                (None, Some(f)) => f.to_owned(),
+                (None, None) => return Err(TemplateError::Unset(name.to_owned())),
+            };
+            out.push_str(&value);
             rest = &braced[end + 1..];
         } else {
             let len = after
@@ -60,7 +76,9 @@ pub fn interpolate(
                 out.push('$');
                 rest = after;
             } else {
-                out.push_str(&lookup(&after[..len]).unwrap_or_default());
+                let name = &after[..len];
+                let value = lookup(name).ok_or_else(|| TemplateError::Unset(name.to_owned()))?;
+                out.push_str(&value);
                 rest = &after[len..];
             }
         }
@@ -74,7 +92,7 @@ pub fn referenced_vars(input: &str) -> Vec<String> {
     let mut names = Vec::new();
     let _ = interpolate(input, |name| {
         names.push(name.to_owned());
-        None
+        Some(String::new())
     });
     names
 }
@@ -156,9 +174,27 @@ mod tests {
     #[test]
     fn interpolates_both_forms() {
         assert_eq!(interpolate("$A-${LONG_NAME}", env).unwrap(), "1-x y");
-        assert_eq!(interpolate("$MISSING.", env).unwrap(), ".");
+        assert_eq!(
+            interpolate("$MISSING.", env),
+            Err(TemplateError::Unset("MISSING".into()))
+        );
+        assert_eq!(
+            interpolate("${MISSING}", env),
+            Err(TemplateError::Unset("MISSING".into()))
+        );
         assert_eq!(interpolate("cost: $$5 $ 1$", env).unwrap(), "cost: $5 $ 1$");
         assert_eq!(interpolate("$1", env).unwrap(), "$1");
+    }
+
+    #[test]
+    fn fallbacks_stand_for_unset_or_empty_variables() {
+        let with_empty = |k: &str| (k == "EMPTY").then(String::new).or_else(|| env(k));
+        assert_eq!(interpolate("${A:-x}", with_empty).unwrap(), "1");
+        assert_eq!(interpolate("${NOPE:-x y}", with_empty).unwrap(), "x y");
+        assert_eq!(interpolate("${EMPTY:-x}", with_empty).unwrap(), "x");
+        assert_eq!(interpolate("${NOPE:-}", with_empty).unwrap(), "");
+        // The fallback is taken as written: it is not interpolated again.
+        assert_eq!(interpolate("${NOPE:-$A}", with_empty).unwrap(), "$A");
     }
 
     #[test]
@@ -176,7 +212,7 @@ mod tests {
 
     #[test]
     fn lists_references() {
-        assert_eq!(referenced_vars("$A ${B} $$C"), ["A", "B"]);
+        assert_eq!(referenced_vars("$A ${B} $$C ${D:-d}"), ["A", "B", "D"]);
     }
 
     #[test]

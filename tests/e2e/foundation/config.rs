@@ -212,3 +212,123 @@ fn colours_only_on_a_terminal_and_never_when_told_not_to() {
         );
     }
 }
+
+#[test]
+fn an_unset_variable_stops_start_naming_the_file_the_line_and_the_variable() {
+    let fleet = bad_fleet(
+        "",
+        &[(
+            "api",
+            "run: \"exec sleep 1000\"\nenv:\n  PASSWORD: \"pa$word1\"\n",
+        )],
+    );
+    let out = fleet.cmd(["start"]).env_remove("word1").run();
+    assert_clean_failure(&out, 2);
+    for needle in [
+        "[api/service.yml:3:16]",
+        "variable `word1` is not set",
+        "${word1:-default}",
+        "`$$`",
+    ] {
+        assert!(out.stderr.contains(needle), "no `{needle}` in:\n{out}");
+    }
+    assert!(
+        !fleet.path(".orchestra/logs/api.0.log").exists(),
+        "something started"
+    );
+    // The ways out: a fallback, or `$$` for a literal `$`.
+    fleet.write(
+        "api/service.yml",
+        "run: \"exec sleep 1000\"\nenv:\n  PASSWORD: \"pa${word1:-x}\"\n  LITERAL: \"pa$$word1\"\n",
+    );
+    let config = json(&fleet.cmd(["config", "--json"]).assert_success());
+    assert_eq!(config["services"]["api"]["env"]["PASSWORD"], "pax");
+    assert_eq!(config["services"]["api"]["env"]["LITERAL"], "pa$word1");
+}
+
+#[test]
+fn dotenv_values_are_filled_once_and_single_quoted_ones_never() {
+    let fleet = Fleet::new()
+        .orchestra_yml("env_file: .env\n")
+        .file(
+            ".env",
+            "QUOTED=\"pa$(ss\"\nSINGLE='pa$word1'\nUSES=\"<$SINGLE>\"\n",
+        )
+        .service("api", "run: ./api\n");
+    let config = json(&fleet.cmd(["config", "--json"]).assert_success());
+    let env = &config["services"]["api"]["env"];
+    assert_eq!(env["QUOTED"], "pa$(ss");
+    assert_eq!(env["SINGLE"], "pa$word1");
+    assert_eq!(env["USES"], "<pa$word1>");
+}
+
+#[test]
+fn a_nul_byte_is_refused_when_the_files_are_read() {
+    let fleet = bad_fleet(
+        "",
+        &[(
+            "api",
+            "run: [\"sleep\", \"10\\0\"]\nenv: { TOKEN: \"a\\x00b\" }\n",
+        )],
+    );
+    let out = fleet.cmd(["start"]).run();
+    assert_clean_failure(&out, 2);
+    for needle in [
+        "[api/service.yml:1:16]",
+        "[api/service.yml:2:15]",
+        "NUL byte",
+    ] {
+        assert!(out.stderr.contains(needle), "no `{needle}` in:\n{out}");
+    }
+    assert!(!fleet.path(".orchestra/logs/api.0.log").exists());
+}
+
+#[test]
+fn a_service_file_that_is_not_a_file_is_named() {
+    let fleet = bad_fleet("", &[("api", "run: ./api\n")]);
+    let file = fleet.path("web/service.yml");
+    let make: [(&str, &dyn Fn()); 4] = [
+        ("is a folder", &|| {
+            std::fs::create_dir(&file).expect("mkdir");
+        }),
+        ("is a FIFO", &|| {
+            nix::unistd::mkfifo(&file, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        }),
+        ("Too many levels of symbolic links", &|| {
+            std::os::unix::fs::symlink(&file, &file).expect("symlink");
+        }),
+        ("is a device", &|| {
+            std::os::unix::fs::symlink("/dev/zero", &file).expect("symlink");
+        }),
+    ];
+    std::fs::create_dir(fleet.path("web")).expect("mkdir");
+    for (what, make) in make {
+        make();
+        // A FIFO without a writer must not hang the load: the command's timeout would fail.
+        let out = fleet.cmd(["start"]).run();
+        assert_clean_failure(&out, 2);
+        assert!(
+            out.stderr.contains("web/service.yml") && out.stderr.contains(what),
+            "service.yml that {what}:\n{out}"
+        );
+        if file.is_dir() {
+            std::fs::remove_dir(&file).expect("rmdir");
+        } else {
+            std::fs::remove_file(&file).expect("rm");
+        }
+    }
+}
+
+#[test]
+fn ports_beyond_65535_are_reported_with_every_other_problem() {
+    let fleet = bad_fleet(
+        "",
+        &[
+            ("a", "run: ./a\nport: 65535\nscale: 3\n"),
+            ("b", "run: ./b\nrestart: sometimes\n"),
+        ],
+    );
+    let err = config_error(&fleet, &["a/service.yml:2:7", "b/service.yml:2:10"]);
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(err.contains("65535–65537, beyond 65535"), "{err}");
+}
