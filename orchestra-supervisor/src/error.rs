@@ -61,6 +61,14 @@ pub enum SupervisorError {
         #[source]
         source: io::Error,
     },
+    /// `/proc` could not be read whole (too many open files, …), so nothing could be
+    /// decided about the processes it would have shown.
+    #[error("cannot read the process table")]
+    ProcessTable {
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A process is still alive after SIGKILL.
     #[error("{replica} still has processes after SIGKILL: {pids:?}")]
     Unkillable {

@@ -130,12 +130,17 @@ pub fn read_records(state: &StateDir) -> Vec<ReplicaRecord> {
 /// another process shows as `crashed` without a pid, and its record is otherwise ignored.
 pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
     let records = read_records(state);
-    let table = Table::read();
+    // Unreadable, the table gives no statistics; the rows still say what runs.
+    let table = Table::read().unwrap_or_default();
     let now = unix_now();
     records
         .into_iter()
         .map(|r| {
-            let alive = r.identity.liveness() == Liveness::Alive;
+            // Unreadable now is not gone: shown running, as it most likely is.
+            let alive = matches!(
+                r.identity.liveness(),
+                Liveness::Alive | Liveness::Unreadable
+            );
             let mut status = ReplicaStatus {
                 service: r.service.to_string(),
                 replica: r.replica,

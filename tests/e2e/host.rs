@@ -6,6 +6,7 @@
 mod descriptors;
 mod disk;
 mod escapees;
+mod limits;
 
 use std::fs;
 

@@ -472,7 +472,13 @@ pub(crate) fn finish(
     for failure in &reply.failures {
         print_failure(failure, out);
     }
-    let names: Vec<&str> = reply.failures.iter().map(|f| f.unit.as_str()).collect();
+    // Each name once, however many of its replicas failed.
+    let mut names: Vec<&str> = Vec::new();
+    for unit in reply.failures.iter().map(|f| f.unit.as_str()) {
+        if !names.contains(&unit) {
+            names.push(unit);
+        }
+    }
     Err(CliError::Failed(if names.is_empty() {
         format!("the fleet was not {verb}")
     } else {

@@ -106,14 +106,20 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     let mut idle_check = tokio::time::interval(IDLE_CHECK);
     idle_check.tick().await;
     let mut served_any = false;
+    let mut accept_pause = listen::AcceptPause::default();
 
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                served_any = true;
-                serve_connection(&daemon, stream);
-            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    accept_pause.reset();
+                    served_any = true;
+                    serve_connection(&daemon, stream);
+                }
+                // Out of descriptors (EMFILE) the failure repeats at once for as long as
+                // the connection waits: pause instead of spinning on a core.
+                Err(e) => accept_pause.after_failure(&e).await,
+            },
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping the fleet"); break; }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping the fleet"); break; }
             _ = idle_check.tick() => {

@@ -232,7 +232,10 @@ impl Fleet {
             let Some(service) = project.services.get(&record.service) else {
                 continue;
             };
-            if record.identity.liveness() != Liveness::Alive {
+            if matches!(
+                record.identity.liveness(),
+                Liveness::Gone | Liveness::Zombie
+            ) {
                 let _ = ReplicaRecord::remove(&self.state, &id);
                 continue;
             }

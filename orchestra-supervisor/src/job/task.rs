@@ -32,6 +32,9 @@ pub(super) struct Task {
     publish: watch::Sender<Snapshot>,
     events: Option<mpsc::UnboundedSender<Progress>>,
     restarts: u32,
+    /// A stop failed (something survived, or `/proc` could not be read): the record
+    /// stays, so that a later `stop` finds what may be left.
+    stop_failed: bool,
 }
 
 impl Task {
@@ -50,6 +53,7 @@ impl Task {
             publish,
             events,
             restarts,
+            stop_failed: false,
         }
     }
 
@@ -88,6 +92,9 @@ impl Task {
     }
 
     fn remove_record(&self) {
+        if self.stop_failed {
+            return;
+        }
         if let Err(e) = ReplicaRecord::remove(&self.config.state, &self.config.spec.id) {
             tracing::warn!(replica = %self.config.spec.id, error = %e, "cannot remove record");
         }
@@ -331,6 +338,7 @@ impl Task {
                 result = &mut stopping => {
                     if let Err(e) = result {
                         tracing::error!(replica = %self.config.spec.id, error = %e, "stop failed");
+                        self.stop_failed = true;
                     }
                     return;
                 }

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use orchestra_core::ProcessIdentity;
 
-use crate::unix::identity::boot_id;
+use crate::unix::identity::{boot_id, means_gone};
 
 /// Every pid in `/proc`, in no particular order.
 pub(crate) fn pids() -> Vec<i32> {
@@ -71,14 +71,23 @@ impl Stat {
     }
 }
 
+/// The stat of `pid`; `None` when it is gone or cannot be read.
 pub(crate) fn stat(pid: i32) -> Option<Stat> {
-    let s = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-    Some(Stat {
-        ppid: s.ppid,
-        pgrp: s.pgrp,
-        state: s.state,
-        start_time: s.starttime,
-    })
+    read_stat(pid).ok().flatten()
+}
+
+/// The stat of `pid`: `Ok(None)` when it is gone, an error when `/proc` cannot tell.
+pub(crate) fn read_stat(pid: i32) -> Result<Option<Stat>, procfs::ProcError> {
+    match procfs::process::Process::new(pid).and_then(|p| p.stat()) {
+        Ok(s) => Ok(Some(Stat {
+            ppid: s.ppid,
+            pgrp: s.pgrp,
+            state: s.state,
+            start_time: s.starttime,
+        })),
+        Err(e) if means_gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The real uid of `pid` (the first field of `Uid:` in its status).
@@ -96,16 +105,25 @@ pub(crate) struct Ancestry {
 }
 
 impl Ancestry {
-    fn parent(&mut self, pid: i32) -> Option<i32> {
+    /// The parent of `pid`: `Ok(None)` when it is gone, an error when unreadable.
+    fn read_parent(&mut self, pid: i32) -> Result<Option<i32>, procfs::ProcError> {
         if let Some(&p) = self.parents.get(&pid) {
-            return Some(p);
+            return Ok(Some(p));
         }
-        let p = stat(pid)?.ppid;
+        let Some(p) = read_stat(pid)?.map(|s| s.ppid) else {
+            return Ok(None);
+        };
         self.parents.insert(pid, p);
-        Some(p)
+        Ok(Some(p))
     }
 
-    /// Whether `pid` is in `set` or descends from a member of it.
+    fn parent(&mut self, pid: i32) -> Option<i32> {
+        self.read_parent(pid).ok().flatten()
+    }
+
+    /// Whether `pid` is in `set` or descends from a member of it. An ancestry that cannot
+    /// be read (too many open files, …) counts as within: it might be, and what is in the
+    /// set is never to be taken for a stray.
     pub fn within(&mut self, pid: i32, set: &HashSet<i32>) -> bool {
         if set.is_empty() {
             return false;
@@ -116,9 +134,10 @@ impl Ancestry {
             if set.contains(&pid) {
                 return true;
             }
-            match self.parent(pid) {
-                Some(p) if p > 0 && p != pid => pid = p,
-                _ => return false,
+            match self.read_parent(pid) {
+                Ok(Some(p)) if p > 0 && p != pid => pid = p,
+                Ok(_) => return false,
+                Err(_) => return true,
             }
         }
         false

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::Stray;
 use crate::error::SupervisorError;
-use crate::stop::{LadderState, POLL_INTERVAL, Step, StopPlan, next_step};
+use crate::stop::{KILL_GIVE_UP, LadderState, POLL_INTERVAL, Step, StopPlan, next_step};
 use crate::unix::signal_members;
 use crate::unix::tree::{Entry, Roots, Table, discover};
 
@@ -119,8 +119,24 @@ pub async fn stop_strays(strays: &[Stray], signal: Signal, timeout: Duration) ->
     let mut work: Vec<Work> = strays.iter().map(|s| Work::new(s, strays)).collect();
     let started = Instant::now();
     loop {
-        let table = Table::read();
         let now = started.elapsed();
+        let table = match Table::read() {
+            Ok(table) => table,
+            // Unreadable is not gone: look again, up to as long as a stop may last.
+            Err(e) if now < plan.timeout + KILL_GIVE_UP => {
+                tracing::debug!(error = %e, "cannot read /proc; looking again");
+                tokio::time::sleep(POLL_INTERVAL).await;
+                continue;
+            }
+            Err(e) => {
+                for w in work.iter_mut().filter(|w| w.outcome.is_none()) {
+                    w.outcome = Some(StrayOutcome::Failed(SupervisorError::ProcessTable {
+                        source: std::io::Error::new(e.kind(), e.to_string()),
+                    }));
+                }
+                break;
+            }
+        };
         let mut waiting = false;
         for w in work.iter_mut().filter(|w| w.outcome.is_none()) {
             let members = w.members(&table);

@@ -25,7 +25,7 @@ pub(crate) async fn ended(identity: &ProcessIdentity) {
         .and_then(watchable);
     // The pidfd names whatever holds the pid now: check it is still ours only after
     // opening it, so a process that ended in between is not waited for forever.
-    if identity.liveness() != Liveness::Alive {
+    if !still_running(identity) {
         return;
     }
     match pidfd {
@@ -50,9 +50,14 @@ fn watchable(fd: OwnedFd) -> Option<AsyncFd<OwnedFd>> {
 }
 
 async fn poll_until_ended(identity: &ProcessIdentity) {
-    while identity.liveness() == Liveness::Alive {
+    while still_running(identity) {
         tokio::time::sleep(ADOPTED_POLL).await;
     }
+}
+
+/// Alive, or `/proc` cannot say: an unreadable process has not ended.
+fn still_running(identity: &ProcessIdentity) -> bool {
+    matches!(identity.liveness(), Liveness::Alive | Liveness::Unreadable)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::io;
 use std::sync::OnceLock;
 
 use orchestra_core::ProcessIdentity;
+use procfs::ProcError;
 use procfs::process::Process;
 
 /// Where a written-down process stands now.
@@ -16,6 +17,9 @@ pub enum Liveness {
     Zombie,
     /// It ended, or its pid now belongs to another process, or the machine rebooted.
     Gone,
+    /// `/proc` cannot tell right now (too many open files, …): it may well be alive, and
+    /// must be treated as such.
+    Unreadable,
 }
 
 impl Liveness {
@@ -50,15 +54,19 @@ impl IdentityExt for ProcessIdentity {
         if self.boot_id != boot_id() {
             return Liveness::Gone;
         }
-        match start_time_and_state(self.pid) {
-            Some((start, state)) if start == self.start_time => {
+        match read_start_time_and_state(self.pid) {
+            Ok(Some((start, state))) if start == self.start_time => {
                 if state == 'Z' || state == 'X' {
                     Liveness::Zombie
                 } else {
                     Liveness::Alive
                 }
             }
-            _ => Liveness::Gone,
+            Ok(_) => Liveness::Gone,
+            Err(e) => {
+                tracing::debug!(pid = self.pid, error = %e, "cannot read /proc");
+                Liveness::Unreadable
+            }
         }
     }
 }
@@ -73,15 +81,70 @@ pub fn boot_id() -> &'static str {
     })
 }
 
-/// Field 22 (start time in clock ticks since boot) and the state letter of `pid`.
+/// Field 22 (start time in clock ticks since boot) and the state letter of `pid`; `None`
+/// when it is gone or cannot be read (see [`read_start_time_and_state`] to tell which).
 pub fn start_time_and_state(pid: i32) -> Option<(u64, char)> {
-    let stat = Process::new(pid).ok()?.stat().ok()?;
-    Some((stat.starttime, stat.state))
+    read_start_time_and_state(pid).ok().flatten()
+}
+
+/// Field 22 and the state letter of `pid`: `Ok(None)` when the process is gone, an error
+/// when `/proc` cannot tell (see [`means_gone`]).
+pub fn read_start_time_and_state(pid: i32) -> Result<Option<(u64, char)>, ProcError> {
+    match Process::new(pid).and_then(|p| p.stat()) {
+        Ok(stat) => Ok(Some((stat.starttime, stat.state))),
+        Err(e) if means_gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a failed read of `/proc/<pid>/…` means that the process is gone (it ended:
+/// ENOENT, or ESRCH while reading). Anything else — too many open files (EMFILE, ENFILE),
+/// out of memory, a permission problem — says nothing about the process, and taking it
+/// for "gone" would leave a live process unsupervised with its record deleted.
+pub fn means_gone(e: &ProcError) -> bool {
+    matches!(e, ProcError::NotFound(_))
+}
+
+/// [`means_gone`] for a plain read of a `/proc` file.
+pub fn io_means_gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ESRCH)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_missing_process_reads_as_gone() {
+        assert!(means_gone(&ProcError::NotFound(None)));
+        let emfile = io::Error::from_raw_os_error(nix::libc::EMFILE);
+        assert!(!means_gone(&ProcError::Io(emfile, None)));
+        assert!(!means_gone(&ProcError::PermissionDenied(None)));
+        assert!(!means_gone(&ProcError::Incomplete(None)));
+
+        assert!(io_means_gone(&io::Error::from_raw_os_error(
+            nix::libc::ENOENT
+        )));
+        assert!(io_means_gone(&io::Error::from_raw_os_error(
+            nix::libc::ESRCH
+        )));
+        for errno in [nix::libc::EMFILE, nix::libc::ENFILE, nix::libc::ENOMEM] {
+            assert!(!io_means_gone(&io::Error::from_raw_os_error(errno)));
+        }
+    }
+
+    #[test]
+    fn a_reaped_child_is_gone_and_this_process_is_not() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        assert!(matches!(read_start_time_and_state(pid), Ok(None)));
+        let me = std::process::id() as i32;
+        assert!(matches!(
+            read_start_time_and_state(me),
+            Ok(Some((_, 'R' | 'S')))
+        ));
+    }
 
     #[test]
     fn own_identity_is_alive_and_a_wrong_start_time_is_gone() {

@@ -109,7 +109,7 @@ impl Supervisor for UnixSupervisor {
             let _ = tx.send(Some(end));
         });
         tracing::debug!(replica = %spec.id, pid, "spawned");
-        Ok(Arc::new(UnixReplica::new(identity, instance, rx)))
+        Ok(Arc::new(UnixReplica::new(identity, instance, rx, true)))
     }
 
     async fn adopt(
@@ -117,7 +117,8 @@ impl Supervisor for UnixSupervisor {
         identity: &ProcessIdentity,
         instance: &str,
     ) -> Option<Arc<dyn RunningReplica>> {
-        if identity.liveness() != Liveness::Alive {
+        // Unreadable is not gone: the process is adopted, and its end watched for.
+        if matches!(identity.liveness(), Liveness::Gone | Liveness::Zombie) {
             return None;
         }
         let (tx, rx) = watch::channel(None);
@@ -135,6 +136,7 @@ impl Supervisor for UnixSupervisor {
             identity.clone(),
             instance.to_owned(),
             rx,
+            false,
         )))
     }
 }
@@ -145,6 +147,8 @@ pub struct UnixReplica {
     identity: ProcessIdentity,
     instance: String,
     end: watch::Receiver<Option<ProcessEnd>>,
+    /// Whether the leader is our own child (spawned here, not adopted).
+    child: bool,
     /// Members seen so far (pid → start time), so that one which left the session is still
     /// found while its identity holds.
     known: Mutex<HashMap<i32, u64>>,
@@ -155,18 +159,21 @@ impl UnixReplica {
         identity: ProcessIdentity,
         instance: String,
         end: watch::Receiver<Option<ProcessEnd>>,
+        child: bool,
     ) -> Self {
         Self {
             identity,
             instance,
             end,
+            child,
             known: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Its members in a table read just now (shared with concurrent callers).
-    async fn members(&self) -> Vec<tree::Entry> {
-        self.members_in(&*Table::fresh().await)
+    /// Its members in a table read just now (shared with concurrent callers); an error
+    /// when `/proc` cannot be read whole.
+    async fn members(&self) -> std::io::Result<Vec<tree::Entry>> {
+        Ok(self.members_in(&*Table::fresh().await?))
     }
 
     fn members_in(&self, table: &Table) -> Vec<tree::Entry> {
@@ -202,8 +209,10 @@ impl RunningReplica for UnixReplica {
     }
 
     async fn signal(&self, signal: Signal) -> Result<usize, SupervisorError> {
-        let members = self.members().await;
-        signal_members(&self.identity, &members, signal)
+        match self.members().await {
+            Ok(members) => signal_members(&self.identity, &members, signal),
+            Err(e) => self.signal_unseen(signal, &e),
+        }
     }
 
     async fn wait(&self) -> ProcessEnd {
@@ -225,7 +234,13 @@ impl RunningReplica for UnixReplica {
                 start_time_and_state(pid).is_some_and(|(s, st)| s == start && st != 'Z')
             })
         };
-        quick || self.members().await.iter().any(|e| !e.is_zombie())
+        // A tree that cannot be seen may be alive: a stop goes on (and tries again)
+        // rather than declaring it gone.
+        quick
+            || self
+                .members()
+                .await
+                .map_or(true, |members| members.iter().any(|e| !e.is_zombie()))
     }
 
     async fn stats(&self) -> TreeStats {
@@ -280,10 +295,34 @@ pub(crate) fn signal_members(
 }
 
 impl UnixReplica {
+    /// Signals the tree without seeing it, `/proc` being unreadable (`why`): only its
+    /// process group, and only while the leader is our child not yet reaped — its group
+    /// id cannot be reused before. That reaches every member that did not leave the
+    /// group; the next look at `/proc` that succeeds finds the others.
+    fn signal_unseen(
+        &self,
+        signal: Signal,
+        why: &std::io::Error,
+    ) -> Result<usize, SupervisorError> {
+        tracing::warn!(pid = self.identity.pid, error = %why, "cannot read /proc; signalling the process group only");
+        if !self.child || self.end().is_some() || self.identity.pgid <= 1 {
+            return Ok(0);
+        }
+        match killpg(Pid::from_raw(self.identity.pgid), signal.as_nix()) {
+            Ok(()) => Ok(1),
+            Err(Errno::ESRCH) => Ok(0),
+            Err(source) => Err(SupervisorError::Signal {
+                signal: signal.name().to_owned(),
+                pid: -self.identity.pgid,
+                source,
+            }),
+        }
+    }
+
     /// What is left of a replica whose main process already ended (or whose pid was
     /// recycled): its session members and token holders, if any.
     pub(crate) fn leftovers(identity: ProcessIdentity, instance: String) -> Self {
         let (_tx, rx) = watch::channel(Some(ProcessEnd::Unknown));
-        Self::new(identity, instance, rx)
+        Self::new(identity, instance, rx, false)
     }
 }

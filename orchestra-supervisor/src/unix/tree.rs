@@ -13,12 +13,14 @@
 //! A recycled pid never joins: every member is matched by pid *and* start time.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use orchestra_core::ProcessIdentity;
 use procfs::process::{FDTarget, Process};
 
+use super::identity::means_gone;
 use crate::backend::TreeStats;
 
 /// The environment variable holding a replica run's unique token.
@@ -76,9 +78,11 @@ fn shared<T>(slot: &Slot<T>, read: impl FnOnce() -> T) -> Arc<T> {
 
 impl Table {
     /// A snapshot at most [`STATS_SNAPSHOT_AGE`] old, for statistics only.
+    /// A table that cannot be read is empty: statistics may be missing for a moment,
+    /// nothing is decided from them.
     pub fn recent() -> Arc<Self> {
         static SLOT: Slot<Table> = Mutex::new(None);
-        shared(&SLOT, Self::read)
+        shared(&SLOT, || Self::read().unwrap_or_default())
     }
 
     /// A table with the tokens, read after this call began: fresh enough to signal from.
@@ -86,8 +90,9 @@ impl Table {
     /// A fleet stops all at once, and every replica wants `/proc` read before its signal
     /// and again before it is declared gone. Concurrent callers share one read: whoever
     /// asked before a read began is served by it, and the rest by the next one, which
-    /// starts as soon as the current one ends. The read runs on the blocking pool.
-    pub async fn fresh() -> Arc<Self> {
+    /// starts as soon as the current one ends. The read runs on the blocking pool. An
+    /// error when `/proc` cannot be read whole (see [`Table::read`]).
+    pub async fn fresh() -> io::Result<Arc<Self>> {
         static LAST: tokio::sync::Mutex<Option<(Instant, Arc<Table>)>> =
             tokio::sync::Mutex::const_new(None);
         let asked = Instant::now();
@@ -95,59 +100,64 @@ impl Table {
         if let Some((began, table)) = last.as_ref()
             && *began >= asked
         {
-            return Arc::clone(table);
+            return Ok(Arc::clone(table));
         }
         let began = Instant::now();
         let table = match tokio::task::spawn_blocking(Self::read_with_tokens).await {
-            Ok(table) => Arc::new(table),
+            Ok(table) => Arc::new(table?),
             // The read panicked or the runtime is shutting down: read here instead.
-            Err(_) => Arc::new(Self::read_with_tokens()),
+            Err(_) => Arc::new(Self::read_with_tokens()?),
         };
         *last = Some((began, Arc::clone(&table)));
-        table
+        Ok(table)
     }
 
-    /// Reads `/proc`; processes that vanish while being read are skipped.
-    pub fn read() -> Self {
+    /// Reads `/proc`; processes that end while being read are skipped. An error when it
+    /// cannot be read whole (too many open files, …): a table missing live processes
+    /// would make them look gone.
+    pub fn read() -> io::Result<Self> {
         let mut entries = HashMap::new();
-        if let Ok(all) = procfs::process::all_processes() {
-            for stat in all.flatten().filter_map(|p| p.stat().ok()) {
-                entries.insert(
-                    stat.pid,
-                    Entry {
-                        pid: stat.pid,
-                        ppid: stat.ppid,
-                        pgrp: stat.pgrp,
-                        session: stat.session,
-                        start_time: stat.starttime,
-                        state: stat.state,
-                        cpu_ticks: stat.utime + stat.stime,
-                        rss_pages: stat.rss,
-                    },
-                );
-            }
+        for process in procfs::process::all_processes().map_err(proc_error)? {
+            let stat = match process.and_then(|p| p.stat()) {
+                Ok(stat) => stat,
+                Err(e) if means_gone(&e) => continue,
+                Err(e) => return Err(proc_error(e)),
+            };
+            entries.insert(
+                stat.pid,
+                Entry {
+                    pid: stat.pid,
+                    ppid: stat.ppid,
+                    pgrp: stat.pgrp,
+                    session: stat.session,
+                    start_time: stat.starttime,
+                    state: stat.state,
+                    cpu_ticks: stat.utime + stat.stime,
+                    rss_pages: stat.rss,
+                },
+            );
         }
         let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
         for e in entries.values() {
             children.entry(e.ppid).or_default().push(e.pid);
         }
-        Self {
+        Ok(Self {
             entries,
             children,
             tokens: None,
-        }
+        })
     }
 
     /// Reads `/proc` and every live process's instance token. A process's environment is
     /// read once in its life (the token is inherited at fork and kept across exec), so a
     /// fleet of hundreds costs one read of each environment, not one per replica and scan.
-    pub fn read_with_tokens() -> Self {
+    pub fn read_with_tokens() -> io::Result<Self> {
         /// Tokens by pid and start time (`None`: the process has none), kept for the
         /// processes that still exist.
         type Known = HashMap<(i32, u64), Option<Arc<str>>>;
         static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
 
-        let mut table = Self::read();
+        let mut table = Self::read()?;
         let me = std::process::id() as i32;
         let mut known = KNOWN.lock().unwrap_or_else(PoisonError::into_inner);
         let before = known.take().unwrap_or_default();
@@ -170,7 +180,7 @@ impl Table {
         }
         *known = Some(now);
         table.tokens = Some(tokens);
-        table
+        Ok(table)
     }
 
     pub fn get(&self, pid: i32) -> Option<&Entry> {
@@ -249,6 +259,14 @@ pub(crate) fn discover(table: &Table, roots: Roots<'_>) -> Vec<Entry> {
         .filter(|&pid| pid != me && pid > 1)
         .filter_map(|pid| table.get(pid).copied())
         .collect()
+}
+
+/// A `/proc` read error as an I/O error, keeping its OS error where it has one.
+fn proc_error(e: procfs::ProcError) -> io::Error {
+    match e {
+        procfs::ProcError::Io(e, _) => e,
+        other => io::Error::other(other.to_string()),
+    }
 }
 
 /// The value of `ORCHESTRA_INSTANCE` in a process's environment, if it has one (and we
@@ -331,7 +349,7 @@ mod tests {
             .spawn()
             .unwrap();
         let me = ProcessIdentity::of(std::process::id() as i32).unwrap();
-        let table = Table::read();
+        let table = Table::read().unwrap();
         let members = discover(
             &table,
             Roots {
@@ -380,10 +398,10 @@ mod tests {
     fn finds_an_orphan_by_its_token_only_when_tokens_are_read() {
         let token = format!("tree-test-{}", std::process::id());
         let orphan = orphan_with_token(&token);
-        let plain = Table::read();
-        let with_tokens = Table::read_with_tokens();
+        let plain = Table::read().unwrap();
+        let with_tokens = Table::read_with_tokens().unwrap();
         // Read again: the second read takes the tokens from what the first one learnt.
-        let again = Table::read_with_tokens();
+        let again = Table::read_with_tokens().unwrap();
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(orphan),
             nix::sys::signal::Signal::SIGKILL,
@@ -403,7 +421,7 @@ mod tests {
             set.spawn(async move {
                 let token = format!("fresh-test-{}-{n}", std::process::id());
                 let orphan = orphan_with_token(&token);
-                let table = Table::fresh().await;
+                let table = Table::fresh().await.unwrap();
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(orphan),
                     nix::sys::signal::Signal::SIGKILL,
