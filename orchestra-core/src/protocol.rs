@@ -104,6 +104,8 @@ pub enum Phase {
     Stopped,
     /// A replica ended by itself with code 0.
     Exited,
+    /// Something the fleet had made was removed (an image, a network).
+    Removed,
 }
 
 /// A progress event about a service or one of its replicas.

@@ -89,4 +89,4 @@ pub use names::{
     LABEL_CONFIG_HASH, LABEL_PROJECT, LABEL_VENDOR, container_name, network_name, volume_name,
 };
 pub use ready::INTERVAL as READY_INTERVAL;
-pub use vendors::{ProjectContainer, UpAction, VendorStatus, Vendors};
+pub use vendors::{ProjectContainer, TakenDown, UpAction, VendorStatus, Vendors};

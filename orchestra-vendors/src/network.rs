@@ -39,27 +39,27 @@ pub(crate) async fn ensure(docker: &Docker, project: &ProjectName) -> Result<(),
 }
 
 /// Removes the project network if no container is attached to it any more (services run
-/// with `--docker` may still use it).
+/// with `--docker` may still use it); returns whether it was removed.
 pub(crate) async fn remove_if_unused(
     docker: &Docker,
     project: &ProjectName,
-) -> Result<(), VendorError> {
+) -> Result<bool, VendorError> {
     let name = network_name(project);
     let network = match docker.api().inspect_network(&name, None).await {
         Ok(n) => n,
-        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) if is_not_found(&e) => return Ok(false),
         Err(e) => return Err(VendorError::engine(format!("inspecting network {name}"))(e)),
     };
     if network.containers.is_some_and(|c| !c.is_empty()) {
         tracing::debug!(network = %name, "network still in use, kept");
-        return Ok(());
+        return Ok(false);
     }
     match docker.api().remove_network(&name).await {
         Ok(()) => {
             tracing::info!(network = %name, "removed the project network");
-            Ok(())
+            Ok(true)
         }
-        Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(()),
+        Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(false),
         Err(e) => Err(VendorError::engine(format!("removing network {name}"))(e)),
     }
 }

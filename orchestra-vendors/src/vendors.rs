@@ -212,12 +212,12 @@ impl Vendors {
 
     /// Stops and removes the named vendors' containers (every vendor of the project when
     /// `names` is empty), then the project network once nothing uses it. Named volumes are
-    /// kept unless `remove_volumes`. Returns the vendors whose container was removed.
+    /// kept unless `remove_volumes`. Returns what was removed.
     pub async fn down(
         &self,
         names: &[VendorName],
         remove_volumes: bool,
-    ) -> Result<Vec<String>, VendorError> {
+    ) -> Result<TakenDown, VendorError> {
         let containers: Vec<ProjectContainer> = self
             .project_containers()
             .await?
@@ -249,11 +249,35 @@ impl Vendors {
             }
         }
         try_join_all(containers.iter().map(|c| self.remove(&c.name))).await?;
-        network::remove_if_unused(&self.docker, &self.project).await?;
+        let network = network::remove_if_unused(&self.docker, &self.project)
+            .await?
+            .then(|| crate::names::network_name(&self.project));
         if remove_volumes {
             volume::remove(&self.docker, &volumes).await?;
         }
-        Ok(containers.into_iter().filter_map(|c| c.vendor).collect())
+        Ok(TakenDown {
+            vendors: containers.into_iter().filter_map(|c| c.vendor).collect(),
+            network,
+        })
+    }
+
+    /// Removes what `--docker` left once the project's services stopped: the images built
+    /// for them (the build cache stays) and the project network when no container uses it
+    /// any more. Returns what was removed, as `image <tag>` and `network <name>`.
+    pub async fn remove_service_leftovers(&self) -> Result<Vec<String>, VendorError> {
+        let mut removed: Vec<String> =
+            crate::backend::remove_built_images(&self.docker, &self.project)
+                .await?
+                .into_iter()
+                .map(|tag| format!("image {tag}"))
+                .collect();
+        if network::remove_if_unused(&self.docker, &self.project).await? {
+            removed.push(format!(
+                "network {}",
+                crate::names::network_name(&self.project)
+            ));
+        }
+        Ok(removed)
     }
 
     /// One `ps` row per vendor container of the project (kind `vendor`), sorted by name.
@@ -301,6 +325,15 @@ impl Vendors {
     pub async fn build_scratch_image(&self, tag: &str, binary: &Path) -> Result<(), VendorError> {
         image::build_scratch(&self.docker, tag, binary).await
     }
+}
+
+/// What [`Vendors::down`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TakenDown {
+    /// The vendors whose container was removed.
+    pub vendors: Vec<String>,
+    /// The project network, when it went too (nothing used it any more).
+    pub network: Option<String>,
 }
 
 /// Whether an existing container was made from this spec and the image as it is now.

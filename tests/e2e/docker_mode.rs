@@ -369,3 +369,75 @@ fn start_docker_without_an_engine_fails_clearly_and_leaves_the_host_mode_usable(
     assert_eq!(row(&ps(&fleet), "app", 0)["state"], "running");
     fleet.cmd(["stop"]).assert_success();
 }
+
+/// The tags of the images built for project `name`'s services.
+fn built_images(name: &str) -> Vec<String> {
+    let filters = json!({ "reference": [format!("orchestra-{name}/*")] }).to_string();
+    let images = engine_json(
+        "GET",
+        &format!("/images/json?filters={}", url_encode(&filters)),
+        None,
+    );
+    images
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["RepoTags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Whether the engine knows `path` (`/networks/x`, `/volumes/y`).
+fn engine_has(path: &str) -> bool {
+    let (status, body) = engine("GET", path, None).expect("the engine answers on its socket");
+    assert!(status == 200 || status == 404, "{path}: {status} {body}");
+    status == 200
+}
+
+#[test]
+fn stop_removes_the_images_and_network_docker_mode_made_and_says_so_but_keeps_vendor_data() {
+    if !docker_ready() {
+        return;
+    }
+    let name = unique_name("e2e-dk", "leftovers");
+    let _cleanup = EngineCleanup(name.clone());
+    let redis_port = orchestra_tests::free_port_block(1);
+    let (fleet, _port) = web_fleet(
+        &name,
+        &format!(
+            "vendors:\n  redis:\n    image: {REDIS_IMAGE}\n    \
+             ports: [\"{redis_port}:6379\"]\n    volumes: [\"data:/data\"]\n    \
+             ready: {{ tcp: 6379 }}\n"
+        ),
+        "depends_on: [redis]\n",
+    );
+    let network = format!("/networks/orchestra-{name}");
+    let volume = format!("/volumes/orchestra-{name}-data");
+
+    let out = fleet.cmd(["start", "--docker"]).assert_success();
+    let images = built_images(&name);
+    assert_eq!(
+        images.len(),
+        1,
+        "one image built for web: {images:?}\n{out}"
+    );
+    assert!(engine_has(&network) && engine_has(&volume), "{out}");
+
+    let out = fleet.cmd(["stop"]).assert_success();
+    assert!(project_containers(&name).is_empty(), "{out}");
+    assert_eq!(built_images(&name), Vec::<String>::new(), "{out}");
+    assert!(!engine_has(&network), "the network is left:\n{out}");
+    assert!(
+        engine_has(&volume),
+        "the vendor's data went with stop:\n{out}"
+    );
+    for said in [
+        format!("image {} removed", images[0]),
+        format!("network orchestra-{name} removed"),
+    ] {
+        assert!(
+            out.stdout.contains(&said),
+            "stop does not say {said:?}:\n{out}"
+        );
+    }
+}

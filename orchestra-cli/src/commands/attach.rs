@@ -149,8 +149,8 @@ type ReplyFuture<'a> =
 /// The stop in progress.
 type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, CliError>>>>;
 
-/// Asks the daemon to stop everything, then takes the vendors down as `stop` does;
-/// returns whether every replica stopped cleanly.
+/// Asks the daemon to stop everything, then cleans up as `stop` does (vendors down,
+/// `--docker` images and network removed); returns whether every replica stopped cleanly.
 async fn stop_fleet(
     state: StateDir,
     project: Option<ProjectSpec>,
@@ -159,6 +159,7 @@ async fn stop_fleet(
     let Some(client) = Client::connect(&state).await else {
         return Ok(true);
     };
+    let whole = project.map(|p| (fleet::WholeStop::before(&p, &state), p));
     let started = Instant::now();
     let reply = client
         .request(
@@ -178,8 +179,8 @@ async fn stop_fleet(
             },
         )
         .await?;
-    if let Some(project) = project.filter(|p| reply.ok && !p.vendors.is_empty()) {
-        super::vendors::down(&project, &[], false, out).await?;
+    if let Some((whole, project)) = whole.filter(|_| reply.ok) {
+        whole.clean_up(&project, out).await?;
     }
     Ok(reply.ok)
 }

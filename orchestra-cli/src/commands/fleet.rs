@@ -127,12 +127,13 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
     let services = selection_or_all(cx, &args.services)?;
     hooks::run(&project, When::Before)?;
     let state = StateDir::at(&project.state_dir);
-    // A stop of the whole fleet takes its vendors down too (their volumes stay).
-    let with_vendors = services.is_empty() && !project.vendors.is_empty();
+    let whole = services
+        .is_empty()
+        .then(|| WholeStop::before(&project, &state));
     if let Some(client) = Client::connect(&state).await {
         let reply = send(client, &Request::Stop { services }, cx.out).await?;
-        if with_vendors && reply.ok {
-            super::vendors::down(&project, &[], false, cx.out).await?;
+        if let Some(whole) = whole.filter(|_| reply.ok) {
+            whole.clean_up(&project, cx.out).await?;
         }
         return finish(&project, &reply, cx.out, "stopped");
     }
@@ -154,10 +155,55 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
             println!("{id:<20} stopped");
         }
     }
-    if with_vendors {
-        super::vendors::down(&project, &[], false, cx.out).await?;
+    if let Some(whole) = whole {
+        whole.clean_up(&project, cx.out).await?;
     }
     hooks::run(&project, When::After)
+}
+
+/// What a stop of the whole fleet (`stop`, or Ctrl-C of `start --attach`) cleans up once
+/// its services stopped.
+pub(crate) struct WholeStop {
+    /// Take the vendors down (their volumes stay).
+    vendors: bool,
+    /// Remove the images `--docker` built for the services, and the project network.
+    docker: bool,
+}
+
+impl WholeStop {
+    /// Decided before the stop: a stop of the whole fleet forgets the fleet's mode.
+    pub(crate) fn before(project: &ProjectSpec, state: &StateDir) -> Self {
+        Self {
+            vendors: !project.vendors.is_empty(),
+            docker: Mode::saved(state) == Mode::Docker,
+        }
+    }
+
+    /// Takes the vendors down and removes what `--docker` left, saying what it did.
+    pub(crate) async fn clean_up(
+        &self,
+        project: &ProjectSpec,
+        out: Output,
+    ) -> Result<(), CliError> {
+        if self.vendors {
+            super::vendors::down(project, &[], false, out).await?;
+        }
+        if self.docker {
+            let removed = docker::remove_leftovers(project)
+                .await
+                .map_err(|e| CliError::Failed(format!("cannot remove the fleet's images: {e}")))?;
+            if !out.quiet {
+                let started = Instant::now();
+                for what in removed {
+                    println!(
+                        "{}",
+                        progress_line(&crate::daemon::vendors::removed(what), out, started)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Stops the containers of a Docker-mode fleet whose daemon is gone, through the Engine
@@ -515,6 +561,7 @@ pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String
         Phase::Stopping => (out.dim("…"), "stopping"),
         Phase::Stopped => (out.green("■"), "stopped"),
         Phase::Exited => (out.dim("■"), "exited"),
+        Phase::Removed => (out.green("■"), "removed"),
     };
     let detail = p
         .message

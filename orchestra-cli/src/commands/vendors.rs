@@ -109,8 +109,7 @@ pub async fn down(
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if !out.quiet {
         let started = std::time::Instant::now();
-        for vendor in &removed {
-            let line = crate::daemon::vendors::stopped(vendor, volumes);
+        for line in crate::daemon::vendors::taken_down(&removed, volumes) {
             println!("{}", fleet::progress_line(&line, out, started));
         }
     }

@@ -373,3 +373,16 @@ pub async fn stop_without_daemon(
     }
     Ok(Stopped { replicas, strays })
 }
+
+/// Removes what a Docker-mode fleet leaves once all its services stopped: the images built
+/// for them and, when no vendor uses it any more, the project network. Returns what was
+/// removed (`image <tag>`, `network <name>`).
+pub async fn remove_leftovers(project: &ProjectSpec) -> Result<Vec<String>, String> {
+    let docker = orchestra_vendors::connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    orchestra_vendors::Vendors::new(docker, project.name.clone())
+        .remove_service_leftovers()
+        .await
+        .map_err(|e| e.to_string())
+}

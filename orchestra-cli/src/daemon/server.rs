@@ -350,8 +350,11 @@ async fn run_request(
             volumes,
         } => {
             let result = daemon.vendors.down(&project, &vendors, volumes).await;
-            for vendor in result.iter().flatten() {
-                let _ = events.send(super::vendors::stopped(vendor, volumes));
+            for line in result
+                .iter()
+                .flat_map(|d| super::vendors::taken_down(d, volumes))
+            {
+                let _ = events.send(line);
             }
             return done(result.map(drop));
         }

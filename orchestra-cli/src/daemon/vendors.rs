@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orchestra_core::protocol::{Failure, Progress};
+use orchestra_core::protocol::{Failure, Phase, Progress};
 use orchestra_core::spec::{Dependency, ProjectSpec};
 use orchestra_core::{ReplicaStatus, ServiceName, StateDir, VendorName};
-use orchestra_vendors::Vendors;
+use orchestra_vendors::{TakenDown, Vendors};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 
@@ -102,9 +102,9 @@ impl VendorRuntime {
         project: &ProjectSpec,
         names: &[VendorName],
         volumes: bool,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<TakenDown, Failure> {
         if project.vendors.is_empty() {
-            return Ok(Vec::new());
+            return Ok(TakenDown::default());
         }
         let mut inner = self.inner.lock().await;
         let never_up = inner.vendors.is_none();
@@ -114,7 +114,7 @@ impl VendorRuntime {
             // an engine nobody can reach holds nothing to take down: the stop goes on.
             Err(failure) if never_up => {
                 tracing::info!(reason = %failure.reason, "no vendor to take down");
-                return Ok(Vec::new());
+                return Ok(TakenDown::default());
             }
             Err(failure) => return Err(failure),
         };
@@ -161,17 +161,34 @@ impl Inner {
     }
 }
 
-/// The progress line of a vendor taken down: `■ redis stopped (vendor, volumes kept)`.
-pub fn stopped(vendor: &str, volumes_removed: bool) -> Progress {
-    Progress {
-        unit: vendor.to_owned(),
+/// The progress lines of vendors taken down: `■ redis stopped (vendor, volumes kept)`
+/// for each, then `■ network orchestra-shop removed` when the network went too.
+pub fn taken_down(down: &TakenDown, volumes_removed: bool) -> Vec<Progress> {
+    let vendors = down.vendors.iter().map(|vendor| Progress {
+        unit: vendor.clone(),
         replica: None,
-        phase: orchestra_core::protocol::Phase::Stopped,
+        phase: Phase::Stopped,
         message: Some(if volumes_removed {
             "vendor, volumes removed".into()
         } else {
             "vendor, volumes kept".into()
         }),
+    });
+    let network = down
+        .network
+        .iter()
+        .map(|network| removed(format!("network {network}")));
+    vendors.chain(network).collect()
+}
+
+/// The progress line of something the fleet had made, removed: `■ network orchestra-shop
+/// removed`, `■ image orchestra-shop/web:… removed`.
+pub fn removed(what: String) -> Progress {
+    Progress {
+        unit: what,
+        replica: None,
+        phase: Phase::Removed,
+        message: None,
     }
 }
 

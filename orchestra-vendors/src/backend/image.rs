@@ -24,7 +24,7 @@ use orchestra_core::{ProjectName, ServiceName, StateDir, VendorName};
 
 use super::error::SpawnError;
 use crate::client::Docker;
-use crate::error::{VendorError, is_not_found};
+use crate::error::{VendorError, is_conflict, is_not_found};
 
 /// How one replica's container runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,20 +271,64 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> String {
 /// `orchestra-<project>/<service>:<hash>`, lower-cased: image repositories may not hold
 /// capitals (names may), nor end with a separator.
 pub(crate) fn image_tag(project: &ProjectName, service: &ServiceName, hash: &str) -> String {
-    let part = |s: &str| {
-        let lower = s.to_ascii_lowercase();
-        let trimmed = lower.trim_end_matches(['-', '_']);
-        if trimmed.is_empty() {
-            "x".to_owned()
-        } else {
-            trimmed.to_owned()
-        }
-    };
     format!(
-        "orchestra-{}/{}:{hash}",
-        part(project.as_str()),
-        part(service.as_str())
+        "{}{}:{hash}",
+        image_repository_prefix(project),
+        tag_part(service.as_str())
     )
+}
+
+/// `orchestra-<project>/`: what the repository of every image built for the project's
+/// services starts with, and nothing else's does.
+fn image_repository_prefix(project: &ProjectName) -> String {
+    format!("orchestra-{}/", tag_part(project.as_str()))
+}
+
+fn tag_part(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let trimmed = lower.trim_end_matches(['-', '_']);
+    if trimmed.is_empty() {
+        "x".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Removes every image built for the project's services (any binary's hash), leaving the
+/// build cache; returns the tags removed. An image a container still uses is kept.
+pub(crate) async fn remove_built_images(
+    docker: &Docker,
+    project: &ProjectName,
+) -> Result<Vec<String>, VendorError> {
+    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
+    let prefix = image_repository_prefix(project);
+    let filters = HashMap::from([("reference", vec![format!("{prefix}*")])]);
+    let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+    let images = docker
+        .api()
+        .list_images(Some(options))
+        .await
+        .map_err(VendorError::engine("listing images"))?;
+    let tags = images
+        .into_iter()
+        .flat_map(|image| image.repo_tags)
+        .filter(|tag| tag.starts_with(&prefix));
+    let mut removed = Vec::new();
+    for tag in tags {
+        match docker
+            .api()
+            .remove_image(&tag, None::<RemoveImageOptions>, None)
+            .await
+        {
+            Ok(_) => removed.push(tag),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) if is_conflict(&e) => {
+                tracing::info!(image = %tag, "image still in use, kept");
+            }
+            Err(e) => return Err(VendorError::engine(format!("removing image {tag}"))(e)),
+        }
+    }
+    Ok(removed)
 }
 
 /// The command as the scratch image runs it: the host binary's path replaced by its path

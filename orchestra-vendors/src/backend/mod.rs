@@ -27,6 +27,8 @@ mod identity;
 mod image;
 mod replica;
 
+pub(crate) use image::remove_built_images;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::sync::{Arc, PoisonError, RwLock};
