@@ -27,10 +27,9 @@ fn start_until_building(fleet: &Fleet) -> Running {
             .lines()
             .any(|l| l.contains("quick.0") && l.contains("ready"))
     });
-    assert!(
-        !pids_with_cwd_under(&fleet.path("slow")).is_empty(),
-        "slow's build runs"
-    );
+    orchestra_tests::wait_until(PATIENCE, "slow's build to run", || {
+        !pids_with_cwd_under(&fleet.path("slow")).is_empty()
+    });
     start
 }
 
