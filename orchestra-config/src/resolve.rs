@@ -463,7 +463,7 @@ pub(crate) fn keep_per_replica(
 ) -> Result<String, TemplateError> {
     // Refused in any value at load time, so free to stand for `$$` here.
     const LITERAL: char = '\u{0}';
-    let guarded = s.replace("$$", &LITERAL.to_string());
+    let guarded = escape_fallbacks(&s.replace("$$", &LITERAL.to_string()));
     let out = interpolate(&guarded, |k| {
         if per_replica.contains(&k) {
             Some(format!("${{{k}}}"))
@@ -472,6 +472,33 @@ pub(crate) fn keep_per_replica(
         }
     })?;
     Ok(out.replace(LITERAL, "$$"))
+}
+
+/// `s` with every `$` inside a `${NAME:-fallback}` fallback doubled: a fallback comes out of
+/// interpolation as written, and must come out of the second one as written too.
+fn escape_fallbacks(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let braced = &rest[start..];
+        let Some(end) = braced.find('}') else {
+            out.push_str(braced);
+            return out;
+        };
+        match braced[..end].split_once(":-") {
+            Some((name, fallback)) => {
+                out.push_str(name);
+                out.push_str(":-");
+                out.push_str(&fallback.replace('$', "$$"));
+                out.push('}');
+            }
+            None => out.push_str(&braced[..=end]),
+        }
+        rest = &braced[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -489,6 +516,10 @@ mod tests {
         assert_eq!(
             keep_per_replica("http://$HOST:$PORT/x?$$y&$ODD", &lookup, &PER_REPLICA).unwrap(),
             "http://db:${PORT}/x?$$y&a$$b"
+        );
+        assert_eq!(
+            keep_per_replica("${NOPE:-a$b$$c}:${PORT:-1}", &lookup, &PER_REPLICA).unwrap(),
+            "a$$b$$c:${PORT}"
         );
         assert_eq!(
             keep_per_replica("$PORT", &lookup, &PER_REPLICA[1..]),

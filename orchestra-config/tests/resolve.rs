@@ -140,6 +140,22 @@ fn every_value_is_interpolated_once_and_single_quotes_are_literal() {
 }
 
 #[test]
+fn a_probe_fallback_holding_a_dollar_is_taken_as_written() {
+    let f = Fixture::new(&[(
+        "users/service.yml",
+        "run: ./users\nport: 8080\nready: { http: \"http://${HOST:-h}:$PORT/${PATH_X:-a$b}\" }\n",
+    )]);
+    let spec = resolve(&f, Section::Start);
+    let replica = service(&spec, "users").replica(1);
+    assert_eq!(
+        replica.ready.expect("probe").check,
+        ReadyCheck::Http {
+            url: "http://h:8081/a$b".into()
+        }
+    );
+}
+
+#[test]
 fn probes_keep_per_replica_variables_for_each_replica() {
     let f = Fixture::new(&[
         ("orchestra.yml", "env: { HEALTH: /healthz }\n"),

@@ -507,7 +507,8 @@ pub struct ProjectSpec {
     pub file: PathBuf,
     /// The `.orchestra` folder.
     pub state_dir: PathBuf,
-    /// Project-wide env (env_file, global env, the command's section env), for hooks.
+    /// Project-wide env (env_file, global env, the command's section env) and every
+    /// vendor's address, for hooks and the project's own tests.
     pub env: Env,
     /// Hooks of the command being run: global ones first, then the command's.
     pub hooks: Hooks,

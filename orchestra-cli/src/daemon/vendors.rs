@@ -201,3 +201,53 @@ fn failing_vendor(e: &orchestra_vendors::VendorError) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use orchestra_config::{Project, Section};
+
+    use super::*;
+
+    /// cache and db are vendors; api uses db, web uses api, worker uses nothing.
+    fn project() -> ProjectSpec {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(
+            "orchestra.yml",
+            "vendors:\n  cache: { image: redis:7 }\n  db: { image: postgres:16 }\n",
+        );
+        write("api/service.yml", "run: ./api\ndepends_on: [db]\n");
+        write("web/service.yml", "run: ./web\ndepends_on: [api]\n");
+        write("worker/service.yml", "run: ./worker\n");
+        let project = Project::load(&dir.path().join("orchestra.yml")).expect("loads");
+        project.resolve(Section::Start).expect("resolves")
+    }
+
+    fn needed(project: &ProjectSpec, services: &[&str]) -> Vec<String> {
+        let services: Vec<ServiceName> = services
+            .iter()
+            .map(|s| ServiceName::new(*s).expect("a name"))
+            .collect();
+        vendors_needed(project, &services)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn named_services_bring_only_the_vendors_they_reach() {
+        let p = project();
+        assert_eq!(needed(&p, &[]), ["cache", "db"], "a bare start");
+        assert_eq!(needed(&p, &["web"]), ["db"], "through api");
+        assert!(needed(&p, &["worker"]).is_empty());
+        assert_eq!(
+            needed(&p, &["api", "web", "worker"]),
+            ["db"],
+            "naming every service is not a bare start"
+        );
+    }
+}
