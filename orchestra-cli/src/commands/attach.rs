@@ -3,8 +3,10 @@
 //! Both follow the log files from the moment the request is sent, so the stream begins with
 //! the first line the fleet writes. `--attach` owns the fleet's life: Ctrl-C (or SIGTERM)
 //! stops every service gracefully, a second Ctrl-C kills what is left, and the exit code
-//! says whether the fleet stopped cleanly. `--logs` only watches: Ctrl-C detaches and the
-//! fleet keeps running.
+//! says whether the fleet stopped cleanly; a Ctrl-C before the start is done also cancels
+//! the start (its builds are killed rather than finished). `--logs` only watches: once the
+//! fleet is up (a line says so) Ctrl-C detaches and the fleet keeps running; before, it
+//! cancels the start as for a detached `start`.
 
 use std::io::{BufWriter, Write};
 use std::time::Instant;
@@ -105,6 +107,9 @@ pub async fn run(
                     } else {
                         return Err(CliError::Failed("the fleet did not start".into()));
                     }
+                } else if mode == Mode::Logs && !out.quiet {
+                    // From here on Ctrl-C no longer cancels anything: say so.
+                    eprintln!("{}", out.dim("the fleet is up; Ctrl-C stops following its logs and leaves it running"));
                 }
             }
             stopped = async { stopping.as_mut().expect("guarded").await }, if stopping.is_some() => {
@@ -118,6 +123,13 @@ pub async fn run(
             () = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {
                 interrupts += 1;
                 match (mode, interrupts) {
+                    // Hanging up before the start is done cancels it, as for a detached
+                    // start; the supervisor finishes the cancel on its own.
+                    (Mode::Logs, _) if !start_done => {
+                        return Err(CliError::Interrupted(
+                            "start cancelled: its builds are killed and what it launched is stopped; `orchestra ps` shows what runs".into(),
+                        ));
+                    }
                     (Mode::Logs, _) => return Ok(()),
                     (Mode::Attach, 1) => {
                         eprintln!("{}", out.yellow("stopping the fleet (Ctrl-C again to kill it)"));

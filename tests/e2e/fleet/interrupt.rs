@@ -19,7 +19,12 @@ fn slow_build_fleet() -> Fleet {
 
 /// Starts the fleet in the background and waits until `quick` is ready and `slow` builds.
 fn start_until_building(fleet: &Fleet) -> Running {
-    let start = fleet.cmd(["start"]).spawn();
+    start_with_until_building(fleet, &[])
+}
+
+/// [`start_until_building`] with more arguments to `start`.
+fn start_with_until_building(fleet: &Fleet, args: &[&str]) -> Running {
+    let start = fleet.cmd([&["start"][..], args].concat()).spawn();
     start.wait_for_output("building", PATIENCE);
     orchestra_tests::wait_until(PATIENCE, "quick to be ready", || {
         start
@@ -79,5 +84,16 @@ fn a_client_killed_mid_start_cancels_the_start() {
     start.signal(Signal::SIGKILL);
     let out = start.wait(PATIENCE);
     assert_eq!(out.code(), None, "{out}");
+    assert_cancelled(&fleet);
+}
+
+#[test]
+fn ctrl_c_of_start_logs_before_the_fleet_is_up_cancels_the_start() {
+    let fleet = slow_build_fleet();
+    let start = start_with_until_building(&fleet, &["--logs"]);
+    start.signal(Signal::SIGINT);
+    let out = start.wait(PATIENCE);
+    assert_eq!(out.code(), Some(130), "{out}");
+    assert!(out.stderr.contains("start cancelled"), "{out}");
     assert_cancelled(&fleet);
 }
