@@ -332,3 +332,19 @@ fn ports_beyond_65535_are_reported_with_every_other_problem() {
     assert!(err.contains("2 problems"), "{err}");
     assert!(err.contains("65535–65537, beyond 65535"), "{err}");
 }
+
+#[test]
+fn a_million_nested_brackets_are_refused_naming_the_place() {
+    let brackets = "[".repeat(1_000_000);
+    let fleet = bad_fleet("", &[("api", &format!("run: ./api\nenv: {brackets}\n"))]);
+    let out = fleet.cmd(["start"]).run();
+    assert_clean_failure(&out, 2);
+    assert!(
+        out.stderr.contains("[api/service.yml:2:70]")
+            && out
+                .stderr
+                .contains("nests lists or maps more than 64 levels deep"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+}
