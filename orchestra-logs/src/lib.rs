@@ -14,7 +14,9 @@
 //!   memory however large the files; it ends with the same [`Resume`] point.
 //! - [`Follow`] watches the folder with inotify and reads appended bytes on one thread in
 //!   fair rounds, surviving rotations (see [`rotate`]) without losing or repeating a line;
-//!   lines arrive in batches through a bounded tokio channel.
+//!   lines arrive in batches of bounded size through a bounded tokio channel, so memory
+//!   stays flat however fast the files grow. With [`SkipBehind`], a source written faster
+//!   than the consumer reads is skipped ahead, with a line saying how many bytes.
 //! - [`IndexWriter`] (called by the daemon) keeps a sidecar `.idx` per file mapping byte
 //!   offsets to times, which gives history lines their time (±1 s) and makes `--since`
 //!   cheap; without one, only a file's last line has a time (its modification time).
@@ -78,7 +80,7 @@ pub use format::{Formatter, json_line, write_json_line};
 pub use history::{History, Resume, read_history};
 pub use index::{Index, IndexEntry, IndexWriter, Timeline, index_path, line_times};
 pub use line::{LogLine, MAX_LINE_BYTES};
-pub use mux::{Follow, FollowOptions, Start};
+pub use mux::{Follow, FollowOptions, SkipBehind, Start};
 pub use query::{Query, parse_since};
 pub use rotate::{
     DEFAULT_KEEP, RotateMethod, RotateStrategy, Rotation, rotate_if_larger, rotate_if_larger_with,

@@ -138,6 +138,14 @@ impl LineSplitter {
         self.grew_at = None;
     }
 
+    /// Drops the unfinished line, returning how many bytes it held.
+    pub(crate) fn discard(&mut self) -> usize {
+        let n = self.pending.len();
+        self.pending.clear();
+        self.grew_at = None;
+        n
+    }
+
     /// When the unfinished line becomes due for flushing, if there is one.
     pub(crate) fn due_at(&self, grace: Duration) -> Option<Instant> {
         self.grew_at.map(|t| t + grace)

@@ -8,8 +8,15 @@
 //!
 //! Fairness: in each round every source with new data reads at most one chunk, so a
 //! chatty replica delays a quiet one by at most one chunk per round, never starves it.
-//! Backpressure: the channel holds a few batches; when the consumer is slow the thread
-//! waits, and unread lines simply stay in the files.
+//! Backpressure: the channel holds a few batches, each of bounded size (a round over
+//! hundreds of busy sources goes out in several), so memory stays flat whatever the write
+//! rate; when the consumer is slow the thread waits, and unread lines simply stay in the
+//! files.
+//!
+//! Falling behind: with [`FollowOptions::skip`], a source whose unread bytes have waited
+//! longer than the allowed lag and exceed its share of the budget is skipped ahead to its
+//! end, with a line `[orchestra] users.0: skipped N bytes` in its place: a terminal that
+//! reads slower than the fleet writes sees what happens now, not a backlog that only grows.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -40,19 +47,61 @@ pub struct FollowOptions {
     pub rescan: Duration,
     /// How many batches may wait in the channel before the reader pauses.
     pub channel_batches: usize,
+    /// About how much memory a batch may take (text plus a per-line overhead) before it is
+    /// handed out.
+    pub batch_bytes: usize,
     /// The `--grep` filter, applied on the reader thread (`since` is ignored: followed
     /// lines are new).
     pub query: Query,
+    /// Whether sources that fall behind are skipped ahead; `None` (the default) reads
+    /// every byte however late.
+    pub skip: Option<SkipBehind>,
 }
 
 impl Default for FollowOptions {
     fn default() -> Self {
         Self {
             grace: Duration::from_millis(500),
-            chunk_bytes: 256 << 10,
+            chunk_bytes: 64 << 10,
             rescan: Duration::from_secs(1),
-            channel_batches: 16,
+            channel_batches: 4,
+            batch_bytes: 1 << 20,
             query: Query::new(),
+            skip: None,
+        }
+    }
+}
+
+/// When a follower gives up on a source's backlog and skips to its end: when the oldest
+/// unread byte has waited longer than `lag` and the source holds more unread bytes than
+/// its share of `budget` (the budget divided by the number of sources, at least
+/// [`SkipBehind::MIN_SHARE`]). Both must hold: a burst the reader gets through within
+/// `lag` is shown whole, and so is a slow consumer's backlog while it stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkipBehind {
+    /// How long unread bytes may wait.
+    pub lag: Duration,
+    /// How many unread bytes all sources together may hold.
+    pub budget: u64,
+}
+
+impl SkipBehind {
+    /// The least backlog a source may hold, however many sources there are.
+    pub const MIN_SHARE: u64 = 64 << 10;
+
+    /// The backlog each of `sources` may hold.
+    fn share(&self, sources: usize) -> u64 {
+        (self.budget / sources.max(1) as u64).max(Self::MIN_SHARE)
+    }
+}
+
+impl Default for SkipBehind {
+    /// A second of lag and 16 MiB in all: 4 MiB each for four sources, 80 KiB each for two
+    /// hundred.
+    fn default() -> Self {
+        Self {
+            lag: Duration::from_secs(1),
+            budget: 16 << 20,
         }
     }
 }
@@ -159,6 +208,8 @@ impl Follow {
             dirty: Vec::new(),
             by_path: HashMap::new(),
             options,
+            batch: Vec::new(),
+            batch_weight: 0,
         };
         for c in cursors {
             engine.track(c);
@@ -227,6 +278,14 @@ struct Engine {
     dirty: Vec<bool>,
     by_path: HashMap<PathBuf, usize>,
     options: FollowOptions,
+    /// The lines read and not handed out yet, and about how much memory they take.
+    batch: Vec<LogLine>,
+    batch_weight: usize,
+}
+
+/// What a line costs in a batch: its text and the line's own fields and allocation.
+fn weight(line: &LogLine) -> usize {
+    line.line.len() + 96
 }
 
 impl Engine {
@@ -298,17 +357,16 @@ impl Engine {
                 self.rescan();
                 next_rescan = Instant::now() + self.options.rescan;
             }
-            let mut batch = Vec::new();
-            let more = self.round(&mut buf, &mut batch);
+            let Some(more) = self.round(&mut buf, signals, tx) else {
+                return;
+            };
             if !more {
                 let now = Instant::now();
                 for c in &mut self.cursors {
-                    c.flush_stale(now, self.options.grace, &mut batch);
+                    c.flush_stale(now, self.options.grace, &mut self.batch);
                 }
             }
-            let query = &self.options.query;
-            batch.retain(|l| query.matches(&l.line));
-            if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            if !self.send(tx, true) {
                 return;
             }
             if more {
@@ -328,25 +386,73 @@ impl Engine {
         }
     }
 
-    /// One fair round: each source with news reads at most one chunk. Returns whether
-    /// any source may have more.
-    fn round(&mut self, buf: &mut [u8], batch: &mut Vec<LogLine>) -> bool {
+    /// One fair round: each source with news reads at most one chunk, and batches go out
+    /// as they fill. Returns whether any source may have more; `None` on stop.
+    fn round(
+        &mut self,
+        buf: &mut [u8],
+        signals: &Signals,
+        tx: &mpsc::Sender<Vec<LogLine>>,
+    ) -> Option<bool> {
         let mut more = false;
-        for (cursor, dirty) in self.cursors.iter_mut().zip(self.dirty.iter_mut()) {
-            if !*dirty {
+        let share = self.options.skip.map(|s| s.share(self.cursors.len()));
+        for i in 0..self.cursors.len() {
+            if signals.stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            if !self.dirty[i] {
                 continue;
             }
-            match cursor.step(buf, batch) {
+            let filled = self.batch.len();
+            let cursor = &mut self.cursors[i];
+            let stepped = match (self.options.skip, share) {
+                (Some(skip), Some(share)) => skip_if_behind(cursor, skip, share, &mut self.batch),
+                _ => Ok(()),
+            }
+            .and_then(|()| cursor.step(buf, &mut self.batch));
+            match stepped {
                 Ok(true) => more = true,
-                Ok(false) => *dirty = false,
+                Ok(false) => self.dirty[i] = false,
                 Err(e) => {
                     tracing::warn!(path = %cursor.source.path.display(), error = %e, "cannot read log");
-                    *dirty = false;
+                    self.dirty[i] = false;
                 }
             }
+            self.batch_weight += self.batch[filled..].iter().map(weight).sum::<usize>();
+            if !self.send(tx, false) {
+                return None;
+            }
         }
-        more
+        Some(more)
     }
+
+    /// Hands out the batch when it is full (or, with `force`, when it holds anything);
+    /// false when the receiver is gone.
+    fn send(&mut self, tx: &mpsc::Sender<Vec<LogLine>>, force: bool) -> bool {
+        if self.batch.is_empty() || (!force && self.batch_weight < self.options.batch_bytes) {
+            return true;
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        self.batch_weight = 0;
+        let query = &self.options.query;
+        batch.retain(|l| query.matches(&l.line));
+        batch.is_empty() || tx.blocking_send(batch).is_ok()
+    }
+}
+
+/// Skips `cursor` ahead when it is further behind than `skip` allows (see [`SkipBehind`]).
+fn skip_if_behind(
+    cursor: &mut Cursor,
+    skip: SkipBehind,
+    share: u64,
+    out: &mut Vec<LogLine>,
+) -> std::io::Result<()> {
+    let (lag, backlog) = cursor.lag(Instant::now())?;
+    if lag >= skip.lag && backlog > share {
+        tracing::debug!(path = %cursor.source.path.display(), backlog, ?lag, "skipping ahead");
+        cursor.skip_ahead(out)?;
+    }
+    Ok(())
 }
 
 /// Locks the changed-path set; a panic elsewhere cannot leave a set of paths inconsistent,

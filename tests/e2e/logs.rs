@@ -6,6 +6,7 @@
 //! attached fleet under Ctrl-C.
 
 mod attach;
+mod busy;
 mod content;
 mod format;
 mod index;

@@ -8,8 +8,8 @@ use orchestra_config::Section;
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ServiceName, StateDir};
 use orchestra_logs::{
-    Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Resume, Selection, Start,
-    write_json_line,
+    Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Resume, Selection,
+    SkipBehind, Start, write_json_line,
 };
 
 use crate::args::LogsArgs;
@@ -158,57 +158,98 @@ fn stdout_error(e: std::io::Error) -> CliError {
 }
 
 /// Prints the last `lines` lines of each selected source (all of them for 0), then
-/// follows them when `follow`.
+/// follows them when `follow`, until Ctrl-C or a closed pipe.
+///
+/// Following prints on a thread of its own: a write to a terminal or pipe that reads
+/// slowly blocks, and Ctrl-C must end the command at once rather than after it. A source
+/// that writes faster than the output is read is skipped ahead (see
+/// [`orchestra_logs::SkipBehind`]) instead of making the stream fall ever further behind.
 pub async fn show(
     state: &StateDir,
     selection: Selection,
     query: Query,
     lines: usize,
     follow: bool,
-    mut view: View,
+    view: View,
 ) -> Result<(), CliError> {
-    let logs_dir = state.logs_dir();
-    let io = |what: &str| CliError::io(what.to_owned());
-    let sources = orchestra_logs::discover(&logs_dir, &selection)
-        .map_err(|e| CliError::Failed(format!("cannot list the logs: {e}")))?;
-    for source in &sources {
-        view.formatter.add_source(source);
-    }
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
-    let resume = if lines == 0 {
-        print_all(&sources, &query, &mut view, &mut out)?
-    } else {
-        print_last(&sources, lines, &query, &mut view, &mut out)?
-    };
-    out.flush().map_err(io("writing to stdout"))?;
-    if !follow {
-        return Ok(());
-    }
-    drop(out);
-
-    if !logs_dir.exists() {
-        state.create().map_err(io("creating the state folder"))?;
-    }
-    let options = FollowOptions {
+    let printing = Printing {
+        state: state.clone(),
+        selection,
         query,
-        ..FollowOptions::default()
+        lines,
+        follow,
+        view,
     };
-    let mut follow = Follow::start(&logs_dir, selection, Start::Resume(resume), options)
-        .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+    if !follow {
+        return printing.run();
+    }
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(io("handling Ctrl-C"))?;
-    loop {
-        tokio::select! {
-            batch = follow.recv_batch() => {
-                let Some(batch) = batch else { return Ok(()) };
-                let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
-                for line in &batch {
-                    view.write(&mut out, line).map_err(stdout_error)?;
-                }
-                out.flush().map_err(io("writing to stdout"))?;
-            }
-            _ = interrupt.recv() => return Ok(()),
+        .map_err(CliError::io("handling Ctrl-C"))?;
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("orchestra-print".into())
+        .spawn(move || {
+            let _ = done_tx.send(printing.run());
+        })
+        .map_err(CliError::io("starting the printing thread"))?;
+    tokio::select! {
+        done = done_rx => done.unwrap_or_else(|_| Err(CliError::Failed("printing the logs stopped unexpectedly".into()))),
+        // The printing thread may be blocked in a write: it ends with the process.
+        _ = interrupt.recv() => Ok(()),
+    }
+}
+
+/// What [`show`] prints.
+struct Printing {
+    state: StateDir,
+    selection: Selection,
+    query: Query,
+    lines: usize,
+    follow: bool,
+    view: View,
+}
+
+impl Printing {
+    fn run(mut self) -> Result<(), CliError> {
+        let logs_dir = self.state.logs_dir();
+        let io = |what: &str| CliError::io(what.to_owned());
+        let sources = orchestra_logs::discover(&logs_dir, &self.selection)
+            .map_err(|e| CliError::Failed(format!("cannot list the logs: {e}")))?;
+        for source in &sources {
+            self.view.formatter.add_source(source);
         }
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
+        let resume = if self.lines == 0 {
+            print_all(&sources, &self.query, &mut self.view, &mut out)?
+        } else {
+            print_last(&sources, self.lines, &self.query, &mut self.view, &mut out)?
+        };
+        out.flush().map_err(io("writing to stdout"))?;
+        if !self.follow {
+            return Ok(());
+        }
+        drop(out);
+
+        if !logs_dir.exists() {
+            self.state
+                .create()
+                .map_err(io("creating the state folder"))?;
+        }
+        let options = FollowOptions {
+            query: self.query,
+            skip: Some(SkipBehind::default()),
+            ..FollowOptions::default()
+        };
+        let mut follow = Follow::start(&logs_dir, self.selection, Start::Resume(resume), options)
+            .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+        while let Some(batch) = follow.blocking_recv_batch() {
+            let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
+            for line in &batch {
+                self.view.write(&mut out, line).map_err(stdout_error)?;
+            }
+            out.flush().map_err(io("writing to stdout"))?;
+        }
+        Ok(())
     }
 }

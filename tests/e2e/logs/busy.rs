@@ -1,0 +1,104 @@
+//! `logs -f` on a fleet of busy writers (`while :; do echo line; done`) piped to a reader
+//! slower than they write: history, then live lines, a source skipped ahead with a line
+//! saying so rather than buffered, memory bounded, and Ctrl-C ends it.
+
+use std::time::Duration;
+
+use orchestra_tests::{Fleet, PATIENCE, poll_until};
+
+use super::{Stream, split_formatted};
+
+const WRITERS: u32 = 20;
+
+/// The bound for two hundred busy sources; twenty must stay well within it.
+const MAX_RSS_KIB: u64 = 64 << 10;
+
+/// What the slow reader saw.
+#[derive(Debug, Default)]
+struct Seen {
+    lines: usize,
+    /// The first `[orchestra] busy.N: skipped M bytes` line, and how many lines came after.
+    skipped: Option<String>,
+    after_skip: usize,
+    strange: Vec<String>,
+}
+
+impl Seen {
+    fn consume(&mut self, line: &str) {
+        self.lines += 1;
+        match split_formatted(line) {
+            Some((_, "line")) => {
+                if self.skipped.is_some() {
+                    self.after_skip += 1;
+                }
+            }
+            Some((_, text)) if text.starts_with("[orchestra] ") && text.contains(": skipped ") => {
+                self.skipped.get_or_insert_with(|| text.to_owned());
+            }
+            _ => self.strange.push(line.to_owned()),
+        }
+        if self.lines.is_multiple_of(200) {
+            // The slow reader: a terminal that takes its time with each screenful.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The high-water mark of a process's resident memory, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM for {pid}:\n{status}"))
+}
+
+#[test]
+fn follow_of_busy_writers_to_a_slow_reader_skips_ahead_in_bounded_memory_and_stops_on_ctrl_c() {
+    let fleet = Fleet::new().orchestra_yml("").service(
+        "busy",
+        &format!("run: \"while :; do echo line; done\"\nscale: {WRITERS}\n"),
+    );
+    fleet.cmd(["start"]).assert_success();
+    let logs = fleet.path(".orchestra/logs");
+    poll_until(PATIENCE * 3, "every writer to have 100 lines", || {
+        (0..WRITERS)
+            .all(|i| {
+                std::fs::metadata(logs.join(format!("busy.{i}.log"))).is_ok_and(|m| m.len() > 500)
+            })
+            .then_some(())
+    });
+
+    let follow = Stream::spawn(
+        &fleet,
+        &["logs", "-f", "-n", "100"],
+        Seen::default(),
+        Seen::consume,
+    );
+    let history = (WRITERS * 100) as usize;
+    follow.wait_for(
+        Duration::from_secs(180),
+        "a skipped line and a thousand live lines after it",
+        |s| (s.lines > history && s.after_skip >= 1000).then_some(()),
+    );
+    let (skipped, strange) = follow.with(|s| (s.skipped.clone(), s.strange.clone()));
+    assert!(strange.is_empty(), "unexpected lines: {strange:?}");
+    let skipped = skipped.unwrap_or_default();
+    let bytes: u64 = skipped
+        .rsplit_once(": skipped ")
+        .and_then(|(who, n)| who.starts_with("[orchestra] busy.").then_some(n))
+        .and_then(|n| n.strip_suffix(" bytes"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a skip notice: {skipped:?}"));
+    assert!(bytes > 0, "{skipped}");
+
+    let peak = peak_rss_kib(follow.pid());
+    assert!(
+        peak <= MAX_RSS_KIB,
+        "`logs -f` peaked at {peak} KiB of resident memory (at most {MAX_RSS_KIB} KiB expected)"
+    );
+    let status = follow.interrupt();
+    assert!(status.success(), "`logs -f` ended with {status} on Ctrl-C");
+    eprintln!("skipped: {skipped:?}, peak RSS {peak} KiB");
+}
