@@ -12,6 +12,13 @@
 //! again when the file is next looked at, at most once a second. An idle fleet costs
 //! nothing at all: no event, no timer, no wake-up. A log that cannot be watched (the
 //! system's watch limit reached) is looked at every second instead.
+//!
+//! Rotation is triggered by size, not by that clock: a look learns how fast each log
+//! grows, and a log that will pass `max_size` before the next second is looked at again
+//! when it does, so a flooding writer's log is rotated near `max_size` rather than a
+//! second's worth of output later. The looks run on a thread of their own, at a raised
+//! priority where the system allows (see [`super::priority`]): busy services must not
+//! starve the care of their own logs.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -27,6 +34,9 @@ use tokio::time::Instant;
 
 /// The least time between two looks at the logs: the time index is precise to this.
 const TICK: Duration = Duration::from_secs(1);
+
+/// The least time between two looks at a log about to pass `max_size`.
+const MIN_ROTATION_LOOK: Duration = Duration::from_millis(10);
 
 /// The project's log settings, as the latest request brought them.
 pub type SharedSettings = Arc<RwLock<LogSettings>>;
@@ -48,8 +58,9 @@ pub fn opener(shared: SharedSettings) -> Arc<OpenLog> {
     })
 }
 
-/// Starts the care of the logs in `logs_dir` (which exists). The looks run on the blocking
-/// pool: a rotation copies up to `max_size` bytes and must not stall the daemon's requests.
+/// Starts the care of the logs in `logs_dir` (which exists). The looks run on a thread of
+/// their own: a rotation copies up to `max_size` bytes and must not stall the daemon's
+/// requests, nor wait behind other blocking work.
 pub fn spawn_log_care(logs_dir: PathBuf, shared: SharedSettings) {
     tokio::spawn(async move {
         if let Err(e) = care_for(&logs_dir, &shared).await {
@@ -129,11 +140,20 @@ async fn care_for(dir: &Path, shared: &SharedSettings) -> std::io::Result<()> {
     };
     // What is there already (a daemon adopting a running fleet) is looked at once.
     let mut changed: HashSet<PathBuf> = list_logs(dir).into_iter().collect();
+    // Logs about to pass `max_size`, and when to look at them again.
+    let mut soon: HashMap<PathBuf, Instant> = HashMap::new();
+    let looker = Looker::spawn()?;
     let mut care = Some(LogCare::new());
     let mut last_look: Option<Instant> = None;
     loop {
         let pending = !changed.is_empty() || !watching.unwatched.is_empty();
-        let next_look = last_look.map_or_else(Instant::now, |at| at + TICK);
+        let tick = last_look.map_or_else(Instant::now, |at| at + TICK);
+        let soonest = soon.values().min().copied();
+        let next_look = match (pending, soonest) {
+            (true, Some(at)) => Some(tick.min(at)),
+            (true, None) => Some(tick),
+            (false, at) => at,
+        };
         tokio::select! {
             event = events.next() => {
                 let Some(event) = event else { return Ok(()) };
@@ -148,6 +168,7 @@ async fn care_for(dir: &Path, shared: &SharedSettings) -> std::io::Result<()> {
                     if event.mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
                         watching.forget(&path);
                         changed.remove(&path);
+                        soon.remove(&path);
                         if let Some(care) = care.as_mut() {
                             care.sizes.remove(&path);
                         }
@@ -160,26 +181,71 @@ async fn care_for(dir: &Path, shared: &SharedSettings) -> std::io::Result<()> {
                     changed.insert(path.clone());
                 }
             }
-            () = tokio::time::sleep_until(next_look), if pending => {
-                last_look = Some(Instant::now());
-                let mut look: Vec<PathBuf> = changed.drain().collect();
-                look.extend(watching.unwatched.iter().cloned());
+            () = tokio::time::sleep_until(next_look.unwrap_or(tick)), if next_look.is_some() => {
+                let now = Instant::now();
+                let mut look: Vec<PathBuf> = Vec::new();
+                if pending && now >= tick {
+                    last_look = Some(now);
+                    look.extend(changed.drain());
+                    look.extend(watching.unwatched.iter().cloned());
+                }
+                soon.retain(|path, at| {
+                    let due = *at <= now;
+                    if due && !look.contains(path) {
+                        look.push(path.clone());
+                    }
+                    !due
+                });
                 for path in &look {
+                    changed.remove(path);
                     watching.arm(path);
                 }
                 let limits = settings(shared);
                 let mut busy = care.take().unwrap_or_else(LogCare::new);
-                match tokio::task::spawn_blocking(move || {
-                    busy.look(&look, limits);
-                    busy
-                })
-                .await
-                {
-                    Ok(back) => care = Some(back),
-                    Err(e) => tracing::error!(error = %e, "a look at the logs failed"),
+                let looked = looker.run(move || {
+                    let due = busy.look(&look, limits);
+                    (busy, due)
+                });
+                let Some((back, due)) = looked.await else {
+                    return Err(std::io::Error::other("the log care thread ended"));
+                };
+                care = Some(back);
+                for (path, at) in due {
+                    soon.insert(path, Instant::from_std(at));
                 }
             }
         }
+    }
+}
+
+/// The thread the looks run on, one after another.
+struct Looker {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Looker {
+    fn spawn() -> std::io::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::Builder::new()
+            .name("orchestra-logcare".into())
+            .spawn(move || {
+                super::priority::raise_for_log_care();
+                while let Ok(job) = queue.recv() {
+                    job();
+                }
+            })?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on the thread; `None` if the thread is gone.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .ok()?;
+        rx.await.ok()
     }
 }
 
@@ -198,7 +264,8 @@ fn list_logs(dir: &Path) -> Vec<PathBuf> {
 
 /// What the last looks saw.
 struct LogCare {
-    sizes: HashMap<PathBuf, u64>,
+    /// Each log's size at the last look, and when that was.
+    sizes: HashMap<PathBuf, (u64, std::time::Instant)>,
     index: IndexWriter,
 }
 
@@ -211,25 +278,39 @@ impl LogCare {
     }
 
     /// Indexes those of `paths` that changed size since the last look, and rotates those
-    /// too large.
-    fn look(&mut self, paths: &[PathBuf], limits: LogSettings) {
+    /// too large. Returns the logs that will pass `max_size` before the next regular look,
+    /// with when they will.
+    fn look(
+        &mut self,
+        paths: &[PathBuf],
+        limits: LogSettings,
+    ) -> Vec<(PathBuf, std::time::Instant)> {
+        let mut soon = Vec::new();
         for path in paths {
             let Ok(meta) = std::fs::metadata(path) else {
                 self.sizes.remove(path);
                 continue;
             };
-            let len = meta.len();
-            if self.sizes.insert(path.clone(), len) == Some(len) {
+            let seen = (meta.len(), std::time::Instant::now());
+            let before = self.sizes.insert(path.clone(), seen);
+            if before.is_some_and(|(len, _)| len == seen.0) {
                 continue;
             }
             self.record(path);
-            if len > limits.max_size {
+            let mut left = seen.0;
+            if seen.0 > limits.max_size {
                 self.rotate(path, limits);
                 if let Ok(meta) = std::fs::metadata(path) {
-                    self.sizes.insert(path.clone(), meta.len());
+                    left = meta.len();
+                    self.sizes
+                        .insert(path.clone(), (left, std::time::Instant::now()));
                 }
             }
+            if let Some(at) = before.and_then(|b| rotation_due(b, seen, left, limits.max_size)) {
+                soon.push((path.clone(), at));
+            }
         }
+        soon
     }
 
     fn record(&mut self, path: &Path) {
@@ -249,6 +330,24 @@ impl LogCare {
             Err(e) => tracing::warn!(log = %path.display(), error = %e, "cannot rotate the log"),
         }
     }
+}
+
+/// When a log that grew from `before` to `after` (size, time) and now holds `len` bytes
+/// passes `max_size` at the same pace, if that is sooner than the next regular look.
+fn rotation_due(
+    before: (u64, std::time::Instant),
+    after: (u64, std::time::Instant),
+    len: u64,
+    max_size: u64,
+) -> Option<std::time::Instant> {
+    let grew = after.0.checked_sub(before.0).filter(|&g| g > 0)?;
+    let took = after.1.saturating_duration_since(before.1).as_secs_f64();
+    let per_second = grew as f64 / took.max(MIN_ROTATION_LOOK.as_secs_f64());
+    let left = max_size.saturating_sub(len) as f64;
+    let wait = Duration::try_from_secs_f64(left / per_second)
+        .unwrap_or(TICK)
+        .max(MIN_ROTATION_LOOK);
+    (wait < TICK).then(|| after.1 + wait)
 }
 
 #[cfg(test)]
@@ -295,6 +394,36 @@ mod tests {
         // Nothing changed: nothing is written.
         care.look(&logs, limits);
         assert_eq!(std::fs::metadata(&idx).unwrap().len(), 16);
+    }
+
+    #[test]
+    fn a_log_about_to_pass_max_size_is_looked_at_when_it_does() {
+        let t0 = std::time::Instant::now();
+        let later = |ms| t0 + Duration::from_millis(ms);
+        // 1 MB in 100 ms, 1 MB left: in another 100 ms.
+        assert_eq!(
+            rotation_due((0, t0), (1_000_000, later(100)), 1_000_000, 2_000_000),
+            Some(later(200))
+        );
+        // Just rotated to nearly nothing: the whole max_size to go at 10 MB/s.
+        assert_eq!(
+            rotation_due((0, t0), (1_000_000, later(100)), 0, 5_000_000),
+            Some(later(600))
+        );
+        // Far from max_size, or not growing: the regular look will do.
+        assert_eq!(
+            rotation_due((0, t0), (1_000, later(100)), 1_000, 5_000_000),
+            None
+        );
+        assert_eq!(
+            rotation_due((1_000, t0), (1_000, later(100)), 1_000, 2_000),
+            None
+        );
+        // Already past it (a rotation that could not cut): soon, but not in a busy loop.
+        assert_eq!(
+            rotation_due((0, t0), (3_000, later(100)), 3_000, 2_000),
+            Some(later(100) + MIN_ROTATION_LOOK)
+        );
     }
 
     #[test]

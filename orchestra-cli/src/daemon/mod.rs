@@ -10,6 +10,7 @@ mod hygiene;
 mod listen;
 pub mod lock;
 mod logs;
+mod priority;
 pub mod rerun;
 pub mod server;
 mod startup;

@@ -1,5 +1,7 @@
 //! The daemon's care of log files: a fresh log per run, a time index, size rotation.
 
+use std::time::{Duration, Instant};
+
 use orchestra_tests::{Fleet, PATIENCE, Signal, poll_until, send_signal, wait_until};
 
 use super::{assert_nothing_left, pid, ps, state};
@@ -69,6 +71,63 @@ fn the_daemon_indexes_growing_logs_and_rotates_large_ones_without_losing_a_line(
         "{}",
         &joined[joined.len() - 40..]
     );
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[]);
+}
+
+/// The bytes of every file in the logs folder.
+fn logs_bytes(fleet: &Fleet) -> u64 {
+    std::fs::read_dir(fleet.path(".orchestra/logs")).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
+}
+
+#[test]
+fn flooding_writers_keep_their_logs_within_twice_the_rotation_bound() {
+    // Lines of 20 bytes as fast as a shell loop writes them: a few MB/s per writer,
+    // which a look once a second lets grow to several times `max_size` between rotations.
+    const WRITERS: u64 = 3;
+    const MAX_SIZE: u64 = 1_000_000;
+    const KEEP: u64 = 1;
+    let line = "x".repeat(19);
+    let fleet = Fleet::new()
+        .orchestra_yml(&format!("logs: {{ max_size: {MAX_SIZE}, keep: {KEEP} }}\n"))
+        .service(
+            "flood",
+            &format!("run: \"while :; do echo {line}; done\"\nscale: {WRITERS}\n"),
+        );
+    fleet.cmd(["start"]).assert_success();
+    let logs = fleet.path(".orchestra/logs");
+    wait_until(PATIENCE * 3, "every writer's log to be rotated", || {
+        (0..WRITERS).all(|i| logs.join(format!("flood.{i}.log.1")).exists())
+    });
+    let bound = WRITERS * (KEEP + 1) * MAX_SIZE;
+    // Held, not touched once: a look once a second lets the logs swing between one and
+    // two seconds' worth of output, and a dip must not pass for keeping up. Three seconds
+    // span three such looks.
+    let held = Duration::from_secs(3);
+    let mut within_since: Option<Instant> = None;
+    let mut largest = 0;
+    poll_until(
+        Duration::from_secs(120),
+        "the logs to stay within twice their bound for 3 s",
+        || {
+            let bytes = logs_bytes(&fleet);
+            if bytes > 2 * bound {
+                within_since = None;
+                largest = 0;
+                return None;
+            }
+            largest = largest.max(bytes);
+            let since = *within_since.get_or_insert_with(Instant::now);
+            (since.elapsed() >= held).then_some(())
+        },
+    );
+    eprintln!("within {largest} bytes of a bound of {bound} for {held:?}");
     fleet.cmd(["stop"]).assert_success();
     assert_nothing_left(&fleet, &[]);
 }
