@@ -362,9 +362,11 @@ impl Engine {
             };
             if !more {
                 let now = Instant::now();
+                let filled = self.batch.len();
                 for c in &mut self.cursors {
                     c.flush_stale(now, self.options.grace, &mut self.batch);
                 }
+                self.keep_matching(filled);
             }
             if !self.send(tx, true) {
                 return;
@@ -403,13 +405,16 @@ impl Engine {
             if !self.dirty[i] {
                 continue;
             }
-            let filled = self.batch.len();
+            let before = self.batch.len();
             let cursor = &mut self.cursors[i];
-            let stepped = match (self.options.skip, share) {
+            let skipped = match (self.options.skip, share) {
                 (Some(skip), Some(share)) => skip_if_behind(cursor, skip, share, &mut self.batch),
                 _ => Ok(()),
-            }
-            .and_then(|()| cursor.step(buf, &mut self.batch));
+            };
+            // A skip notice is shown whatever `--grep` asks: it tells of lines not searched.
+            let filled = self.batch.len();
+            self.batch_weight += self.batch[before..].iter().map(weight).sum::<usize>();
+            let stepped = skipped.and_then(|()| cursor.step(buf, &mut self.batch));
             match stepped {
                 Ok(true) => more = true,
                 Ok(false) => self.dirty[i] = false,
@@ -418,7 +423,7 @@ impl Engine {
                     self.dirty[i] = false;
                 }
             }
-            self.batch_weight += self.batch[filled..].iter().map(weight).sum::<usize>();
+            self.keep_matching(filled);
             if !self.send(tx, false) {
                 return None;
             }
@@ -432,11 +437,24 @@ impl Engine {
         if self.batch.is_empty() || (!force && self.batch_weight < self.options.batch_bytes) {
             return true;
         }
-        let mut batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut self.batch);
         self.batch_weight = 0;
+        tx.blocking_send(batch).is_ok()
+    }
+
+    /// Drops the lines from `from` on that the query rules out, keeping the order, and
+    /// counts the weight of those kept.
+    fn keep_matching(&mut self, from: usize) {
         let query = &self.options.query;
-        batch.retain(|l| query.matches(&l.line));
-        batch.is_empty() || tx.blocking_send(batch).is_ok()
+        let mut kept = from;
+        for read in from..self.batch.len() {
+            if query.matches(&self.batch[read].line) {
+                self.batch_weight += weight(&self.batch[read]);
+                self.batch.swap(kept, read);
+                kept += 1;
+            }
+        }
+        self.batch.truncate(kept);
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use orchestra_logs::{FollowOptions, LogLine, SkipBehind, Start, rotate_if_larger};
+use orchestra_logs::{FollowOptions, LogLine, Query, SkipBehind, Start, rotate_if_larger};
 
 use crate::support::{Collector, appender};
 
@@ -78,11 +78,16 @@ fn a_rotation_far_behind_the_reader_comes_in_small_batches() {
     receive_numbers(&mut c, 1, total);
 }
 
-/// A shell looping `echo` into `path`: a writer as fast as a process can be.
+/// A shell looping `echo line` into `path`: a writer as fast as a process can be.
 fn busy_writer(path: &std::path::Path) -> Child {
+    busy_writer_of(path, "line")
+}
+
+/// A shell looping `echo <text>` into `path`.
+fn busy_writer_of(path: &std::path::Path, text: &str) -> Child {
     Command::new("sh")
         .arg("-c")
-        .arg("while :; do echo line; done")
+        .arg(format!("while :; do echo {text}; done"))
         .stdout(appender(path))
         .stdin(Stdio::null())
         .spawn()
@@ -146,4 +151,44 @@ fn a_source_written_faster_than_it_is_read_is_skipped_ahead() {
         .parse()
         .unwrap();
     assert!(bytes > skip.budget / 4, "skipped {bytes} bytes");
+}
+
+#[test]
+fn a_skip_is_told_even_when_grep_hides_the_skipped_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.0.log");
+    let quiet = dir.path().join("quiet.0.log");
+    let _writers = Writers(vec![
+        busy_writer_of(&errors, "ERROR boom"),
+        busy_writer_of(&quiet, "fine"),
+    ]);
+    let options = FollowOptions {
+        query: Query::new().grep("ERROR").unwrap(),
+        skip: Some(SkipBehind {
+            lag: Duration::from_millis(200),
+            budget: 128 << 10,
+        }),
+        ..FollowOptions::default()
+    };
+    let mut c = Collector::start(dir.path(), Start::End, options);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let batch = c
+            .next_batch(deadline)
+            .unwrap_or_else(|| panic!("no skip notice for `quiet` within the deadline"));
+        let mut told = false;
+        for line in batch {
+            match line.line.as_str() {
+                "ERROR boom" => {}
+                text if text.starts_with("[orchestra] errors.0: skipped ") => {}
+                text if text.starts_with("[orchestra] quiet.0: skipped ") => told = true,
+                text => panic!("grep let through {text:?}"),
+            }
+        }
+        if told {
+            break;
+        }
+        // The slow reader, as above: the matching lines fill the channel.
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
