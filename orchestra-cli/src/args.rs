@@ -345,6 +345,8 @@ fn parse_scale(s: &str) -> Result<(String, u32), String> {
     if name.is_empty() {
         return Err(format!("`{s}` names no service (for example users=3)"));
     }
+    // The engine checks the limit too; saying it here spares a daemon the request.
+    let n = orchestra_core::scale::replica_count(n).map_err(|e| format!("{name}: {e}"))?;
     Ok((name.to_owned(), n))
 }
 
@@ -364,5 +366,10 @@ mod tests {
         assert!(parse_scale("users").is_err());
         assert!(parse_scale("users=-1").is_err());
         assert!(parse_scale("=2").is_err());
+        assert_eq!(parse_scale("users=1000"), Ok(("users".into(), 1000)));
+        assert_eq!(
+            parse_scale("users=100000000"),
+            Err("users: 100000000 replicas is over the limit of 1000 per service".into())
+        );
     }
 }

@@ -102,6 +102,10 @@ bad!(
     [("users/service.yml", "run: ./users\nscale: -1\n")]
 );
 bad!(
+    scale_over_the_replica_limit,
+    [("users/service.yml", "run: ./users\nscale: 100000000\n")]
+);
+bad!(
     port_out_of_range,
     [("users/service.yml", "run: ./users\nport: 70000\n")]
 );

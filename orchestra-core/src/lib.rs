@@ -2,7 +2,7 @@
 //!
 //! Every other crate speaks in these types: validated [names](name), [durations](duration)
 //! and [signals](signal), process [identities](process), the [restart policy and
-//! backoff](policy), resolved [specifications](spec) of services and vendors, replica
+//! backoff](policy), replica counts and their [port plan](scale), resolved [specifications](spec) of services and vendors, replica
 //! [states](state), the daemon's [wire protocol](protocol), [exit codes](exit) and the
 //! layout of the [`.orchestra` folder](paths).
 //!
@@ -36,6 +36,7 @@ pub mod paths;
 pub mod policy;
 pub mod process;
 pub mod protocol;
+pub mod scale;
 pub mod signal;
 pub mod spec;
 pub mod state;

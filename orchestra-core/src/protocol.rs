@@ -156,6 +156,14 @@ pub enum Event {
         /// What failed.
         failures: Vec<Failure>,
     },
+    /// The request was refused before anything started, as bad usage (exit 2): replica
+    /// counts whose ports clash, or over the limit.
+    Refused {
+        /// Why.
+        message: String,
+        /// How to fix it.
+        help: Option<String>,
+    },
     /// The request could not be carried out at all.
     Error {
         /// Why.

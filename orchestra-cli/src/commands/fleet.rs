@@ -9,6 +9,7 @@ use std::time::Instant;
 use orchestra_config::Section;
 use orchestra_core::protocol::{Event, Failure, Phase, Progress, Request};
 use orchestra_core::spec::ProjectSpec;
+use orchestra_core::state::UnitKind;
 use orchestra_core::{ReplicaStatus, ServiceName, StateDir};
 use orchestra_supervisor::{PortHolder, Stray};
 
@@ -301,7 +302,9 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
         s.push('\n');
         s
     } else {
-        render_table(&rows, cx.out) + &outside.render(&project.root, cx.out)
+        render_table(&rows, cx.out)
+            + &notes(&project, &rows)
+            + &outside.render(&project.root, cx.out)
     };
     stdout
         .write_all(text.as_bytes())
@@ -634,6 +637,44 @@ pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
         text.push_str(&render(&cols, Some(row.state)));
     }
     text
+}
+
+/// What the table cannot say: why a replica is in its state (a probe that reached another
+/// program, a crash, a failed rebuild), and a service running another count than its file
+/// says (after `orchestra scale` or `start --scale`, until `stop`).
+fn notes(project: &ProjectSpec, rows: &[ReplicaStatus]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        if let (UnitKind::Service, Some(reason)) = (row.kind, &row.reason) {
+            let _ = writeln!(text, "{}.{}: {reason}", row.service, row.replica);
+        }
+    }
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.kind == UnitKind::Service) {
+        *counts.entry(row.service.as_str()).or_default() += 1;
+    }
+    for (service, count) in counts {
+        let Some(spec) = project
+            .services
+            .values()
+            .find(|s| s.name.as_str() == service)
+        else {
+            continue;
+        };
+        if spec.scale != count {
+            let _ = writeln!(
+                text,
+                "{service} runs {count} {}, its service.yml says {} (scaled until `orchestra stop`)",
+                if count == 1 { "replica" } else { "replicas" },
+                spec.scale
+            );
+        }
+    }
+    if text.is_empty() {
+        text
+    } else {
+        format!("\n{text}")
+    }
 }
 
 fn format_uptime(secs: u64) -> String {

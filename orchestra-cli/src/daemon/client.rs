@@ -133,6 +133,9 @@ impl Client {
             match event {
                 Event::Done { ok, failures } => return Ok(Reply { ok, failures }),
                 Event::Error { message } => return Err(CliError::Failed(message)),
+                Event::Refused { message, help } => {
+                    return Err(CliError::Usage { message, help });
+                }
                 other => on_event(&other),
             }
         }

@@ -295,6 +295,12 @@ async fn run_request(
                 Err(failure) => return done(Err(failure)),
             };
             let engine = &route.engine;
+            // The counts checked against the fleet's ports before anything starts; the
+            // engine checks them again as it starts.
+            let counts = match engine.plan(&project, &scale) {
+                Ok(counts) => counts,
+                Err(refused) => return self::refused(&refused),
+            };
             // Vendors first: the services that need them expect them ready.
             let needed = vendors_needed(&project, &services);
             let vendors_up = if needed.is_empty() {
@@ -312,7 +318,7 @@ async fn run_request(
             let rows = engine.status().await;
             let fleet = (&rows[..], i32::try_from(std::process::id()).ok());
             let cleared =
-                hygiene::clear(&project, &services, &scale, fleet, keep_strays, &events).await;
+                hygiene::clear(&project, &services, &counts, fleet, keep_strays, &events).await;
             let (narrowed, refused) = match cleared {
                 Ok(c) if !c.nothing_left() => (c.narrowed, c.failures),
                 Ok(hygiene::Cleared { failures, .. }) | Err(failures) => {
@@ -401,6 +407,9 @@ async fn run_request(
             outcome
         }
     };
+    if let Some(plan) = &outcome.refused {
+        return refused(plan);
+    }
     Event::Done {
         ok: outcome.ok,
         failures: outcome.failures,
@@ -411,6 +420,14 @@ async fn run_request(
 async fn client_hung_up(mut hung_up: watch::Receiver<bool>) {
     if hung_up.wait_for(|gone| *gone).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// A request refused before anything started, answered as bad usage.
+fn refused(plan: &orchestra_core::scale::PlanRefused) -> Event {
+    Event::Refused {
+        message: plan.to_string(),
+        help: Some(plan.help()),
     }
 }
 

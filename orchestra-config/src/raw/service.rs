@@ -5,6 +5,7 @@ use std::time::Duration;
 use orchestra_core::Signal;
 use orchestra_core::name::ServiceName;
 use orchestra_core::policy::RestartPolicy;
+use orchestra_core::scale::{MAX_REPLICAS, replica_count};
 use orchestra_core::spec::CommandSpec;
 
 use super::ready::{self, RawReady};
@@ -156,10 +157,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
     s.run_written = f.get("run").is_some();
     s.env = f.get("env").map(|(n, p)| read::env_map(ctx, n, &p));
     s.env_file = f.get("env_file").map(|(n, p)| read::strings(ctx, n, &p));
-    s.scale = f
-        .get("scale")
-        .and_then(|(n, p)| read::integer(ctx, n, &p, 0, 1000))
-        .map(|n| n as u32);
+    s.scale = f.get("scale").and_then(|(n, p)| scale(ctx, n, &p));
     s.port = f.get("port").and_then(|(n, p)| port(ctx, n, &p));
     for (key, slot) in [
         ("build", &mut s.build),
@@ -221,6 +219,21 @@ pub(crate) fn parse_port(ctx: &mut Ctx<'_>, text: &str, path: &[Seg]) -> Option<
         _ => {
             let message = format!("`{text}` in {} is not a port", ctx.name());
             ctx.error(path, Target::Value, message, "expected 1 to 65535", None);
+            None
+        }
+    }
+}
+
+/// A replica count: a whole number from 0 to the one limit every count obeys.
+fn scale(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<u32> {
+    let n = read::integer(ctx, node, path, 0, i128::MAX)?;
+    match replica_count(u64::try_from(n).unwrap_or(u64::MAX)) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            let message = format!("`scale` in {}: {e}", ctx.name());
+            let label = format!("must be at most {MAX_REPLICAS}");
+            let help = format!("ask for at most {MAX_REPLICAS} replicas");
+            ctx.error(path, Target::Value, message, &label, Some(help));
             None
         }
     }

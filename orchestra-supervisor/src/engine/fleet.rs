@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use super::order::{levels, with_dependencies};
 use super::up::{Plan, bring_up};
-use super::{Outcome, Replicas, SharedOpener, StartOptions, lock};
+use super::{Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned};
 use crate::backend::Supervisor;
 use crate::job::{JobConfig, LogOpener, ReplicaHandle};
 use crate::records::{ReplicaRecord, read_records, stop_from_records};
@@ -94,6 +94,7 @@ pub(super) struct Fleet {
     state: StateDir,
     backend: Arc<dyn Supervisor>,
     replicas: Replicas,
+    scaled: Scaled,
     log_opener: SharedOpener,
     builds: Arc<Semaphore>,
     /// The project of the latest request that brought one: its dependencies order a stop.
@@ -104,7 +105,7 @@ impl Fleet {
     pub(super) fn new(
         state: StateDir,
         backend: Arc<dyn Supervisor>,
-        replicas: Replicas,
+        (replicas, scaled): (Replicas, Scaled),
         log_opener: SharedOpener,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -112,6 +113,7 @@ impl Fleet {
             state,
             backend,
             replicas,
+            scaled,
             log_opener,
             builds: Arc::new(Semaphore::new(cores)),
             project: None,
@@ -161,13 +163,21 @@ impl Fleet {
                     cancelled,
                     reply,
                 } => {
+                    let counts = match self.plan(&project, &opts.scale) {
+                        Ok(counts) => counts,
+                        Err(refused) => {
+                            let _ = reply.send(refused);
+                            continue;
+                        }
+                    };
                     let selected = selection(&project, &services);
                     let unknown = unknown(&project, &services);
                     let set = with_dependencies(&project, &selected);
                     let plan = Plan {
-                        scale: opts.scale,
+                        scale: counts,
                         build: !opts.no_build,
                         replace: false,
+                        keep_live: false,
                     };
                     let ctx = self.ctx(events);
                     let mut outcome = tokio::select! {
@@ -184,11 +194,19 @@ impl Fleet {
                     events,
                     reply,
                 } => {
+                    let counts = match self.plan(&project, &BTreeMap::new()) {
+                        Ok(counts) => counts,
+                        Err(refused) => {
+                            let _ = reply.send(refused);
+                            continue;
+                        }
+                    };
                     let set = selection(&project, &services).into_iter().collect();
                     let plan = Plan {
-                        scale: BTreeMap::new(),
+                        scale: counts,
                         build: true,
                         replace: true,
+                        keep_live: false,
                     };
                     let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
                     prepend(&mut outcome, unknown(&project, &services));
@@ -200,12 +218,21 @@ impl Fleet {
                     events,
                     reply,
                 } => {
+                    let counts = match self.plan(&project, &scale) {
+                        Ok(counts) => counts,
+                        Err(refused) => {
+                            let _ = reply.send(refused);
+                            continue;
+                        }
+                    };
                     let names: Vec<ServiceName> = scale.keys().cloned().collect();
-                    let set = selection(&project, &names).into_iter().collect();
+                    // What a scaled service depends on starts first, as for a start.
+                    let set = with_dependencies(&project, &selection(&project, &names));
                     let plan = Plan {
-                        scale,
+                        scale: counts,
                         build: false,
                         replace: false,
+                        keep_live: true,
                     };
                     let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
                     prepend(&mut outcome, unknown(&project, &names));
@@ -216,8 +243,52 @@ impl Fleet {
                     events,
                     reply,
                 } => {
+                    self.forget_counts(&services);
                     let _ = reply.send(self.stop(&services, events).await);
                 }
+            }
+        }
+    }
+
+    /// The counts of a request asking for `scale`, remembered as the fleet's runtime
+    /// counts when the fleet's ports take them; a refusal otherwise.
+    fn plan(
+        &self,
+        project: &ProjectSpec,
+        scale: &BTreeMap<ServiceName, u32>,
+    ) -> Result<BTreeMap<ServiceName, u32>, Outcome> {
+        let mut scaled = lock_scaled(&self.scaled);
+        let counts = planned(project, &scaled, scale).map_err(Outcome::refused)?;
+        scaled.extend(scale.iter().map(|(k, v)| (k.clone(), *v)));
+        Ok(counts)
+    }
+
+    /// Stopped services (all when none are named) follow their files again.
+    fn forget_counts(&self, services: &[ServiceName]) {
+        let mut scaled = lock_scaled(&self.scaled);
+        if services.is_empty() {
+            scaled.clear();
+        } else {
+            scaled.retain(|name, _| !services.contains(name));
+        }
+    }
+
+    /// After an adoption, a service running another count than its file's was scaled by
+    /// the daemon that died: its count holds here too.
+    fn remember_adopted_counts(&self, project: &ProjectSpec) {
+        let mut counts: BTreeMap<ServiceName, u32> = BTreeMap::new();
+        for id in lock(&self.replicas).keys() {
+            let count = counts.entry(id.service.clone()).or_default();
+            *count = (*count).max(id.index + 1);
+        }
+        let mut scaled = lock_scaled(&self.scaled);
+        for (name, count) in counts {
+            if project
+                .services
+                .get(&name)
+                .is_some_and(|s| s.scale != count)
+            {
+                scaled.entry(name).or_insert(count);
             }
         }
     }
@@ -264,6 +335,9 @@ impl Fleet {
             let _ = handle.wait_ready().await;
             tracing::info!(replica = %id, pid = record.identity.pid, "adopted");
             adopted.push(id);
+        }
+        if !adopted.is_empty() {
+            self.remember_adopted_counts(project);
         }
         adopted
     }

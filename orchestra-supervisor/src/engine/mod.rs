@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use orchestra_core::protocol::{Failure, Progress};
+use orchestra_core::scale::{PlanRefused, check_port_plan};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, ServiceName, StateDir};
 use tokio::sync::{mpsc, oneshot};
@@ -40,6 +41,9 @@ pub struct Outcome {
     pub ok: bool,
     /// What failed, with the end of its log.
     pub failures: Vec<Failure>,
+    /// Set when the request was refused before anything started: its replica counts do
+    /// not fit the fleet's ports (or the limit).
+    pub refused: Option<PlanRefused>,
 }
 
 impl Outcome {
@@ -47,11 +51,24 @@ impl Outcome {
         Self {
             ok: failures.is_empty(),
             failures,
+            refused: None,
+        }
+    }
+
+    pub(crate) fn refused(refused: PlanRefused) -> Self {
+        Self {
+            ok: false,
+            failures: Vec::new(),
+            refused: Some(refused),
         }
     }
 }
 
 pub(crate) type Replicas = Arc<Mutex<BTreeMap<ReplicaId, ReplicaHandle>>>;
+
+/// Replica counts set at run time (`start --scale`, `scale`), which hold over the files'
+/// `scale` until the service is stopped or scaled again.
+pub(crate) type Scaled = Arc<Mutex<BTreeMap<ServiceName, u32>>>;
 
 /// The log opener, settable after the engine started.
 pub(crate) type SharedOpener = Arc<RwLock<LogOpener>>;
@@ -67,6 +84,7 @@ pub(crate) fn lock(
 pub struct Engine {
     requests: mpsc::UnboundedSender<Op>,
     replicas: Replicas,
+    scaled: Scaled,
     log_opener: SharedOpener,
 }
 
@@ -79,13 +97,20 @@ impl Engine {
     /// An engine over any backend.
     pub fn with_backend(state: StateDir, backend: Arc<dyn Supervisor>) -> Self {
         let replicas = Replicas::default();
+        let scaled = Scaled::default();
         let log_opener = SharedOpener::default();
         let (requests, inbox) = mpsc::unbounded_channel();
-        let fleet = Fleet::new(state, backend, replicas.clone(), log_opener.clone());
+        let fleet = Fleet::new(
+            state,
+            backend,
+            (replicas.clone(), scaled.clone()),
+            log_opener.clone(),
+        );
         tokio::spawn(fleet.run(inbox));
         Self {
             requests,
             replicas,
+            scaled,
             log_opener,
         }
     }
@@ -120,9 +145,34 @@ impl Engine {
             .await
     }
 
+    /// The replica counts that differ from the files' `scale` because a start or a scale
+    /// asked for them; they hold until the service is stopped or scaled again.
+    pub fn scaled(&self) -> BTreeMap<ServiceName, u32> {
+        lock_scaled(&self.scaled).clone()
+    }
+
+    /// The counts a request with `scale` would run (`scale` over [`Engine::scaled`]) if the
+    /// fleet's port plan takes them: what [`Engine::start`] checks before anything starts,
+    /// for a caller with work of its own to do first (vendors, strays).
+    ///
+    /// # Errors
+    ///
+    /// [`PlanRefused`] names the replica that would take a port another replica or a vendor
+    /// claims, or the count over the limit.
+    pub fn plan(
+        &self,
+        project: &ProjectSpec,
+        scale: &BTreeMap<ServiceName, u32>,
+    ) -> Result<BTreeMap<ServiceName, u32>, PlanRefused> {
+        planned(project, &self.scaled(), scale)
+    }
+
     /// Builds (unless `no_build`) and starts `services` (all when empty) with their
     /// dependencies, in dependency order, and waits until they are ready. Services already
-    /// running with the same spec are left alone.
+    /// running with the same spec are left alone. A service runs the count `opts.scale`
+    /// gives it, else the one a previous start or scale gave it, else its `scale`; the
+    /// counts of the whole fleet must fit its ports, or nothing starts
+    /// ([`Outcome::refused`]).
     pub async fn start(
         &self,
         project: &ProjectSpec,
@@ -165,6 +215,7 @@ impl Engine {
     /// Stops `services` (all when empty): every process of every replica, and any replica
     /// recorded in the state folder but not supervised here. Dependants stop before their
     /// dependencies (as the latest project seen describes them), each level in parallel.
+    /// Their runtime counts are forgotten: the next start follows the files.
     pub async fn stop(
         &self,
         services: &[ServiceName],
@@ -182,8 +233,8 @@ impl Engine {
         .await
     }
 
-    /// Rebuilds `services` (all when empty), then replaces their replicas; a failed build
-    /// leaves the old replicas running.
+    /// Rebuilds `services` (all when empty), then replaces their replicas, as many as
+    /// they run (a runtime scale holds); a failed build leaves the old replicas running.
     pub async fn restart(
         &self,
         project: &ProjectSpec,
@@ -204,8 +255,10 @@ impl Engine {
         .await
     }
 
-    /// Changes replica counts: new replicas start (without a build), surplus ones stop
-    /// from the highest index down.
+    /// Changes replica counts, which then hold until the service is stopped or scaled
+    /// again: new replicas start (without a build), after what the service depends on;
+    /// surplus ones stop from the highest index down; running replicas are left alone.
+    /// The counts of the whole fleet must fit its ports, or nothing changes.
     pub async fn scale(
         &self,
         project: &ProjectSpec,
@@ -251,12 +304,28 @@ impl Engine {
 }
 
 fn stopped_engine() -> Outcome {
-    Outcome {
-        ok: false,
-        failures: vec![Failure {
-            unit: "orchestra".into(),
-            reason: "the engine has stopped".into(),
-            log_tail: Vec::new(),
-        }],
-    }
+    Outcome::from_failures(vec![Failure {
+        unit: "orchestra".into(),
+        reason: "the engine has stopped".into(),
+        log_tail: Vec::new(),
+    }])
+}
+
+pub(crate) fn lock_scaled(
+    scaled: &Scaled,
+) -> std::sync::MutexGuard<'_, BTreeMap<ServiceName, u32>> {
+    scaled.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `asked` over `sticky`, checked against the fleet's ports.
+pub(crate) fn planned(
+    project: &ProjectSpec,
+    sticky: &BTreeMap<ServiceName, u32>,
+    asked: &BTreeMap<ServiceName, u32>,
+) -> Result<BTreeMap<ServiceName, u32>, PlanRefused> {
+    let mut counts = sticky.clone();
+    counts.extend(asked.iter().map(|(k, v)| (k.clone(), *v)));
+    counts.retain(|name, _| project.services.contains_key(name));
+    check_port_plan(project, &counts)?;
+    Ok(counts)
 }

@@ -39,6 +39,8 @@ pub(super) struct Plan {
     pub build: bool,
     /// Replace replicas even when their spec did not change (restart).
     pub replace: bool,
+    /// Leave live replicas alone even when their spec changed: a scale changes counts only.
+    pub keep_live: bool,
 }
 
 type Gate = watch::Receiver<Option<bool>>;
@@ -150,7 +152,8 @@ fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u3
             let id = ReplicaId::new(service.name.clone(), i);
             plan.replace
                 || replicas.get(&id).is_none_or(|h| {
-                    h.state().is_final() || h.spec_hash() != spec_hash(&service.replica(i))
+                    h.state().is_final()
+                        || (!plan.keep_live && h.spec_hash() != spec_hash(&service.replica(i)))
                 })
         })
         .collect()
