@@ -343,7 +343,7 @@ fn service(
             text.value.clone()
         })
     };
-    let ready = raw.ready.as_ref().map(|r| ReadyProbe {
+    let written = raw.ready.as_ref().map(|r| ReadyProbe {
         check: match &r.check {
             RawCheck::Tcp { host, port } => ReadyCheck::Tcp {
                 host: probe_text(host),
@@ -360,6 +360,8 @@ fn service(
         timeout: r.timeout.unwrap_or(ReadyProbe::DEFAULT_TIMEOUT),
         interval: r.interval.unwrap_or(ReadyProbe::DEFAULT_INTERVAL),
     });
+    // A service with a port is ready once it listens there, unless it says otherwise.
+    let ready = written.or_else(|| port.map(|_| ReadyProbe::listening()));
 
     let restart = raw.restart.clone().unwrap_or_default();
     let defaults = BackoffPolicy::default();

@@ -183,6 +183,35 @@ fn probes_keep_per_replica_variables_for_each_replica() {
 }
 
 #[test]
+fn a_service_with_a_port_and_no_probe_is_ready_once_it_listens_there() {
+    let f = Fixture::new(&[
+        ("users/service.yml", "run: ./users\nport: 8080\nscale: 2\n"),
+        ("worker/service.yml", "run: ./worker\n"),
+        (
+            "logger/service.yml",
+            "run: ./logger\nport: 9000\nready: { log: started }\n",
+        ),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let replica = service(&spec, "users").replica(1);
+    assert_eq!(
+        replica.ready.expect("a default probe").check,
+        ReadyCheck::Tcp {
+            host: "127.0.0.1".into(),
+            port: "8081".into()
+        }
+    );
+    assert_eq!(service(&spec, "worker").ready, None, "no port, no probe");
+    assert_eq!(
+        service(&spec, "logger").ready.as_ref().map(|r| &r.check),
+        Some(&ReadyCheck::Log {
+            regex: "started".into()
+        }),
+        "a written probe wins"
+    );
+}
+
+#[test]
 fn ports_can_come_from_variables_and_vendors_publish_their_address() {
     let f = Fixture::new(&[
         (

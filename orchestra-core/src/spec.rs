@@ -126,6 +126,26 @@ impl ReadyProbe {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default pause between attempts.
     pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
+
+    /// The probe of a service that has a `port` and says nothing of readiness: a TCP
+    /// connection to its replica's port on this machine, so that "ready" means listening.
+    ///
+    /// ```
+    /// use orchestra_core::spec::{ReadyCheck, ReadyProbe};
+    ///
+    /// let probe = ReadyProbe::listening();
+    /// assert_eq!(probe.check, ReadyCheck::Tcp { host: "127.0.0.1".into(), port: "$PORT".into() });
+    /// ```
+    pub fn listening() -> Self {
+        Self {
+            check: ReadyCheck::Tcp {
+                host: "127.0.0.1".into(),
+                port: "$PORT".into(),
+            },
+            timeout: Self::DEFAULT_TIMEOUT,
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
 }
 
 /// Something a service depends on.

@@ -58,6 +58,11 @@ pub trait RunningReplica: Send + Sync + fmt::Debug {
 
     /// Resource use of the process tree.
     async fn stats(&self) -> TreeStats;
+
+    /// Whether the replica itself listens on TCP `port` of the host, as of now: a
+    /// readiness probe that reached the port counts only then, since another program
+    /// (another replica started on the same port, a forgotten server) would answer too.
+    async fn listens_on(&self, port: u16) -> bool;
 }
 
 /// Resource use of a replica's process tree, for `ps`.

@@ -1,16 +1,25 @@
 //! Readiness probes: each kind checked once, and the retry loop around them.
+//!
+//! A tcp or http probe that reaches a port on this machine counts only when the replica's
+//! own process tree holds the listening socket: another program on the port (a replica of
+//! another service, a server left running) answers the same, and "ready" would be a lie.
+//! While that is so, the probe says who holds the port, and the replica shows it as its
+//! reason.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use orchestra_core::HumanDuration;
 use orchestra_core::spec::{ReadyCheck, ReadyProbe, ReplicaSpec};
+use orchestra_core::{HumanDuration, ReplicaId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::backend::RunningReplica;
+use crate::strays::port_holder;
 use crate::unix::spawn::spawn_session;
 
 /// How often the log probe reads new lines.
@@ -21,14 +30,23 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// spawned, and their dependants (and `start`) should not wait a whole interval for them.
 const FIRST_RETRY: Duration = Duration::from_millis(5);
 
+/// Who a probe is for: the replica that must own what answers, and where to say why it
+/// does not.
+pub(crate) struct Prober<'a> {
+    /// The replica's process tree.
+    pub owner: &'a dyn RunningReplica,
+    /// Why the replica is not ready yet, when another program answers for it.
+    pub note: &'a watch::Sender<Option<String>>,
+}
+
 /// Retries the probe until it passes, or fails with `not ready after <timeout>: <last
 /// error>`. The pause between attempts starts at [`FIRST_RETRY`] and doubles up to the
 /// probe's `interval`.
 pub(crate) async fn wait_ready(
     probe: &ReadyProbe,
     spec: &ReplicaSpec,
-    log: &Path,
-    log_offset: u64,
+    (log, log_offset): (&Path, u64),
+    prober: Prober<'_>,
 ) -> Result<(), String> {
     let deadline = Instant::now() + probe.timeout;
     let mut log_reader = LogReader::new(log.to_path_buf(), log_offset);
@@ -47,8 +65,19 @@ pub(crate) async fn wait_ready(
         let remaining = deadline.saturating_duration_since(Instant::now());
         let attempt = async {
             match &probe.check {
-                ReadyCheck::Tcp { host, port } => check_tcp(host, port).await,
-                ReadyCheck::Http { url } => check_http(url).await,
+                ReadyCheck::Tcp { host, port } => {
+                    let port = port
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{port}` is not a port"))?;
+                    check_tcp(host, port).await?;
+                    owned(host, port, &spec.id, &prober).await
+                }
+                ReadyCheck::Http { url } => {
+                    let (host, port, _) = parse_http_url(url)?;
+                    check_http(url).await?;
+                    owned(&host, port, &spec.id, &prober).await
+                }
                 ReadyCheck::Exec { command } => check_exec(command, spec).await,
                 ReadyCheck::Log { .. } => log_reader.matches(regex.as_ref()),
             }
@@ -70,11 +99,39 @@ pub(crate) async fn wait_ready(
     }
 }
 
-async fn check_tcp(host: &str, port: &str) -> Result<(), String> {
-    let port: u16 = port
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port"))?;
+/// A probe reached `host:port`: it counts when the host is another machine (nothing to
+/// check there) or the replica listens on the port itself. Otherwise the replica's note
+/// names who does.
+async fn owned(host: &str, port: u16, id: &ReplicaId, prober: &Prober<'_>) -> Result<(), String> {
+    if !is_this_machine(host) || prober.owner.listens_on(port).await {
+        return Ok(());
+    }
+    let why = match port_holder(port) {
+        Some(h) if h.pid != 0 => format!(
+            "port {port} answers, but from pid {} ({}), not from {id}",
+            h.pid, h.cmdline
+        ),
+        Some(_) => {
+            format!("port {port} answers, but from a process of another user, not from {id}")
+        }
+        None => format!("port {port} answered, but no process of {id} listens on it"),
+    };
+    prober.note.send_replace(Some(why.clone()));
+    Err(why)
+}
+
+/// Whether a probe's host is this machine: empty (the default), `localhost`, a loopback
+/// or unspecified address.
+fn is_this_machine(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+async fn check_tcp(host: &str, port: u16) -> Result<(), String> {
     let host = if host.is_empty() { "127.0.0.1" } else { host };
     match tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect((host, port))).await {
         Ok(Ok(_)) => Ok(()),
@@ -237,6 +294,24 @@ impl LogReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_of_this_machine_are_recognised() {
+        for host in [
+            "",
+            "localhost",
+            "127.0.0.1",
+            "127.0.1.1",
+            "::1",
+            "[::1]",
+            "0.0.0.0",
+        ] {
+            assert!(is_this_machine(host), "{host}");
+        }
+        for host in ["db.internal", "10.1.2.3", "example.com"] {
+            assert!(!is_this_machine(host), "{host}");
+        }
+    }
 
     #[test]
     fn parses_http_urls() {

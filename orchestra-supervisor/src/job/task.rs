@@ -239,11 +239,22 @@ impl Task {
         }
         if let Some(probe) = spec.ready.clone() {
             let spec = spec.clone();
-            let ready = super::ready::wait_ready(&probe, &spec, &log_path, offset);
+            // Why it is not ready yet, when another program answers its probe: shown as the
+            // replica's reason while it starts.
+            let (note, mut noted) = watch::channel(None);
+            let prober = super::ready::Prober {
+                owner: running.as_ref(),
+                note: &note,
+            };
+            let ready = super::ready::wait_ready(&probe, &spec, (&log_path, offset), prober);
             tokio::pin!(ready);
             let started = Instant::now();
             loop {
                 tokio::select! {
+                    Ok(()) = noted.changed() => {
+                        let reason = noted.borrow_and_update().clone();
+                        self.set(ReplicaState::Starting, Some(&running), Some(started_at), reason);
+                    }
                     result = &mut ready => match result {
                         Ok(()) => break,
                         Err(reason) => {

@@ -52,7 +52,7 @@
 //! ```
 
 mod matcher;
-mod ports;
+pub(crate) mod ports;
 pub(crate) mod proc;
 mod scan;
 mod stop;

@@ -117,6 +117,21 @@ pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
         .collect()
 }
 
+/// Whether one of `pids` holds a socket listening on TCP `port` (IPv4 or IPv6, any
+/// address), from the kernel's tables read now: a probe that reached the port counts for a
+/// replica only when its own tree listens there.
+pub(crate) fn listened_on_by(port: u16, pids: &[i32]) -> bool {
+    let inodes: HashSet<u64> = listening()
+        .into_iter()
+        .filter(|&(_, p)| p == port)
+        .map(|(inode, _)| inode)
+        .collect();
+    !inodes.is_empty()
+        && pids
+            .iter()
+            .any(|&pid| sockets(pid).iter().any(|i| inodes.contains(i)))
+}
+
 /// Every TCP port listened on by a process whose working directory is inside `root` and
 /// which is neither in `exclude` nor a descendant of a member, sorted by port then pid.
 /// This process and its ancestors are left out too.
@@ -177,6 +192,20 @@ mod tests {
         });
         drop(l);
         assert_eq!(port_holder(port), None);
+    }
+
+    #[test]
+    fn a_listener_belongs_to_the_processes_holding_its_socket() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let me = std::process::id() as i32;
+        assert!(listened_on_by(port, &[me]));
+        assert!(
+            !listened_on_by(port, &[1]),
+            "another process does not hold it"
+        );
+        drop(l);
+        assert!(!listened_on_by(port, &[me]), "nobody listens any more");
     }
 
     #[test]

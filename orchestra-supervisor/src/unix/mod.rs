@@ -248,6 +248,19 @@ impl RunningReplica for UnixReplica {
         let members = self.members_in(&table);
         tree::stats(&members, self.identity.start_time)
     }
+
+    /// A socket listening on `port` is open in a live process of the tree (found in a
+    /// fresh read of `/proc`, so a child forked a moment ago counts).
+    async fn listens_on(&self, port: u16) -> bool {
+        let pids: Vec<i32> = self
+            .members()
+            .await
+            .iter()
+            .filter(|e| !e.is_zombie())
+            .map(|e| e.pid)
+            .collect();
+        crate::strays::ports::listened_on_by(port, &pids)
+    }
 }
 
 /// Signals each live member after checking its identity once more, then the leader's

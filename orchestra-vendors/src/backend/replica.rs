@@ -184,6 +184,12 @@ impl RunningReplica for DockerReplica {
         self.end().is_none()
     }
 
+    /// The host ports are the engine's to publish, and it publishes the container's only:
+    /// a port the container publishes is the replica's.
+    async fn listens_on(&self, port: u16) -> bool {
+        self.end().is_none() && self.ports.contains(&port)
+    }
+
     /// The main pid, the published ports, and the engine's one-shot numbers: memory in use
     /// by the container, and its CPU time over its life (as the Unix backend averages it).
     async fn stats(&self) -> TreeStats {
