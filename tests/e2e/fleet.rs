@@ -10,6 +10,7 @@ mod identity;
 mod interrupt;
 mod lifecycle;
 mod logs;
+mod ports;
 mod restarts;
 mod scale;
 mod socket;
