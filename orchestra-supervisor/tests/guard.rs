@@ -72,6 +72,9 @@ impl RunningReplica for Replica {
     async fn stats(&self) -> TreeStats {
         self.inner.stats().await
     }
+    async fn listens_on(&self, port: u16) -> bool {
+        self.inner.listens_on(port).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
