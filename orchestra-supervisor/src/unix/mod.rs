@@ -251,10 +251,12 @@ impl RunningReplica for UnixReplica {
 
     /// A socket listening on `port` is open in a live process of the tree (found in a
     /// fresh read of `/proc`, so a child forked a moment ago counts).
+    /// A `/proc` that cannot be read says nothing: not yet, and the probe tries again.
     async fn listens_on(&self, port: u16) -> bool {
-        let pids: Vec<i32> = self
-            .members()
-            .await
+        let Ok(members) = self.members().await else {
+            return false;
+        };
+        let pids: Vec<i32> = members
             .iter()
             .filter(|e| !e.is_zombie())
             .map(|e| e.pid)
