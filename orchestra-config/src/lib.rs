@@ -14,7 +14,9 @@
 //!    problem of every file is reported at once. Cross-file checks follow: unique names,
 //!    known dependencies, no cycles.
 //! 3. [`Project::resolve`] merges environments in their order of precedence, interpolates
-//!    `$VAR`s, fills Go defaults and checks that no port is claimed twice.
+//!    `$VAR`s (once each; a variable set nowhere is a problem, `${VAR:-default}` a way
+//!    out), gives each service the addresses of the vendors it depends on, fills Go
+//!    defaults and checks that no port is claimed twice.
 //!
 //! Every problem is a [`miette::Diagnostic`] naming the file, with the offending key or
 //! value labelled in a snippet and a hint at the fix. To find where a value sits, the file is
