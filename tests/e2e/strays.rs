@@ -264,7 +264,10 @@ fn a_port_held_by_an_unrelated_process_fails_its_service_and_dependants_only() {
         "{out}"
     );
     assert!(server.alive(), "the port's holder was killed");
-    assert!(hello(other).starts_with("hello from other.0 pid "), "{out}");
+    // `other` has no ready probe: started means spawned, not yet listening.
+    wait_until(PATIENCE, "other.0 to answer", || {
+        hello(other).starts_with("hello from other.0 pid ")
+    });
     assert!(
         http_get(&format!("http://127.0.0.1:{api}/")).is_none(),
         "api started without web"

@@ -97,17 +97,22 @@ pub fn read_start_time_and_state(pid: i32) -> Result<Option<(u64, char)>, ProcEr
     }
 }
 
-/// Whether a failed read of `/proc/<pid>/…` means that the process is gone (it ended:
-/// ENOENT, or ESRCH while reading). Anything else — too many open files (EMFILE, ENFILE),
-/// out of memory, a permission problem — says nothing about the process, and taking it
-/// for "gone" would leave a live process unsupervised with its record deleted.
+/// Whether a failed read of `/proc/<pid>/…` means that the process is gone for us: it
+/// ended (ENOENT, or ESRCH while reading), or its pid is held by a process we may not
+/// read (`/proc` mounted with `hidepid`), which is then another user's and none of ours.
+/// Anything else — too many open files (EMFILE, ENFILE), out of memory — says nothing
+/// about the process, and taking it for "gone" would leave a live process unsupervised
+/// with its record deleted.
 pub fn means_gone(e: &ProcError) -> bool {
-    matches!(e, ProcError::NotFound(_))
+    matches!(e, ProcError::NotFound(_) | ProcError::PermissionDenied(_))
 }
 
 /// [`means_gone`] for a plain read of a `/proc` file.
 pub fn io_means_gone(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ESRCH)
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+    ) || e.raw_os_error() == Some(nix::libc::ESRCH)
 }
 
 #[cfg(test)]
@@ -115,11 +120,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_missing_process_reads_as_gone() {
+    fn only_a_missing_or_foreign_process_reads_as_gone() {
         assert!(means_gone(&ProcError::NotFound(None)));
+        assert!(means_gone(&ProcError::PermissionDenied(None)));
         let emfile = io::Error::from_raw_os_error(nix::libc::EMFILE);
         assert!(!means_gone(&ProcError::Io(emfile, None)));
-        assert!(!means_gone(&ProcError::PermissionDenied(None)));
         assert!(!means_gone(&ProcError::Incomplete(None)));
 
         assert!(io_means_gone(&io::Error::from_raw_os_error(

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use orchestra_core::ProcessIdentity;
 use procfs::process::{FDTarget, Process};
 
-use super::identity::means_gone;
+use super::identity::{io_means_gone, means_gone};
 use crate::backend::TreeStats;
 
 /// The environment variable holding a replica run's unique token.
@@ -78,6 +78,7 @@ fn shared<T>(slot: &Slot<T>, read: impl FnOnce() -> T) -> Arc<T> {
 
 impl Table {
     /// A snapshot at most [`STATS_SNAPSHOT_AGE`] old, for statistics only.
+    ///
     /// A table that cannot be read is empty: statistics may be missing for a moment,
     /// nothing is decided from them.
     pub fn recent() -> Arc<Self> {
@@ -171,7 +172,9 @@ impl Table {
             let key = (e.pid, e.start_time);
             let token = match before.get(&key) {
                 Some(token) => token.clone(),
-                None => instance_token(e.pid),
+                // Unreadable (out of descriptors) is not "has none": that would be
+                // remembered for the process's whole life.
+                None => instance_token(e.pid)?,
             };
             if let Some(token) = &token {
                 tokens.insert(e.pid, Arc::clone(token));
@@ -269,14 +272,19 @@ fn proc_error(e: procfs::ProcError) -> io::Error {
     }
 }
 
-/// The value of `ORCHESTRA_INSTANCE` in a process's environment, if it has one (and we
-/// may read it).
-fn instance_token(pid: i32) -> Option<Arc<str>> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+/// The value of `ORCHESTRA_INSTANCE` in a process's environment, if it has one (none when
+/// it is gone or another user's); an error when it cannot be read now.
+fn instance_token(pid: i32) -> io::Result<Option<Arc<str>>> {
+    let env = match std::fs::read(format!("/proc/{pid}/environ")) {
+        Ok(env) => env,
+        Err(e) if io_means_gone(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let key = format!("{INSTANCE_ENV}=");
-    env.split(|&b| b == 0)
+    Ok(env
+        .split(|&b| b == 0)
         .find_map(|var| var.strip_prefix(key.as_bytes()))
-        .map(|value| Arc::from(String::from_utf8_lossy(value).as_ref()))
+        .map(|value| Arc::from(String::from_utf8_lossy(value).as_ref())))
 }
 
 /// Sums the live members' use and finds their listening ports.
