@@ -76,12 +76,22 @@ fn a_grandchild_that_escaped_with_setsid_and_an_empty_environment_is_stopped_wit
 #[test]
 fn an_escapee_outliving_its_exited_replica_goes_when_the_daemon_leaves() {
     let marker = format!("sleep {}", 4_000_000 + std::process::id());
-    let run = format!("run: \"setsid -f env -i sh -c 'cd / && exec {marker}'\"\nrestart: never\n");
+    // The replica ends by itself once the test has seen the escapee (file `go`).
+    let run = format!(
+        "run: \"setsid -f env -i sh -c 'cd / && exec {marker}'; \
+         until [ -e go ]; do sleep 0.05; done\"\nrestart: never\n"
+    );
     let fleet = Fleet::new().orchestra_yml("").service("z", &run);
     fleet.cmd(["start"]).assert_success();
     let escapee = poll_until(PATIENCE, "the escapee to run", || find(&marker));
     let _guard = KillOnDrop(escapee);
     let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    wait_until(
+        PATIENCE,
+        "the escapee to be reparented to the daemon",
+        || parent_pid(escapee) == Some(daemon),
+    );
+    fleet.write("z/go", "");
     // The replica exited; nothing is left to supervise but the escapee: the daemon stops
     // it before it exits, instead of leaving it to init.
     wait_until(PATIENCE, "the daemon to exit", || !process_alive(daemon));
