@@ -98,6 +98,7 @@ pub mod records;
 pub mod stop;
 pub mod strays;
 pub mod unix;
+mod unrecorded;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
 pub use engine::{Engine, Outcome, StartOptions};

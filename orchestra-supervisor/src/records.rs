@@ -23,6 +23,7 @@ use crate::stop::{StopPlan, stop_replica};
 use crate::unix::identity::{IdentityExt, Liveness};
 use crate::unix::tree::{self, Roots, Table};
 use crate::unix::{UnixReplica, UnixSupervisor};
+use crate::unrecorded::{Unreadable, find_runs};
 
 /// What is written down about a live replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,28 +102,35 @@ pub fn spec_hash(spec: &ReplicaSpec) -> String {
 /// Every record in the state folder, sorted by replica; unreadable ones are skipped (and
 /// logged).
 pub fn read_records(state: &StateDir) -> Vec<ReplicaRecord> {
+    scan_records(state).0
+}
+
+/// Every record in the state folder, sorted by replica, and the record files that could
+/// not be read (logged).
+pub(crate) fn scan_records(state: &StateDir) -> (Vec<ReplicaRecord>, Vec<Unreadable>) {
     let Ok(dir) = fs::read_dir(state.run_dir()) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    let mut records: Vec<ReplicaRecord> = dir
+    let mut records = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in dir
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| {
-            let path = e.path();
-            let parsed = fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(r) => Some(r),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "skipping unreadable replica record");
-                    None
-                }
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+    {
+        let parsed = fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "skipping unreadable replica record");
+                unreadable.extend(Unreadable::from_path(&path));
             }
-        })
-        .collect();
+        }
+    }
     records.sort_by_key(ReplicaRecord::id);
-    records
+    (records, unreadable)
 }
 
 /// The status of every recorded replica, checked against `/proc`: a live one shows as
@@ -136,11 +144,13 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
     records
         .into_iter()
         .map(|r| {
-            // Unreadable now is not gone: shown running, as it most likely is.
-            let alive = matches!(
-                r.identity.liveness(),
-                Liveness::Alive | Liveness::Unreadable
-            );
+            // Unreadable now is not gone: shown running, as it most likely is. A process
+            // that is readable must also carry the run's token to be this replica.
+            let alive = match r.identity.liveness() {
+                Liveness::Alive => tree::carries_token(r.identity.pid, &r.instance),
+                Liveness::Unreadable => true,
+                Liveness::Zombie | Liveness::Gone => false,
+            };
             let mut status = ReplicaStatus {
                 service: r.service.to_string(),
                 replica: r.replica,
@@ -154,6 +164,12 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
                 rss_bytes: None,
                 reason: Some(format!("pid {} ended while unsupervised", r.identity.pid)),
             };
+            if !alive && r.identity.liveness() == Liveness::Alive {
+                status.reason = Some(format!(
+                    "pid {} is not this replica (its record does not match the process)",
+                    r.identity.pid
+                ));
+            }
             if alive {
                 let members = tree::discover(
                     &table,
@@ -187,10 +203,10 @@ pub async fn stop_from_records(
     services: &[ServiceName],
     timeout: Duration,
 ) -> Result<Vec<ReplicaId>, SupervisorError> {
-    let records: Vec<ReplicaRecord> = read_records(state)
-        .into_iter()
-        .filter(|r| services.is_empty() || services.contains(&r.service))
-        .collect();
+    let selected = |id: &ReplicaId| services.is_empty() || services.contains(&id.service);
+    let (records, unreadable) = scan_records(state);
+    let records: Vec<ReplicaRecord> = records.into_iter().filter(|r| selected(&r.id())).collect();
+    let unreadable: Vec<Unreadable> = unreadable.into_iter().filter(|u| selected(&u.id)).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for record in records {
         tasks.spawn(async move {
@@ -199,6 +215,16 @@ pub async fn stop_from_records(
                 .await
             {
                 Some(r) => r,
+                // The process named is alive but lacks the run's token: not the fleet's,
+                // whatever the record says, and neither are its session or group.
+                None if record.identity.liveness() == Liveness::Alive => {
+                    tracing::warn!(
+                        replica = %record.id(),
+                        pid = record.identity.pid,
+                        "ignoring a record whose process does not carry its instance token"
+                    );
+                    return (record, false, Ok(false));
+                }
                 None => Arc::new(UnixReplica::leftovers(
                     record.identity.clone(),
                     record.instance.clone(),
@@ -211,7 +237,7 @@ pub async fn stop_from_records(
                 timeout,
             };
             let result = stop_replica(replica.as_ref(), plan, kill_rx).await;
-            (record, had_processes, result)
+            (record, had_processes, result.map(|_| true))
         });
     }
     let mut stopped = Vec::new();
@@ -221,7 +247,9 @@ pub async fn stop_from_records(
             continue;
         };
         match result {
-            Ok(_) => {
+            // Kept: a record whose process could not be vouched for is left as it is.
+            Ok(false) => {}
+            Ok(true) => {
                 ReplicaRecord::remove(state, &record.id())?;
                 if had_processes {
                     stopped.push(record.id());
@@ -232,9 +260,86 @@ pub async fn stop_from_records(
             }
         }
     }
+    stopped.extend(stop_unrecorded(state, &unreadable, timeout).await?);
     if let Some(e) = first_error {
         return Err(e);
     }
     stopped.sort();
+    stopped.dedup();
+    Ok(stopped)
+}
+
+/// Stops the replicas behind every unreadable record of the state folder (see
+/// [`stop_unrecorded`]): a new daemon cannot adopt what it cannot read, and starting a
+/// second copy beside them would make two fleets.
+pub(crate) async fn stop_unreadable(
+    state: &StateDir,
+    timeout: Duration,
+) -> Result<Vec<ReplicaId>, SupervisorError> {
+    let (_, unreadable) = scan_records(state);
+    if unreadable.is_empty() {
+        return Ok(Vec::new());
+    }
+    stop_unrecorded(state, &unreadable, timeout).await
+}
+
+/// Stops the replicas behind unreadable records, found by their processes' environment
+/// ([`crate::unrecorded`]), with SIGTERM then SIGKILL after `timeout` (the record that
+/// said otherwise is lost), and removes those records. Returns the replicas that had
+/// processes to stop.
+async fn stop_unrecorded(
+    state: &StateDir,
+    unreadable: &[Unreadable],
+    timeout: Duration,
+) -> Result<Vec<ReplicaId>, SupervisorError> {
+    let ids: Vec<ReplicaId> = unreadable.iter().map(|u| u.id.clone()).collect();
+    let runs = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || find_runs(&state, &ids)
+    })
+    .await
+    .unwrap_or_default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for run in runs {
+        tasks.spawn(async move {
+            let Some(replica) = UnixSupervisor.adopt(&run.identity, &run.instance).await else {
+                return Ok(None);
+            };
+            tracing::info!(replica = %run.id, pid = run.identity.pid, "stopping a replica whose record is unreadable");
+            let (_kill_tx, kill_rx) = watch::channel(false);
+            let plan = StopPlan {
+                signal: Signal::default(),
+                timeout,
+            };
+            stop_replica(replica.as_ref(), plan, kill_rx)
+                .await
+                .map(|_| Some(run.id))
+        });
+    }
+    let mut stopped = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(Some(id))) => stopped.push(id),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Ok(Ok(None)) | Err(_) => {}
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    for record in unreadable {
+        match fs::remove_file(&record.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(SupervisorError::Record {
+                    path: record.path.clone(),
+                    source: e,
+                });
+            }
+            _ => {}
+        }
+    }
     Ok(stopped)
 }

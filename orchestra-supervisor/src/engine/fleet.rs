@@ -15,7 +15,7 @@ use super::up::{Plan, bring_up};
 use super::{Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned};
 use crate::backend::Supervisor;
 use crate::job::{JobConfig, LogOpener, ReplicaHandle};
-use crate::records::{ReplicaRecord, read_records, stop_from_records};
+use crate::records::{ReplicaRecord, read_records, stop_from_records, stop_unreadable};
 use crate::unix::identity::{IdentityExt, Liveness};
 use crate::unix::orphans;
 
@@ -294,6 +294,15 @@ impl Fleet {
     }
 
     async fn adopt(&self, project: &ProjectSpec) -> Vec<ReplicaId> {
+        match stop_unreadable(&self.state, UNSUPERVISED_STOP_TIMEOUT).await {
+            Ok(stopped) if !stopped.is_empty() => {
+                tracing::warn!(?stopped, "stopped replicas whose records were unreadable");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot stop replicas whose records are unreadable");
+            }
+        }
         let mut adopted = Vec::new();
         for record in read_records(&self.state) {
             let id = record.id();

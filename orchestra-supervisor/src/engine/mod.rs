@@ -21,7 +21,9 @@ use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, ServiceName, StateD
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Supervisor;
+use crate::error::SupervisorError;
 use crate::job::{LogOpener, OpenLog, ReplicaHandle};
+use crate::records::ReplicaRecord;
 use crate::unix::UnixSupervisor;
 use fleet::{Cancelled, Fleet, Op};
 
@@ -82,6 +84,7 @@ pub(crate) fn lock(
 /// A cloneable handle on the fleet engine. Create it inside a tokio runtime.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    state: StateDir,
     requests: mpsc::UnboundedSender<Op>,
     replicas: Replicas,
     scaled: Scaled,
@@ -101,13 +104,14 @@ impl Engine {
         let log_opener = SharedOpener::default();
         let (requests, inbox) = mpsc::unbounded_channel();
         let fleet = Fleet::new(
-            state,
+            state.clone(),
             backend,
             (replicas.clone(), scaled.clone()),
             log_opener.clone(),
         );
         tokio::spawn(fleet.run(inbox));
         Self {
+            state,
             requests,
             replicas,
             scaled,
@@ -277,6 +281,20 @@ impl Engine {
             stopped_engine(),
         )
         .await
+    }
+
+    /// Writes the record of every replica running now again, as its job wrote it: after
+    /// the state folder was removed under a running fleet (`git clean -fdx`), so that a
+    /// later `ps`, `stop` or daemon still finds the fleet. Returns how many were written.
+    pub fn rewrite_records(&self) -> Result<usize, SupervisorError> {
+        let records: Vec<ReplicaRecord> = lock(&self.replicas)
+            .values()
+            .filter_map(ReplicaHandle::record)
+            .collect();
+        for record in &records {
+            record.write(&self.state)?;
+        }
+        Ok(records.len())
     }
 
     /// Every replica's `ps` row, sorted.

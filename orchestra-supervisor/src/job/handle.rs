@@ -12,7 +12,7 @@ use super::task::Task;
 use super::{Control, JobConfig, Snapshot};
 use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
-use crate::records::unix_now;
+use crate::records::{ReplicaRecord, unix_now};
 use crate::stop::StopPlan;
 
 /// How a run of a replica turned out, as seen by [`ReplicaHandle::wait_started`].
@@ -31,6 +31,9 @@ pub enum Started {
 pub struct ReplicaHandle {
     id: ReplicaId,
     spec_hash: String,
+    /// What its record says besides the snapshot: port and stop signal.
+    port: Option<u16>,
+    stop_signal: Signal,
     control: mpsc::UnboundedSender<Control>,
     snapshot: watch::Receiver<Snapshot>,
 }
@@ -83,11 +86,14 @@ impl ReplicaHandle {
             publish: publish.clone(),
             events: events.clone(),
         };
+        let (port, stop_signal) = (config.spec.port, config.spec.stop_signal);
         let task = Task::new(backend, config, inbox, publish, events);
         tokio::spawn(guard.watch(tokio::spawn(task.run(adopted))));
         Self {
             id,
             spec_hash,
+            port,
+            stop_signal,
             control,
             snapshot,
         }
@@ -184,6 +190,23 @@ impl ReplicaHandle {
             return Ok(0);
         }
         rx.await.unwrap_or(Ok(0))
+    }
+
+    /// The record of its current process, as its job wrote it, while one runs.
+    pub fn record(&self) -> Option<ReplicaRecord> {
+        let snap = self.snapshot();
+        let running = snap.running.filter(|_| snap.state.is_alive())?;
+        Some(ReplicaRecord {
+            identity: running.identity().clone(),
+            instance: running.instance().to_owned(),
+            spec_hash: self.spec_hash.clone(),
+            service: self.id.service.clone(),
+            replica: self.id.index,
+            port: self.port,
+            started_at: snap.started_at?,
+            restarts: snap.restarts,
+            stop_signal: self.stop_signal,
+        })
     }
 
     /// Its `ps` row, with the process tree's ports, CPU and memory while it runs.

@@ -117,8 +117,12 @@ impl Supervisor for UnixSupervisor {
         identity: &ProcessIdentity,
         instance: &str,
     ) -> Option<Arc<dyn RunningReplica>> {
-        // Unreadable is not gone: the process is adopted, and its end watched for.
-        if matches!(identity.liveness(), Liveness::Gone | Liveness::Zombie) {
+        // Unreadable is not gone: the process is adopted, and its end watched for. A record
+        // is a hint: a process that can be read must also carry the run's token.
+        let liveness = identity.liveness();
+        if matches!(liveness, Liveness::Gone | Liveness::Zombie)
+            || (liveness == Liveness::Alive && !tree::carries_token(identity.pid, instance))
+        {
             return None;
         }
         let (tx, rx) = watch::channel(None);

@@ -287,6 +287,29 @@ fn instance_token(pid: i32) -> io::Result<Option<Arc<str>>> {
         .map(|value| Arc::from(String::from_utf8_lossy(value).as_ref())))
 }
 
+/// Whether the process `pid` carries the replica run's `instance` token, and so may be
+/// taken for the process a record names. Pid, start time and boot id are public in /proc:
+/// anyone who can write a record can copy them from an unrelated process; the token lives
+/// only in the environment of the run's processes. A process whose environment cannot be
+/// read (another user's, such as a container's root process) vouches for itself when it is
+/// indeed another user's: it cannot be one of this user's processes passed off as a replica,
+/// and signalling it takes the rights to read it.
+pub(crate) fn carries_token(pid: i32, instance: &str) -> bool {
+    if instance.is_empty() {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/environ")) {
+        Ok(env) => {
+            let wanted = format!("{INSTANCE_ENV}={instance}");
+            env.split(|&b| b == 0).any(|var| var == wanted.as_bytes())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Process::new(pid)
+            .and_then(|p| p.uid())
+            .is_ok_and(|uid| uid != nix::unistd::geteuid().as_raw()),
+        Err(_) => false,
+    }
+}
+
 /// Sums the live members' use and finds their listening ports.
 pub(crate) fn stats(members: &[Entry], leader_start: u64) -> TreeStats {
     let live: Vec<&Entry> = members.iter().filter(|e| !e.is_zombie()).collect();
@@ -443,6 +466,22 @@ mod tests {
                 "a process started before asking is in the table"
             );
         }
+    }
+
+    #[test]
+    fn only_a_process_holding_the_token_carries_it() {
+        let token = format!("carries-test-{}", std::process::id());
+        let orphan = orphan_with_token(&token);
+        let carries = carries_token(orphan, &token);
+        let other = carries_token(orphan, "another-token");
+        let me = carries_token(std::process::id() as i32, &token);
+        let empty = carries_token(orphan, "");
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(orphan),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert!(carries);
+        assert!(!other && !me && !empty);
     }
 
     #[test]
