@@ -4,7 +4,7 @@
 //! and [signals](signal), process [identities](process), the [restart policy and
 //! backoff](policy), replica counts and their [port plan](scale), resolved [specifications](spec) of services and vendors, replica
 //! [states](state), the daemon's [wire protocol](protocol), [exit codes](exit) and the
-//! layout of the [`.orchestra` folder](paths).
+//! layout of the [`.orchestra` folder](paths), and when that folder may be [trusted](trust).
 //!
 //! # How it works
 //!
@@ -41,6 +41,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod template;
+pub mod trust;
 
 pub use duration::{HumanDuration, parse_duration};
 pub use name::{ProjectName, ReplicaId, ServiceName, VendorName};

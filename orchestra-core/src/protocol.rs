@@ -136,6 +136,9 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The daemon read the request and is carrying it out: sent first, at once, so that a
+    /// client can tell a busy daemon from a frozen one.
+    Accepted,
     /// A step of progress.
     Progress(Progress),
     /// Every replica's status (the answer to [`Request::Status`]).

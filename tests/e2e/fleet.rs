@@ -13,7 +13,7 @@ mod logs;
 mod ports;
 mod restarts;
 mod scale;
-mod socket;
+pub(crate) mod socket;
 
 use orchestra_tests::{
     Fleet, Output, PATIENCE, cmdline, pids_with_cwd_under, process_alive, wait_until,
@@ -21,7 +21,7 @@ use orchestra_tests::{
 use serde_json::Value;
 
 /// `orchestra ps --json`, parsed.
-fn ps(fleet: &Fleet) -> Vec<Value> {
+pub(crate) fn ps(fleet: &Fleet) -> Vec<Value> {
     let out = fleet.cmd(["ps", "--json"]).assert_success();
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("`ps --json` printed no JSON array ({e}): {out}"))
@@ -34,14 +34,14 @@ fn row<'a>(rows: &'a [Value], service: &str, index: u64) -> Option<&'a Value> {
 }
 
 /// The pid `ps --json` shows for `service.index`, if any.
-fn pid(rows: &[Value], service: &str, index: u64) -> Option<u32> {
+pub(crate) fn pid(rows: &[Value], service: &str, index: u64) -> Option<u32> {
     row(rows, service, index)?["pid"]
         .as_u64()
         .and_then(|p| u32::try_from(p).ok())
 }
 
 /// The state `ps --json` shows for `service.index` (`""` when it is not listed).
-fn state(rows: &[Value], service: &str, index: u64) -> String {
+pub(crate) fn state(rows: &[Value], service: &str, index: u64) -> String {
     row(rows, service, index)
         .and_then(|r| r["state"].as_str())
         .unwrap_or_default()
@@ -58,12 +58,12 @@ fn listed(rows: &[Value]) -> Vec<String> {
     names
 }
 
-fn is_daemon(pid: u32) -> bool {
+pub(crate) fn is_daemon(pid: u32) -> bool {
     cmdline(pid).is_some_and(|c| c.contains("orchestra") && c.contains(" daemon"))
 }
 
 /// The project's daemon, found by its working folder (the project) and command line.
-fn daemon_pid(fleet: &Fleet) -> Option<u32> {
+pub(crate) fn daemon_pid(fleet: &Fleet) -> Option<u32> {
     pids_with_cwd_under(fleet.root())
         .into_iter()
         .find(|&p| is_daemon(p))
@@ -80,7 +80,7 @@ fn service_processes(fleet: &Fleet) -> Vec<(u32, String)> {
 
 /// Waits until nothing runs inside the project any more — the daemon included, since it
 /// exits once it supervises nothing — and none of `pids` is alive.
-fn assert_nothing_left(fleet: &Fleet, pids: &[u32]) {
+pub(crate) fn assert_nothing_left(fleet: &Fleet, pids: &[u32]) {
     wait_until(PATIENCE, "every process of the fleet to be gone", || {
         pids_with_cwd_under(fleet.root()).is_empty() && pids.iter().all(|&p| !process_alive(p))
     });

@@ -13,4 +13,5 @@ mod logs;
 mod rerun;
 mod strays;
 mod test_cmd;
+mod trust;
 mod vendors;

@@ -34,7 +34,7 @@ pub(crate) async fn run(
     out: Output,
     width: usize,
 ) -> Result<Vec<Run>, CliError> {
-    let state = StateDir::at(&project.state_dir);
+    let state = crate::daemon::peer::trusted_state(project)?;
     let before = running_before(&state).await?;
     let missing: Vec<ServiceName> = selected
         .iter()
@@ -116,7 +116,7 @@ async fn run_acceptance(
 }
 
 async fn running_before(state: &StateDir) -> Result<Before, CliError> {
-    let Some(client) = Client::connect(state).await else {
+    let Some(client) = Client::connect(state).await? else {
         return Ok(Before::default());
     };
     let mut before = Before::default();
@@ -150,7 +150,7 @@ async fn tear_down(
         .filter(|s| !before.services.contains(s.as_str()))
         .cloned()
         .collect();
-    if let (false, Some(client)) = (started.is_empty(), Client::connect(state).await) {
+    if let (false, Some(client)) = (started.is_empty(), Client::connect(state).await?) {
         let reply = fleet::send(client, &Request::Stop { services: started }, out).await?;
         if !reply.ok {
             for failure in &reply.failures {

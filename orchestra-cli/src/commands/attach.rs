@@ -168,7 +168,7 @@ async fn stop_fleet(
     project: Option<ProjectSpec>,
     out: Output,
 ) -> Result<bool, CliError> {
-    let Some(client) = Client::connect(&state).await else {
+    let Some(client) = Client::connect(&state).await? else {
         return Ok(true);
     };
     let whole = project.map(|p| (fleet::WholeStop::before(&p, &state), p));

@@ -15,8 +15,9 @@ use orchestra_supervisor::{PortHolder, Stray};
 
 use crate::args::{PsArgs, ScaleArgs, SelectArgs, StartArgs};
 use crate::context::Context;
-use crate::daemon::client::{Client, Reply};
+use crate::daemon::client::{Answer, Client, Reply};
 use crate::daemon::docker::{self, Mode};
+use crate::daemon::peer::trusted_state;
 use crate::error::CliError;
 use crate::hooks::{self, When};
 use crate::output::Output;
@@ -33,7 +34,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     };
     let scale = scale_map(cx, &args.scale)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
+    let state = trusted_state(&project)?;
     let request = Request::Start {
         project: Box::new(project.clone()),
         services,
@@ -127,16 +128,28 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
     let project = cx.resolve_running(Section::Stop)?;
     let services = selection_or_all(cx, &args.services)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
+    let state = trusted_state(&project)?;
     let whole = services
         .is_empty()
         .then(|| WholeStop::before(&project, &state));
-    if let Some(client) = Client::connect(&state).await {
-        let reply = send(client, &Request::Stop { services }, cx.out).await?;
-        if let Some(whole) = whole.filter(|_| reply.ok) {
-            whole.clean_up(&project, cx.out).await?;
+    if let Some(client) = Client::connect(&state).await? {
+        let request = Request::Stop {
+            services: services.clone(),
+        };
+        match send_watched(client, &request, cx.out).await? {
+            Answer::Replied(reply) => {
+                if let Some(whole) = whole.filter(|_| reply.ok) {
+                    whole.clean_up(&project, cx.out).await?;
+                }
+                return finish(&project, &reply, cx.out, "stopped");
+            }
+            // Frozen or stuck: it could restart what the records path stops, so it goes
+            // first, and its replicas are stopped as those of a daemon that died.
+            Answer::Unresponsive(silent) => {
+                eprintln!("warning: {silent}; killing it and stopping the fleet from its records");
+                silent.kill().await?;
+            }
         }
-        return finish(&project, &reply, cx.out, "stopped");
     }
     let timeout = project
         .services
@@ -230,7 +243,7 @@ pub async fn restart(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError
     let project = cx.resolve(Section::Restart)?;
     let services = cx.select(&args.services)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
+    let state = trusted_state(&project)?;
     let client = Client::connect_or_spawn(&state).await?;
     let request = Request::Restart {
         project: Box::new(project.clone()),
@@ -244,8 +257,8 @@ pub async fn restart(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError
 pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Start)?;
     let scale = scale_map(cx, &args.scale)?;
-    let state = StateDir::at(&project.state_dir);
-    let Some(client) = Client::connect(&state).await else {
+    let state = trusted_state(&project)?;
+    let Some(client) = Client::connect(&state).await? else {
         return Err(CliError::usage(
             "the fleet is not running",
             "start it first with `orchestra start`, or pass --scale to start",
@@ -264,16 +277,28 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
     let project = cx.resolve_running(Section::Ps)?;
     let services = selection_or_all(cx, &args.select.services)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
-    let mut rows = if let Some(client) = Client::connect(&state).await {
-        let mut rows = Vec::new();
-        client
-            .request(&Request::Status, |event| match event {
-                Event::Status { replicas } => rows.clone_from(replicas),
-                Event::Warning { message } => eprintln!("{} {message}", cx.out.yellow("!")),
-                _ => {}
-            })
-            .await?;
+    let state = trusted_state(&project)?;
+    let from_daemon = match Client::connect(&state).await? {
+        Some(client) => {
+            let mut rows = Vec::new();
+            let answer = client
+                .request_or_silence(&Request::Status, |event| match event {
+                    Event::Status { replicas } => rows.clone_from(replicas),
+                    Event::Warning { message } => eprintln!("{} {message}", cx.out.yellow("!")),
+                    _ => {}
+                })
+                .await?;
+            match answer {
+                Answer::Replied(_) => Some(rows),
+                Answer::Unresponsive(silent) => {
+                    eprintln!("warning: {silent}; showing the fleet from its records");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let mut rows = if let Some(rows) = from_daemon {
         rows
     } else {
         let mut rows = orchestra_supervisor::status_from_records(&state);
@@ -496,10 +521,18 @@ pub(crate) async fn send(
     request: &Request,
     out: Output,
 ) -> Result<Reply, CliError> {
+    match send_watched(client, request, out).await? {
+        Answer::Replied(reply) => Ok(reply),
+        Answer::Unresponsive(silent) => Err(CliError::Failed(silent.to_string())),
+    }
+}
+
+/// [`send`], handing a daemon that stopped answering back to the caller.
+async fn send_watched(client: Client, request: &Request, out: Output) -> Result<Answer, CliError> {
     let started = Instant::now();
     let mut stdout = std::io::stdout();
     client
-        .request(request, |event| {
+        .request_or_silence(request, |event| {
             if let Event::Progress(p) = event
                 && !out.quiet
             {

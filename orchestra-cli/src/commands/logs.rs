@@ -28,7 +28,7 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
     };
     let query = query(args)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
+    let state = crate::daemon::peer::trusted_state(&project)?;
     let mut selection = Selection::all().kinds(&[LogKind::Service, LogKind::Vendor]);
     if !services.is_empty() {
         selection = selection.units(services.iter().map(ToString::to_string));

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use orchestra_config::Section;
+use orchestra_core::VendorName;
 use orchestra_core::protocol::Request;
 use orchestra_core::spec::ProjectSpec;
-use orchestra_core::{StateDir, VendorName};
 use orchestra_logs::{Formatter, LogKind, Query, Selection};
 
 use super::fleet;
@@ -25,7 +25,7 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
     };
     let names = select_vendors(&project, &args.vendors)?;
     hooks::run(&project, When::Before)?;
-    let state = StateDir::at(&project.state_dir);
+    let state = crate::daemon::peer::trusted_state(&project)?;
     match args.action {
         VendorsAction::Up => {
             if project.vendors.is_empty() {
@@ -86,8 +86,8 @@ pub async fn down(
     volumes: bool,
     out: crate::output::Output,
 ) -> Result<(), CliError> {
-    let state = StateDir::at(&project.state_dir);
-    if let Some(client) = Client::connect(&state).await {
+    let state = crate::daemon::peer::trusted_state(project)?;
+    if let Some(client) = Client::connect(&state).await? {
         let request = Request::VendorsDown {
             project: Box::new(project.clone()),
             vendors: names.to_vec(),

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Failure, Request};
 use orchestra_supervisor::unix::identity::start_time_and_state;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
+use super::peer::{self, ANSWER_DEADLINE, DaemonPeer, Unresponsive};
 use crate::error::CliError;
 
 /// How long a freshly spawned daemon may take to answer on its socket.
@@ -18,6 +19,25 @@ const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
 /// A connection to the daemon.
 pub struct Client {
     stream: BufReader<UnixStream>,
+    daemon: DaemonPeer,
+}
+
+/// How a request ended: answered, or given up on because the daemon went silent.
+#[derive(Debug)]
+pub enum Answer {
+    /// The daemon finished the request.
+    Replied(Reply),
+    /// The daemon stopped answering (see [`Unresponsive`]).
+    Unresponsive(Unresponsive),
+}
+
+/// What reading the next event gave.
+enum Heard {
+    /// A line of this many bytes (0: the daemon closed the connection).
+    Line(usize),
+    /// Nothing within [`ANSWER_DEADLINE`], from a daemon that never acknowledged the
+    /// request or whose process is stopped.
+    Silence { stopped: bool },
 }
 
 /// The end of a request: whether it succeeded, and what failed.
@@ -30,19 +50,28 @@ pub struct Reply {
 }
 
 impl Client {
-    /// Connects to a running daemon, or returns `None` when none answers.
-    pub async fn connect(state: &StateDir) -> Option<Self> {
-        let stream = connect_live(&state.socket()).await?;
-        Some(Self {
+    /// Connects to a running daemon, or returns `None` when none answers. A state folder
+    /// that is not private to this user, a socket path holding something else, or a
+    /// listener of another user is an error: nothing is sent there.
+    pub async fn connect(state: &StateDir) -> Result<Option<Self>, CliError> {
+        peer::check_state(state)?;
+        let socket = state.socket();
+        peer::check_socket(&socket)?;
+        let Some(stream) = connect_live(&socket).await else {
+            return Ok(None);
+        };
+        let daemon = DaemonPeer::of(&stream, &socket)?;
+        Ok(Some(Self {
             stream: BufReader::new(stream),
-        })
+            daemon,
+        }))
     }
 
     /// Connects to the daemon, starting one first if none answers. Two clients racing here
     /// both spawn a daemon, but only one wins the lock; the other exits at once and both
     /// clients reach the winner.
     pub async fn connect_or_spawn(state: &StateDir) -> Result<Self, CliError> {
-        if let Some(client) = Self::connect(state).await {
+        if let Some(client) = Self::connect(state).await? {
             return Ok(client);
         }
         state
@@ -52,7 +81,7 @@ impl Client {
         let deadline = Instant::now() + SPAWN_DEADLINE;
         let mut pause = Duration::from_millis(2);
         loop {
-            if let Some(client) = Self::connect(state).await {
+            if let Some(client) = Self::connect(state).await? {
                 return Ok(client);
             }
             if Instant::now() >= deadline {
@@ -69,6 +98,7 @@ impl Client {
     }
 
     /// Sends `request` and hands every event to `on_event` until the daemon says `done`.
+    /// A daemon that stops answering is an error naming its pid.
     pub async fn request(
         self,
         request: &Request,
@@ -82,11 +112,35 @@ impl Client {
     /// connection is closed, which the daemon takes as the client hanging up (a start is
     /// then cancelled), and the events that follow are still read until `done`.
     pub async fn request_unless(
+        self,
+        request: &Request,
+        on_event: impl FnMut(&Event),
+        cancel: impl Future<Output = ()>,
+    ) -> Result<Reply, CliError> {
+        match self.request_watched(request, on_event, cancel).await? {
+            Answer::Replied(reply) => Ok(reply),
+            Answer::Unresponsive(silent) => Err(CliError::Failed(silent.to_string())),
+        }
+    }
+
+    /// [`Client::request`], but a daemon that stops answering — one that does not
+    /// acknowledge the request within [`ANSWER_DEADLINE`], or whose process is stopped
+    /// that long — is handed back to the caller, who may fall back to the records.
+    pub async fn request_or_silence(
+        self,
+        request: &Request,
+        on_event: impl FnMut(&Event),
+    ) -> Result<Answer, CliError> {
+        self.request_watched(request, on_event, std::future::pending())
+            .await
+    }
+
+    async fn request_watched(
         mut self,
         request: &Request,
         mut on_event: impl FnMut(&Event),
         cancel: impl Future<Output = ()>,
-    ) -> Result<Reply, CliError> {
+    ) -> Result<Answer, CliError> {
         let mut line = serde_json::to_string(request)
             .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
         line.push('\n');
@@ -99,45 +153,79 @@ impl Client {
         // A daemon that refuses the request may close before reading it: its answer is
         // still there to read, so a failed write is reported only if nothing came back.
         let sent = self.stream.get_mut().write_all(line.as_bytes()).await;
+        let daemon = self.daemon;
         let (read, mut write) = self.stream.into_inner().into_split();
-        // `next_line` is cancel-safe: no event is lost to the cancel branch.
-        let mut lines = BufReader::new(read).lines();
+        let mut read = BufReader::new(read);
         let mut cancel = std::pin::pin!(cancel);
         let mut cancelled = false;
+        let mut acknowledged = false;
+        // Kept across a cancel: `next_line` leaves what it read so far here.
+        let mut buf = Vec::new();
         loop {
-            let read = tokio::select! {
-                read = lines.next_line() => read,
+            let heard = tokio::select! {
+                heard = next_line(&mut read, &mut buf, &daemon, acknowledged) => heard,
                 () = &mut cancel, if !cancelled => {
                     cancelled = true;
                     let _ = write.shutdown().await;
                     continue;
                 }
             };
-            let buf = match read {
-                Ok(Some(line)) => line,
-                Ok(None) => {
-                    if let Err(e) = sent {
-                        return Err(lost(e));
-                    }
-                    return Err(CliError::Failed(
-                        "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
-                    ));
+            let n = match heard {
+                Ok(Heard::Line(n)) => n,
+                Ok(Heard::Silence { stopped }) => {
+                    return Ok(Answer::Unresponsive(Unresponsive { daemon, stopped }));
                 }
                 Err(e) => return Err(lost(sent.err().unwrap_or(e))),
             };
-            let event: Event = serde_json::from_str(buf.trim_end()).map_err(|e| {
+            if n == 0 {
+                if let Err(e) = sent {
+                    return Err(lost(e));
+                }
+                return Err(CliError::Failed(
+                    "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
+                ));
+            }
+            let event: Event = serde_json::from_slice(buf.trim_ascii_end()).map_err(|e| {
                 CliError::Failed(format!(
                     "the orchestra daemon sent an unreadable event: {e}"
                 ))
             })?;
+            buf.clear();
             match event {
-                Event::Done { ok, failures } => return Ok(Reply { ok, failures }),
+                Event::Accepted => acknowledged = true,
+                Event::Done { ok, failures } => return Ok(Answer::Replied(Reply { ok, failures })),
                 Event::Error { message } => return Err(CliError::Failed(message)),
                 Event::Refused { message, help } => {
                     return Err(CliError::Usage { message, help });
                 }
                 other => on_event(&other),
             }
+        }
+    }
+}
+
+/// Reads the next line into `buf`, watching the daemon while it is silent: it must
+/// acknowledge a request within [`ANSWER_DEADLINE`], and after that may take as long as the
+/// work takes (a build, a stop ladder) unless its process is stopped that long. Cancel-safe:
+/// what was read stays in `buf`.
+async fn next_line(
+    read: &mut (impl AsyncBufRead + Unpin),
+    buf: &mut Vec<u8>,
+    daemon: &DaemonPeer,
+    acknowledged: bool,
+) -> std::io::Result<Heard> {
+    /// How often a silent daemon's process is looked at.
+    const LOOK: Duration = Duration::from_millis(500);
+    let mut silent_since = Instant::now();
+    loop {
+        if let Ok(read) = tokio::time::timeout(LOOK, read.read_until(b'\n', buf)).await {
+            return read.map(Heard::Line);
+        }
+        let stopped = daemon.is_stopped();
+        if acknowledged && !stopped {
+            silent_since = Instant::now();
+        } else if silent_since.elapsed() >= ANSWER_DEADLINE {
+            return Ok(Heard::Silence { stopped });
         }
     }
 }

@@ -216,6 +216,28 @@ impl Modes {
         }
     }
 
+    /// Writes the records of the running fleet (and its mode) again, after the state
+    /// folder was recreated under it. Returns how many records were written.
+    pub async fn rewrite_records(&self) -> usize {
+        let rewrite = |engine: &Engine| {
+            engine.rewrite_records().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot write the records again");
+                0
+            })
+        };
+        let mut written = rewrite(&self.host.engine);
+        let docker = self.docker.lock().await.clone();
+        if let Some(fleet) = docker
+            && !fleet.route.engine.is_idle().await
+        {
+            if let Err(e) = Mode::Docker.save(&self.state) {
+                tracing::warn!(error = %e, "cannot save the fleet's mode");
+            }
+            written += rewrite(&fleet.route.engine);
+        }
+        written
+    }
+
     /// Whether the Docker engine (if made) supervises nothing and rebuilds nothing.
     pub async fn is_idle(&self) -> bool {
         let Some(fleet) = self.docker.lock().await.clone() else {

@@ -13,7 +13,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 /// The held lock; dropping it releases it.
 pub struct DaemonLock {
-    _lock: Flock<File>,
+    lock: Flock<File>,
 }
 
 /// Why the lock could not be taken.
@@ -49,7 +49,7 @@ impl DaemonLock {
             })?;
         let lock =
             Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| LockError::Held)?;
-        Ok(Self { _lock: lock })
+        Ok(Self { lock })
     }
 
     /// Takes the lock, or finds that another daemon serves the project (`None`). While the
@@ -75,6 +75,13 @@ impl DaemonLock {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The device and inode of the locked file, to notice when its path no longer leads to
+    /// it (the state folder was removed or replaced).
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        self.lock.metadata().ok().map(|m| (m.dev(), m.ino()))
     }
 
     /// Whether some process holds the lock now (the daemon is alive).

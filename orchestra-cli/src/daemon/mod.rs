@@ -6,12 +6,16 @@
 
 pub mod client;
 pub mod docker;
+mod hold;
 mod hygiene;
+mod incoming;
 mod listen;
 pub mod lock;
 mod logs;
+pub mod peer;
 mod priority;
 pub mod rerun;
+mod rivals;
 pub mod server;
 mod startup;
 pub mod vendors;

@@ -12,16 +12,17 @@ use std::time::Duration;
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Progress, Request};
 use orchestra_supervisor::Engine;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::docker::{Mode, Modes, Route};
+use super::hold::{self, Hold};
 use super::lock::DaemonLock;
 use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
-use super::{hygiene, listen, logs, startup};
+use super::{hygiene, incoming, listen, logs, rivals, startup};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
@@ -66,7 +67,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         .create()
         .map_err(CliError::io(format!("creating {}", state.root().display())))?;
     let socket = state.socket();
-    let _lock = match DaemonLock::acquire_or_defer(&state.lock(), &socket, LOCK_PATIENCE).await {
+    let lock = match DaemonLock::acquire_or_defer(&state.lock(), &socket, LOCK_PATIENCE).await {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             tracing::info!("another daemon serves the project; leaving it the project");
@@ -77,9 +78,13 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     if let Err(e) = orchestra_supervisor::enable_subreaper() {
         tracing::warn!(error = %e, "cannot become a child subreaper; orphaned grandchildren may escape");
     }
+    // A daemon whose state folder was removed may still run this project's fleet: it
+    // stops its fleet and leaves before this one serves anything.
+    rivals::retire(&state).await;
     // We hold the lock, so a socket file left here belongs to a dead daemon.
     let listen_error = || CliError::io(format!("listening on {}", socket.display()));
     let mut listener = listen::bind_private(&socket).map_err(listen_error())?;
+    let mut hold = Hold::new(lock, &state);
     tracing::info!(pid = std::process::id(), socket = %socket.display(), "daemon listening");
 
     let log_settings = logs::SharedSettings::default();
@@ -123,6 +128,15 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping the fleet"); break; }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping the fleet"); break; }
             _ = idle_check.tick() => {
+                if !hold.is_intact(&state) {
+                    match take_back(&mut hold, &daemon).await {
+                        Ok(reclaimed) => listener = reclaimed,
+                        Err(lost) => {
+                            tracing::warn!(error = %lost, "lost the state folder: stopping the fleet");
+                            break;
+                        }
+                    }
+                }
                 if served_any
                     && daemon.in_flight.load(Ordering::SeqCst) == 0
                     && daemon.engine.is_idle().await
@@ -143,6 +157,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                     }
                     // Clients came as we were leaving: stay for them.
                     listener = listen::bind_private(&socket).map_err(listen_error())?;
+                    hold.rebound(&state);
                     for stream in queued {
                         serve_connection(&daemon, stream);
                     }
@@ -156,8 +171,23 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     let route = daemon.modes.current().await;
     route.engine.stop(&[], tx.clone()).await;
     daemon.modes.stopped_all(&route, &tx).await;
-    let _ = std::fs::remove_file(&socket);
+    // Not a socket another daemon bound in a recreated folder.
+    if hold.owns_socket(&state) {
+        let _ = std::fs::remove_file(&socket);
+    }
     Ok(())
+}
+
+/// The state folder was removed or replaced: takes it back and writes the fleet down again.
+async fn take_back(hold: &mut Hold, daemon: &Daemon) -> Result<UnixListener, hold::Lost> {
+    let listener = hold.reclaim(&daemon.state)?;
+    hold::reopen_log(&daemon.state);
+    let written = daemon.modes.rewrite_records().await;
+    tracing::warn!(
+        records = written,
+        "the state folder was removed or replaced; recreated it and wrote the records again"
+    );
+    Ok(listener)
 }
 
 /// Answers one connection on a task of its own, counted as in flight meanwhile.
@@ -182,8 +212,7 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         );
         // Read the request first, so the client is not cut off while it writes it.
         let mut stream = BufReader::new(stream);
-        let mut ignored = String::new();
-        let _ = tokio::time::timeout(Duration::from_secs(1), stream.read_line(&mut ignored)).await;
+        let _ = incoming::read_request(&mut stream, Duration::from_secs(1)).await;
         let mut stream = stream.into_inner();
         let refusal = Event::Error {
             message: format!(
@@ -195,12 +224,25 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     }
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
-    let mut line = String::new();
-    if read.read_line(&mut line).await? == 0 {
+    let line = match incoming::read_request(&mut read, incoming::REQUEST_TIMEOUT).await? {
+        incoming::Incoming::Line(line) => line,
         // Only checking that a daemon answers (as a starting daemon does).
-        return Ok(());
-    }
-    let request: Request = match serde_json::from_str(line.trim_end()) {
+        incoming::Incoming::Closed => return Ok(()),
+        incoming::Incoming::Idle => {
+            tracing::info!("dropped a connection that sent no request");
+            return Ok(());
+        }
+        incoming::Incoming::TooLong => {
+            let error = Event::Error {
+                message: format!(
+                    "the request is longer than {} KiB; the daemon did not read it",
+                    incoming::MAX_REQUEST_BYTES / 1024
+                ),
+            };
+            return write_event(&mut write, &error).await;
+        }
+    };
+    let request: Request = match serde_json::from_slice(line.trim_ascii_end()) {
         Ok(r) => r,
         Err(e) => {
             let error = Event::Error {
@@ -209,6 +251,8 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
             return write_event(&mut write, &error).await;
         }
     };
+    // At once, before any work: the client can tell a busy daemon from a frozen one.
+    write_event(&mut write, &Event::Accepted).await?;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let (status_tx, status_rx) = tokio::sync::oneshot::channel();
@@ -219,12 +263,10 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     tokio::pin!(work);
     // Forward progress while the request runs; a client that hung up does not stop the work.
     let mut client_gone = false;
-    let mut after_request = String::new();
     let final_event = loop {
         tokio::select! {
             done = &mut work => break done,
-            read = read.read_line(&mut after_request), if !*hang_up.borrow() => {
-                after_request.clear();
+            read = incoming::discard(&mut read), if !*hang_up.borrow() => {
                 if !matches!(read, Ok(n) if n > 0) {
                     hang_up.send_replace(true);
                 }

@@ -10,10 +10,10 @@ use orchestra_tests::{Cmd, Fleet, Output, orchestra_bin};
 use super::{assert_nothing_left, pid, ps};
 
 /// The uid tests run other users' clients as.
-const NOBODY: &str = "65534";
+pub(crate) const NOBODY: &str = "65534";
 
 /// Whether this test can run a command as another user; prints why not when it cannot.
-fn can_switch_user() -> bool {
+pub(crate) fn can_switch_user() -> bool {
     if !nix::unistd::getuid().is_root() {
         eprintln!("skipped: running a client as another user needs root");
         return false;
@@ -36,7 +36,7 @@ fn can_switch_user() -> bool {
 }
 
 /// `orchestra args…` in the fleet's folder, run as uid 65534.
-fn as_nobody(fleet: &Fleet, args: &[&str]) -> Output {
+pub(crate) fn as_nobody(fleet: &Fleet, args: &[&str]) -> Output {
     let bin = orchestra_bin().display().to_string();
     let mut argv = vec![
         "--reuid",
@@ -51,6 +51,33 @@ fn as_nobody(fleet: &Fleet, args: &[&str]) -> Output {
     Cmd::new("setpriv", argv, fleet.root())
         .env("HOME", "/")
         .run()
+}
+
+/// Sends `line` to `socket` as uid 65534 with a few lines of Perl (no orchestra client in
+/// the way) and prints the answer.
+fn raw_request_as_nobody(fleet: &Fleet, socket: &std::path::Path, line: &str) -> Output {
+    let script = "use IO::Socket::UNIX; \
+        my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die \"connect: $!\"; \
+        print $s \"$ARGV[1]\\n\"; print scalar <$s>;";
+    let socket = socket.display().to_string();
+    Cmd::new(
+        "setpriv",
+        [
+            "--reuid",
+            NOBODY,
+            "--regid",
+            NOBODY,
+            "--clear-groups",
+            "--",
+            "perl",
+            "-e",
+            script,
+            &socket,
+            line,
+        ],
+        fleet.root(),
+    )
+    .run()
 }
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -120,11 +147,16 @@ fn the_daemon_refuses_a_peer_of_another_uid() {
     chmod(fleet.root(), 0o755);
     chmod(&state, 0o755);
     chmod(&socket, 0o666);
-    let out = as_nobody(&fleet, &["stop"]);
+    // The other user's orchestra refuses a state folder that is not theirs before it
+    // connects; a program of theirs that writes to the socket directly meets the daemon's
+    // own check.
+    let client = as_nobody(&fleet, &["stop"]);
+    let raw = raw_request_as_nobody(&fleet, &socket, r#"{"request":"stop","services":[]}"#);
     chmod(&socket, 0o600);
     chmod(&state, 0o700);
-    assert_eq!(out.code(), Some(1), "{out}");
-    assert!(out.stderr.contains("may not control it"), "{out}");
+    assert_eq!(client.code(), Some(2), "{client}");
+    assert!(client.stderr.contains("permission denied"), "{client}");
+    assert!(raw.stdout.contains("may not control it"), "{raw}");
     assert!(
         orchestra_tests::process_alive(worker),
         "the refused stop did nothing"

@@ -1,0 +1,88 @@
+//! What goes wrong is said at once and acted on: a socket path that is a folder, another
+//! user's command, corrupt records.
+
+use std::fs;
+use std::time::Duration;
+
+use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
+
+use super::{chmod, sleeping_fleet};
+use crate::fleet::socket::{as_nobody, can_switch_user};
+use crate::fleet::{assert_nothing_left, daemon_pid, pid, ps};
+
+#[test]
+fn a_socket_replaced_by_a_folder_is_named_at_once() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    let socket = fleet.path(".orchestra/daemon.sock");
+    fs::create_dir_all(&socket).unwrap();
+    chmod(&fleet.path(".orchestra"), 0o700);
+    // Well under the 10 s the client used to wait for a daemon that could never listen.
+    let out = fleet
+        .cmd(["start"])
+        .timeout(Duration::from_secs(8))
+        .assert_exit(2);
+    assert!(
+        out.stderr
+            .contains(&format!("{}: Is a directory", socket.display())),
+        "{out}"
+    );
+    assert!(out.stderr.contains("rm -r"), "{out}");
+    fs::remove_dir(&socket).unwrap();
+    fleet.cmd(["start"]).assert_success();
+    fleet.cmd(["stop"]).assert_success();
+}
+
+#[test]
+fn another_users_ps_and_stop_are_denied_naming_the_folder() {
+    if !can_switch_user() {
+        return;
+    }
+    let (fleet, worker) = sleeping_fleet();
+    // The other user may read the project, not the state folder.
+    chmod(fleet.root(), 0o755);
+    for command in ["ps", "stop"] {
+        let out = as_nobody(&fleet, &[command]);
+        assert_eq!(out.code(), Some(2), "{command}: {out}");
+        assert!(
+            out.stderr.contains(&format!(
+                "permission denied: {} belongs to uid",
+                fleet.path(".orchestra").display()
+            )),
+            "{command}: {out}"
+        );
+        assert!(!out.stdout.contains("nothing is running"), "{out}");
+    }
+    assert!(process_alive(worker));
+    fleet.cmd(["stop"]).assert_success();
+    assert_nothing_left(&fleet, &[worker]);
+}
+
+#[test]
+fn replicas_behind_corrupt_records_are_found_by_their_token_and_stopped() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\nscale: 2\n");
+    fleet.cmd(["start"]).assert_success();
+    let rows = ps(&fleet);
+    let workers = [pid(&rows, "worker", 0), pid(&rows, "worker", 1)].map(|p| p.expect("runs"));
+    // The daemon dies; its replicas live on, and one record is damaged.
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    assert!(send_signal(daemon, Signal::SIGKILL));
+    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    fs::write(
+        fleet.path(".orchestra/run/worker.0.json"),
+        "{\"identity\": {",
+    )
+    .unwrap();
+
+    let out = fleet.cmd(["stop"]).assert_success();
+    assert!(out.stdout.contains("worker.0"), "{out}");
+    assert!(out.stdout.contains("worker.1"), "{out}");
+    assert_nothing_left(&fleet, &workers);
+    assert!(
+        !fleet.path(".orchestra/run/worker.0.json").exists(),
+        "the corrupt record is gone with its replica"
+    );
+}
