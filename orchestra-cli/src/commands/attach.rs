@@ -9,12 +9,12 @@
 //! cancels the start as for a detached `start`.
 
 use std::io::{BufWriter, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Request};
 use orchestra_core::spec::ProjectSpec;
-use orchestra_logs::{Follow, FollowOptions, Formatter, LogKind, Selection, Start};
+use orchestra_logs::{Follow, FollowOptions, Formatter, LogKind, LogLine, Selection, Start};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::fleet;
@@ -81,12 +81,7 @@ pub async fn run(
         tokio::select! {
             batch = follow.recv_batch() => {
                 let Some(batch) = batch else { break };
-                let stdout = std::io::stdout();
-                let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
-                for line in &batch {
-                    formatter.write_line(line, &mut w).map_err(io("writing to stdout"))?;
-                }
-                w.flush().map_err(io("writing to stdout"))?;
+                print_batch(&batch, &mut formatter)?;
             }
             Some(p) = progress_rx.recv() => {
                 if !out.quiet {
@@ -114,6 +109,7 @@ pub async fn run(
             }
             stopped = async { stopping.as_mut().expect("guarded").await }, if stopping.is_some() => {
                 let clean = stopped?;
+                print_last_words(&mut follow, &mut formatter).await?;
                 return if clean && interrupts < 2 {
                     Ok(())
                 } else {
@@ -152,6 +148,36 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// How long the follower may stay silent before the fleet's last lines count as shown.
+const LAST_WORDS_QUIET: Duration = Duration::from_millis(250);
+/// The most the last lines are waited for.
+const LAST_WORDS_MAX: Duration = Duration::from_secs(2);
+
+/// Prints the lines the fleet wrote as it stopped ("got terminated, stopping") that the
+/// follower has not delivered yet: its reader runs on a thread of its own and may lag
+/// behind the stop on a busy machine.
+async fn print_last_words(follow: &mut Follow, formatter: &mut Formatter) -> Result<(), CliError> {
+    let give_up = Instant::now() + LAST_WORDS_MAX;
+    while Instant::now() < give_up {
+        match tokio::time::timeout(LAST_WORDS_QUIET, follow.recv_batch()).await {
+            Ok(Some(batch)) => print_batch(&batch, formatter)?,
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+fn print_batch(batch: &[LogLine], formatter: &mut Formatter) -> Result<(), CliError> {
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
+    for line in batch {
+        formatter
+            .write_line(line, &mut w)
+            .map_err(CliError::io("writing to stdout"))?;
+    }
+    w.flush().map_err(CliError::io("writing to stdout"))
 }
 
 /// The start in progress.
