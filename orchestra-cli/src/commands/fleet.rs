@@ -147,7 +147,7 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
             // first, and its replicas are stopped as those of a daemon that died.
             Answer::Unresponsive(silent) => {
                 eprintln!("warning: {silent}; killing it and stopping the fleet from its records");
-                silent.kill().await?;
+                silent.kill(&state).await?;
             }
         }
     }

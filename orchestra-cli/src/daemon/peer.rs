@@ -139,13 +139,24 @@ impl fmt::Display for Unresponsive {
 }
 
 impl Unresponsive {
-    /// Kills the daemon (SIGKILL reaches a stopped process too), after checking it is still
-    /// the process that took the connection, and waits until it is gone. Its replicas live
-    /// on, in their own sessions, for the caller to stop from their records.
-    pub async fn kill(&self) -> Result<(), CliError> {
+    /// Kills the daemon of `state` (SIGKILL reaches a stopped process too), after checking
+    /// it is still the process that took the connection and an orchestra daemon of this
+    /// folder, and waits until it is gone. Its replicas live on, in their own sessions, for
+    /// the caller to stop from their records. Any other program listening there is left
+    /// alone, and that is an error.
+    pub async fn kill(&self, state: &StateDir) -> Result<(), CliError> {
         let Some(identity) = &self.daemon.identity else {
             return Ok(());
         };
+        if identity.liveness() == Liveness::Alive
+            && !super::rivals::is_daemon_of(identity.pid, state)
+        {
+            return Err(CliError::Failed(format!(
+                "pid {} listens on {} but is not an orchestra daemon of this project; it was left alone",
+                identity.pid,
+                state.socket().display()
+            )));
+        }
         if identity.liveness() == Liveness::Alive {
             match kill(Pid::from_raw(identity.pid), Signal::SIGKILL) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}

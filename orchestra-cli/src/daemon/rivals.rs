@@ -28,22 +28,25 @@ pub fn find(state: &StateDir) -> Vec<ProcessIdentity> {
         .flatten()
         .filter_map(|e| Some((e.file_name().to_str()?.parse::<i32>().ok()?, e.path())))
         .filter(|(pid, dir)| *pid != own && dir.metadata().is_ok_and(|m| m.uid() == me))
-        .filter(|(_, dir)| {
-            std::fs::read(dir.join("cmdline")).is_ok_and(|raw| {
-                let argv: Vec<String> = raw
-                    .split(|&b| b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect();
-                serves(&argv, state.root())
-            })
-        })
+        .filter(|(pid, _)| is_daemon_of(*pid, state))
         .filter_map(|(pid, _)| ProcessIdentity::of(pid).ok())
         .collect()
 }
 
+/// Whether the process `pid` is an orchestra daemon of `state`, by its command line.
+pub(super) fn is_daemon_of(pid: i32, state: &StateDir) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|raw| {
+        let argv: Vec<String> = raw
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        serves(&argv, state.root())
+    })
+}
+
 /// Whether `argv` is that of an orchestra daemon of the state folder `root`.
-fn serves(argv: &[String], root: &Path) -> bool {
+pub(super) fn serves(argv: &[String], root: &Path) -> bool {
     let program = argv
         .first()
         .and_then(|a| Path::new(a).file_name())

@@ -1,13 +1,14 @@
 //! A frozen or stuck daemon hangs no client, and no connection keeps it alive or fills
 //! its memory.
 
+use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
-use orchestra_tests::{PATIENCE, Signal, process_alive, send_signal, wait_until};
+use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
 
-use super::sleeping_fleet;
+use super::{chmod, sleeping_fleet};
 use crate::fleet::{assert_nothing_left, daemon_pid, pid, ps};
 
 /// Long enough for the client's own deadline, short enough that a hang fails the test
@@ -48,6 +49,39 @@ fn a_frozen_daemon_does_not_hang_ps_or_stop() {
     assert!(out.stdout.contains("worker.0"), "{out}");
     // The frozen daemon went first: resumed, it could only have restarted the worker.
     assert_nothing_left(&fleet, &[worker, daemon]);
+}
+
+#[test]
+fn a_listener_that_never_answers_is_given_up_on_and_left_alone_when_not_the_daemon() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    let state = fleet.path(".orchestra");
+    fs::create_dir(&state).unwrap();
+    chmod(&state, 0o700);
+    // This test process listens and never accepts: the kernel queues the connection, so
+    // the client gets in and then hears nothing.
+    let stuck = UnixListener::bind(state.join("daemon.sock")).unwrap();
+    let me = std::process::id();
+
+    let out = fleet.cmd(["ps"]).timeout(HANG).assert_success();
+    assert!(
+        out.stderr.contains(&format!(
+            "the orchestra daemon (pid {me}) did not answer within 5s (it is stuck"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("nothing is running"), "{out}");
+    let out = fleet.cmd(["stop"]).timeout(HANG).assert_exit(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "pid {me} listens on {}",
+            state.join("daemon.sock").display()
+        )),
+        "{out}"
+    );
+    assert!(out.stderr.contains("it was left alone"), "{out}");
+    drop(stuck);
 }
 
 #[test]
