@@ -329,3 +329,24 @@ fn ctrl_c_of_start_attach_and_stop_both_take_the_vendors_down_and_say_so() {
     said_so(&out);
     assert_eq!(project_containers(&name), Vec::new(), "{out}");
 }
+
+#[test]
+fn vendors_down_works_when_a_new_service_file_does_not_load() {
+    if !docker_ready() {
+        return;
+    }
+    let name = unique_name("e2e", "broken-down");
+    let _cleanup = EngineCleanup(name.clone());
+    let (fleet, _port) = redis_fleet(&name);
+    fleet.cmd(["start"]).assert_success();
+    fleet.write("broken/service.yml", "run: ./broken\nport: [8080\n");
+
+    fleet.cmd(["vendors", "up"]).assert_exit(2);
+    let out = fleet.cmd(["vendors", "down"]).assert_success();
+    assert!(
+        out.stderr.starts_with("warning: broken/service.yml:"),
+        "{out}"
+    );
+    assert_eq!(project_containers(&name), Vec::new(), "{out}");
+    fleet.cmd(["stop"]).assert_success();
+}

@@ -52,9 +52,9 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
         .stderr(Stdio::from(stderr));
     let status = match spawn_session(cmd) {
         Ok(mut child) => {
-            let session = KillSessionOnDrop(child.pid);
+            let mut session = KillSessionOnDrop(Some(child.pid));
             let status = child.wait().await;
-            std::mem::forget(session);
+            session.disarm();
             status
         }
         Err(e) => Err(e),
@@ -80,12 +80,19 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
 /// Kills a build's whole session when the build is dropped before it ends: a cancelled
 /// start must leave no compiler running. The leader is still our un-reaped child then, so
 /// its pid (which is also the session's process group) cannot have been reused.
-struct KillSessionOnDrop(i32);
+struct KillSessionOnDrop(Option<i32>);
+
+impl KillSessionOnDrop {
+    /// The build ended by itself: its leader is reaped, so its pid is no longer ours.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for KillSessionOnDrop {
     fn drop(&mut self) {
-        if self.0 > 0 {
-            let group = nix::unistd::Pid::from_raw(self.0);
+        if let Some(leader) = self.0.filter(|&pid| pid > 0) {
+            let group = nix::unistd::Pid::from_raw(leader);
             let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         }
     }
