@@ -24,7 +24,11 @@
 //!   ([`IdentityExt`]), so a recycled pid is never signalled.
 //! - The daemon calls [`enable_subreaper`]: orphans of replicas are reparented to it and
 //!   stay findable; a reaper thread reaps the dead ones without stealing the statuses
-//!   tokio waits for.
+//!   tokio waits for. A live one that left every tie to its replica (session, folder,
+//!   token) still belongs to the fleet: [`unix::orphans`] stops it with the fleet.
+//! - A `/proc` that cannot be read (out of descriptors) never counts as "the process is
+//!   gone" ([`Liveness::Unreadable`]): a stop keeps looking, and a record stays until its
+//!   processes are seen gone. A job whose task panics has its replica stopped.
 //! - Stopping follows a fixed ladder ([`stop::next_step`], pure): stop signal to the whole
 //!   tree, up to `stop_timeout` of polling, then SIGKILL to whatever is left; a second stop
 //!   kills at once, a zero timeout kills at once.
