@@ -2,6 +2,7 @@
 //! where even that is too low, spawns fail with one message per service and `stop` still
 //! leaves nothing behind.
 
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use orchestra_tests::{
@@ -74,6 +75,35 @@ fn out_of_descriptors_each_failed_service_is_named_once_and_stop_leaves_nothing(
     let named: Vec<&str> = summary.split(", ").collect();
     let once: std::collections::BTreeSet<&str> = named.iter().copied().collect();
     assert_eq!(named.len(), once.len(), "a service named twice: {summary}");
+    let out = limited(&fleet, 64, 64, &["stop"]);
+    assert_stop_leaves_nothing(&fleet, &services, &out);
+}
+
+#[test]
+fn a_daemon_out_of_descriptors_pauses_between_failed_accepts_and_serves_again_after() {
+    let services = ["a"];
+    let fleet = sleepers(&services, 40);
+    // Enough descriptors for the daemon and its replicas, and hardly more.
+    let out = limited(&fleet, 64, 64, &["start"]);
+    assert!(out.status.success(), "{out}");
+    // Idle connections take the last descriptors: accepting the next ones fails (EMFILE).
+    let socket = fleet.path(".orchestra/daemon.sock");
+    let idle: Vec<UnixStream> = (0..32)
+        .filter_map(|_| UnixStream::connect(&socket).ok())
+        .collect();
+    assert!(!idle.is_empty(), "the daemon listens");
+    wait_until(
+        PATIENCE,
+        "the daemon to say it pauses between failed accepts",
+        || {
+            std::fs::read_to_string(fleet.path(".orchestra/daemon.log"))
+                .is_ok_and(|log| log.contains("cannot accept connections; pausing between tries"))
+        },
+    );
+    drop(idle);
+    // Descriptors free again: the daemon answers.
+    let ps = fleet.cmd(["ps", "--json"]).assert_success();
+    assert!(ps.stdout.contains("\"a\""), "{ps}");
     let out = limited(&fleet, 64, 64, &["stop"]);
     assert_stop_leaves_nothing(&fleet, &services, &out);
 }
