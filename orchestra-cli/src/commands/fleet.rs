@@ -156,7 +156,8 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         .values()
         .map(|s| s.stop_timeout)
         .max()
-        .unwrap_or_default();
+        // No service known (files that never loaded): the default grace, never none.
+        .unwrap_or(orchestra_core::spec::ServiceSpec::DEFAULT_STOP_TIMEOUT);
     let stopped = if Mode::saved(&state) == Mode::Docker {
         stop_containers(&project, &services, cx.out).await?
     } else {

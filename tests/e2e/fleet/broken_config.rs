@@ -92,3 +92,22 @@ fn a_broken_file_leaves_ps_and_stop_working_from_the_records() {
     fleet.cmd(["stop"]).assert_success();
     assert_nothing_left(&fleet, &[web, worker]);
 }
+
+#[test]
+fn a_fleet_whose_files_never_loaded_here_is_still_stopped_gracefully_from_the_records() {
+    let fleet = running_then_broken();
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    assert!(send_signal(daemon, Signal::SIGKILL));
+    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    // As if the fleet had been started by a version that kept no project.
+    std::fs::remove_file(fleet.path(".orchestra/project.json")).expect("the last known project");
+
+    let rows = ps_warned(&fleet);
+    let web = pid(&rows, "web", 0).expect("web runs");
+    let stopped = fleet.cmd(["stop"]).assert_success();
+    assert_warned(&stopped);
+    assert_nothing_left(&fleet, &[web]);
+    // SIGTERM and its grace, not SIGKILL at once: the http fixture says goodbye.
+    let log = fleet.read(".orchestra/logs/web.0.log");
+    assert!(log.contains("got terminated, stopping"), "{log}\n{stopped}");
+}
