@@ -398,6 +398,17 @@ impl Engine {
     ) -> Option<bool> {
         let mut more = false;
         let share = self.options.skip.map(|s| s.share(self.cursors.len()));
+        if self.options.skip.is_some() {
+            // Every source's backlog is noted now, not when its turn comes: a round over
+            // many busy sources can take long, and a source reached late may then be
+            // skipped ahead instead of read.
+            let now = Instant::now();
+            for cursor in &mut self.cursors {
+                if let Err(e) = cursor.lag(now) {
+                    tracing::debug!(path = %cursor.source.path.display(), error = %e, "cannot measure the backlog");
+                }
+            }
+        }
         for i in 0..self.cursors.len() {
             if signals.stop.load(Ordering::SeqCst) {
                 return None;
