@@ -285,7 +285,8 @@ impl LogCare {
         paths: &[PathBuf],
         limits: LogSettings,
     ) -> Vec<(PathBuf, std::time::Instant)> {
-        let mut soon = Vec::new();
+        // What each changed log looked like before and now; rotations come after.
+        let mut grown = Vec::new();
         for path in paths {
             let Ok(meta) = std::fs::metadata(path) else {
                 self.sizes.remove(path);
@@ -297,20 +298,31 @@ impl LogCare {
                 continue;
             }
             self.record(path);
-            let mut left = seen.0;
-            if seen.0 > limits.max_size {
-                self.rotate(path, limits);
-                if let Ok(meta) = std::fs::metadata(path) {
-                    left = meta.len();
-                    self.sizes
-                        .insert(path.clone(), (left, std::time::Instant::now()));
-                }
+            grown.push((path, before, seen));
+        }
+        let large: Vec<&Path> = grown
+            .iter()
+            .filter(|(_, _, seen)| seen.0 > limits.max_size)
+            .map(|(path, _, _)| path.as_path())
+            .collect();
+        for (path, rotated) in rotate_all(&large, limits) {
+            if rotated {
+                // The index moved with the bytes; start the rest of the file's own.
+                self.record(path);
             }
-            if let Some(at) = before.and_then(|b| rotation_due(b, seen, left, limits.max_size)) {
-                soon.push((path.clone(), at));
+            if let Ok(meta) = std::fs::metadata(path) {
+                self.sizes
+                    .insert(path.to_path_buf(), (meta.len(), std::time::Instant::now()));
             }
         }
-        soon
+        grown
+            .into_iter()
+            .filter_map(|(path, before, seen)| {
+                let left = self.sizes.get(path.as_path()).map_or(seen.0, |s| s.0);
+                let at = rotation_due(before?, seen, left, limits.max_size)?;
+                Some((path.clone(), at))
+            })
+            .collect()
     }
 
     fn record(&mut self, path: &Path) {
@@ -318,16 +330,50 @@ impl LogCare {
             tracing::warn!(log = %path.display(), error = %e, "cannot index the log");
         }
     }
+}
 
-    fn rotate(&mut self, path: &Path, limits: LogSettings) {
-        match orchestra_logs::rotate_if_larger(path, limits.max_size, limits.keep) {
-            Ok(Some(rotation)) => {
-                tracing::info!(log = %path.display(), bytes = rotation.bytes, method = ?rotation.method, "rotated a log");
-                // The index moved with the bytes; start the rest of the file's own.
-                self.record(path);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(log = %path.display(), error = %e, "cannot rotate the log"),
+/// How many rotations run at once: each waits mostly for its copy to reach the disk, and
+/// the filesystem commits concurrent flushes together, so a look at hundreds of large
+/// logs takes a few flushes' time rather than hundreds.
+const PARALLEL_ROTATIONS: usize = 8;
+
+/// Rotates each of `paths` that is larger than `max_size`, several at once; returns each
+/// path with whether it was rotated.
+fn rotate_all<'a>(paths: &[&'a Path], limits: LogSettings) -> Vec<(&'a Path, bool)> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let per_thread = paths.len().div_ceil(PARALLEL_ROTATIONS);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&path| (path, rotate(path, limits)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Rotates `path` if it is larger than `max_size`; whether it was.
+fn rotate(path: &Path, limits: LogSettings) -> bool {
+    match orchestra_logs::rotate_if_larger(path, limits.max_size, limits.keep) {
+        Ok(Some(rotation)) => {
+            tracing::info!(log = %path.display(), bytes = rotation.bytes, method = ?rotation.method, "rotated a log");
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(log = %path.display(), error = %e, "cannot rotate the log");
+            false
         }
     }
 }
