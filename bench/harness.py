@@ -220,8 +220,10 @@ class Orchestra:
         for i, p in enumerate(ports_for(n)):
             d = self.dir / f"s{i:03}"
             d.mkdir()
-            ready = "ready: { tcp: $PORT }\n" if probe else ""
-            (d / "service.yml").write_text(f"run: [\"{binary}\"]\nport: {p}\n{ready}")
+            # A service with a `port` is probed on it by default: without the probe, the
+            # port is only passed in the environment.
+            listen = f"port: {p}\nready: {{ tcp: $PORT }}\n" if probe else f"env: {{ PORT: \"{p}\" }}\n"
+            (d / "service.yml").write_text(f"run: [\"{binary}\"]\n{listen}")
 
     def cli(self, *args, **kw):
         return subprocess.run([str(ORCHESTRA), "-C", str(self.dir), *args], check=True,
