@@ -117,19 +117,19 @@ pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
         .collect()
 }
 
-/// Whether one of `pids` holds a socket listening on TCP `port` (IPv4 or IPv6, any
-/// address), from the kernel's tables read now: a probe that reached the port counts for a
-/// replica only when its own tree listens there.
-pub(crate) fn listened_on_by(port: u16, pids: &[i32]) -> bool {
-    let inodes: HashSet<u64> = listening()
+/// The inodes of the sockets listening on TCP `port` (IPv4 or IPv6, any address), from the
+/// kernel's tables read now.
+pub(crate) fn listening_on(port: u16) -> HashSet<u64> {
+    listening()
         .into_iter()
         .filter(|&(_, p)| p == port)
         .map(|(inode, _)| inode)
-        .collect();
-    !inodes.is_empty()
-        && pids
-            .iter()
-            .any(|&pid| sockets(pid).iter().any(|i| inodes.contains(i)))
+        .collect()
+}
+
+/// Whether `pid` has one of the sockets `inodes` open.
+pub(crate) fn holds_any(pid: i32, inodes: &HashSet<u64>) -> bool {
+    sockets(pid).iter().any(|i| inodes.contains(i))
 }
 
 /// Every TCP port listened on by a process whose working directory is inside `root` and
@@ -199,13 +199,12 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let me = std::process::id() as i32;
-        assert!(listened_on_by(port, &[me]));
-        assert!(
-            !listened_on_by(port, &[1]),
-            "another process does not hold it"
-        );
+        let inodes = listening_on(port);
+        assert_eq!(inodes.len(), 1, "{inodes:?}");
+        assert!(holds_any(me, &inodes));
+        assert!(!holds_any(1, &inodes), "another process does not hold it");
         drop(l);
-        assert!(!listened_on_by(port, &[me]), "nobody listens any more");
+        assert!(listening_on(port).is_empty(), "nobody listens any more");
     }
 
     #[test]

@@ -255,17 +255,30 @@ impl RunningReplica for UnixReplica {
 
     /// A socket listening on `port` is open in a live process of the tree (found in a
     /// fresh read of `/proc`, so a child forked a moment ago counts).
-    /// A `/proc` that cannot be read says nothing: not yet, and the probe tries again.
+    /// Most often the main process holds the socket itself, which costs a look at its
+    /// descriptors; otherwise the whole tree is found in a fresh read of `/proc` (a `go run`
+    /// child, a server forked by a shell). A `/proc` that cannot be read says nothing: not
+    /// yet, and the probe tries again.
     async fn listens_on(&self, port: u16) -> bool {
+        use crate::strays::ports::{holds_any, listening_on};
+        let inodes = listening_on(port);
+        if inodes.is_empty() {
+            return false;
+        }
+        let leader = self.identity.pid;
+        if holds_any(leader, &inodes)
+            && start_time_and_state(leader)
+                .is_some_and(|(start, _)| start == self.identity.start_time)
+        {
+            return true;
+        }
         let Ok(members) = self.members().await else {
             return false;
         };
-        let pids: Vec<i32> = members
+        members
             .iter()
             .filter(|e| !e.is_zombie())
-            .map(|e| e.pid)
-            .collect();
-        crate::strays::ports::listened_on_by(port, &pids)
+            .any(|e| holds_any(e.pid, &inodes))
     }
 }
 
