@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use procfs::net::TcpState;
 use procfs::process::{FDTarget, Process};
@@ -118,13 +120,64 @@ pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
 }
 
 /// The inodes of the sockets listening on TCP `port` (IPv4 or IPv6, any address), from the
-/// kernel's tables read now.
-pub(crate) fn listening_on(port: u16) -> HashSet<u64> {
-    listening()
-        .into_iter()
-        .filter(|&(_, p)| p == port)
-        .map(|(inode, _)| inode)
+/// kernel's tables read after this call began.
+///
+/// Every readiness probe that reaches a port asks this, often hundreds at once as a fleet
+/// comes up, and the tables list every socket of the machine (thousands on a busy one). So
+/// concurrent callers share one read, as [`Table::fresh`](crate::unix::tree) does for the
+/// process table: whoever asked before a read began is served by it, and a read keeps only
+/// the LISTEN lines, picked by their state before anything else of them is parsed.
+pub(crate) async fn listening_on(port: u16) -> HashSet<u64> {
+    /// The latest read, and when it began.
+    type Read = Option<(Instant, Arc<HashMap<u64, u16>>)>;
+    static LAST: tokio::sync::Mutex<Read> = tokio::sync::Mutex::const_new(None);
+    let asked = Instant::now();
+    let mut last = LAST.lock().await;
+    let table = match last.as_ref() {
+        Some((began, table)) if *began >= asked => Arc::clone(table),
+        _ => {
+            let began = Instant::now();
+            let table = Arc::new(
+                tokio::task::spawn_blocking(listen_lines)
+                    .await
+                    .unwrap_or_else(|_| listen_lines()),
+            );
+            *last = Some((began, Arc::clone(&table)));
+            table
+        }
+    };
+    drop(last);
+    table
+        .iter()
+        .filter(|&(_, &p)| p == port)
+        .map(|(&inode, _)| inode)
         .collect()
+}
+
+/// Socket inode → port of every LISTEN line of `/proc/net/tcp{,6}`: `sl local rem st … inode`,
+/// with the local address ending in the port in hex and state `0A` for LISTEN.
+fn listen_lines() -> HashMap<u64, u16> {
+    let mut out = HashMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let mut fields = line.split_whitespace();
+            let (Some(local), Some("0A")) = (fields.nth(1), fields.nth(1)) else {
+                continue;
+            };
+            // After the state: queues, timer, retransmits, uid, timeout, then the inode.
+            let port = local
+                .rsplit_once(':')
+                .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
+            let inode = fields.nth(5).and_then(|i| i.parse().ok());
+            if let (Some(port), Some(inode)) = (port, inode) {
+                out.insert(inode, port);
+            }
+        }
+    }
+    out
 }
 
 /// Whether `pid` has one of the sockets `inodes` open.
@@ -194,17 +247,33 @@ mod tests {
         assert_eq!(port_holder(port), None);
     }
 
-    #[test]
-    fn a_listener_belongs_to_the_processes_holding_its_socket() {
+    #[tokio::test]
+    async fn a_listener_belongs_to_the_processes_holding_its_socket() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let me = std::process::id() as i32;
-        let inodes = listening_on(port);
+        let inodes = listening_on(port).await;
         assert_eq!(inodes.len(), 1, "{inodes:?}");
+        let parsed: HashSet<u64> = listening()
+            .into_iter()
+            .filter(|&(_, p)| p == port)
+            .map(|(inode, _)| inode)
+            .collect();
+        assert_eq!(inodes, parsed, "the quick scan agrees with procfs");
+        let v6 = std::net::TcpListener::bind("[::1]:0").unwrap();
+        let v6_port = v6.local_addr().unwrap().port();
+        assert_eq!(
+            listening_on(v6_port).await.len(),
+            1,
+            "IPv6 listeners count too"
+        );
         assert!(holds_any(me, &inodes));
         assert!(!holds_any(1, &inodes), "another process does not hold it");
         drop(l);
-        assert!(listening_on(port).is_empty(), "nobody listens any more");
+        assert!(
+            listening_on(port).await.is_empty(),
+            "nobody listens any more"
+        );
     }
 
     #[test]

@@ -261,7 +261,7 @@ impl RunningReplica for UnixReplica {
     /// yet, and the probe tries again.
     async fn listens_on(&self, port: u16) -> bool {
         use crate::strays::ports::{holds_any, listening_on};
-        let inodes = listening_on(port);
+        let inodes = listening_on(port).await;
         if inodes.is_empty() {
             return false;
         }
