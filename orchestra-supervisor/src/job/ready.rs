@@ -61,6 +61,7 @@ pub(crate) async fn wait_ready(
         _ => probe.interval,
     };
     let mut pause = FIRST_RETRY.min(interval);
+    let mut previous: Option<String> = None;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let attempt = async {
@@ -82,12 +83,16 @@ pub(crate) async fn wait_ready(
                 ReadyCheck::Log { .. } => log_reader.matches(regex.as_ref()),
             }
         };
-        let last_error =
+        let error =
             match tokio::time::timeout(remaining.max(Duration::from_millis(1)), attempt).await {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => e,
-                Err(_) => "the probe did not answer in time".to_owned(),
+                // Cut short by the deadline: what the attempt before said is the news.
+                Err(_) => previous
+                    .take()
+                    .unwrap_or_else(|| "the probe did not answer in time".to_owned()),
             };
+        let last_error = previous.insert(error);
         if Instant::now() + pause >= deadline {
             return Err(format!(
                 "not ready after {}: {last_error}",
