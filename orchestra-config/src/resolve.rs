@@ -10,7 +10,7 @@ use orchestra_core::name::VendorName;
 use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::{
     CommandSpec, Dependency, DockerSpec, Env, Hooks, ProjectSpec, ReadyCheck, ReadyProbe,
-    RerunSpec, ServiceKind, ServiceSpec, VendorSpec,
+    RerunSpec, ServiceKind, ServiceSpec, TaskSpec, VendorSpec,
 };
 use orchestra_core::template::{Placeholders, TemplateError, interpolate};
 
@@ -270,12 +270,23 @@ fn service(
     env.extend(addresses.clone());
     let env_lookup = |k: &str| env.get(k).cloned().or_else(|| lookup(k));
 
-    let scale = raw.scale.unwrap_or(1);
-    let port = match &raw.port {
+    // A task's own file cannot set `scale`, `port`, `ready` or `restart` (reading refused
+    // them); what `defaults:` gives every service does not apply to it.
+    let task = raw.task.as_ref().map(|t| TaskSpec {
+        timeout: t.timeout.unwrap_or(TaskSpec::DEFAULT_TIMEOUT),
+    });
+    let scale = if task.is_some() {
+        1
+    } else {
+        raw.scale.unwrap_or(1)
+    };
+    let port = match raw.port.as_ref().filter(|_| task.is_none()) {
         Some(p) => Some(port(p, &env_lookup, problems)?),
         None => None,
     };
-    if let (Some(port), Some(origin)) = (port, raw.port.as_ref().map(|p| &p.origin)) {
+    if let (Some(port), Some(origin)) = (port, raw.port.as_ref().map(|p| &p.origin))
+        && task.is_none()
+    {
         claims.claim(
             port,
             scale.max(1),
@@ -343,23 +354,27 @@ fn service(
             text.value.clone()
         })
     };
-    let written = raw.ready.as_ref().map(|r| ReadyProbe {
-        check: match &r.check {
-            RawCheck::Tcp { host, port } => ReadyCheck::Tcp {
-                host: probe_text(host),
-                port: probe_text(port),
+    let written = raw
+        .ready
+        .as_ref()
+        .filter(|_| task.is_none())
+        .map(|r| ReadyProbe {
+            check: match &r.check {
+                RawCheck::Tcp { host, port } => ReadyCheck::Tcp {
+                    host: probe_text(host),
+                    port: probe_text(port),
+                },
+                RawCheck::Http(url) => ReadyCheck::Http {
+                    url: probe_text(url),
+                },
+                RawCheck::Exec(c) => ReadyCheck::Exec {
+                    command: c.fill(&placeholders),
+                },
+                RawCheck::Log(re) => ReadyCheck::Log { regex: re.clone() },
             },
-            RawCheck::Http(url) => ReadyCheck::Http {
-                url: probe_text(url),
-            },
-            RawCheck::Exec(c) => ReadyCheck::Exec {
-                command: c.fill(&placeholders),
-            },
-            RawCheck::Log(re) => ReadyCheck::Log { regex: re.clone() },
-        },
-        timeout: r.timeout.unwrap_or(ReadyProbe::DEFAULT_TIMEOUT),
-        interval: r.interval.unwrap_or(ReadyProbe::DEFAULT_INTERVAL),
-    });
+            timeout: r.timeout.unwrap_or(ReadyProbe::DEFAULT_TIMEOUT),
+            interval: r.interval.unwrap_or(ReadyProbe::DEFAULT_INTERVAL),
+        });
     // A service with a port is ready once it listens there, unless it says otherwise.
     let ready = written.or_else(|| port.map(|_| ReadyProbe::listening()));
 
@@ -400,7 +415,11 @@ fn service(
         scale,
         port,
         ready,
-        restart: restart.policy.unwrap_or(RestartPolicy::OnFailure),
+        restart: if task.is_some() {
+            RestartPolicy::Never
+        } else {
+            restart.policy.unwrap_or(RestartPolicy::OnFailure)
+        },
         backoff,
         stop_signal: raw.stop_signal.unwrap_or_default(),
         stop_timeout: raw
@@ -417,6 +436,7 @@ fn service(
         docker: DockerSpec {
             image: raw.docker.clone().and_then(|d| d.0),
         },
+        task,
     })
 }
 

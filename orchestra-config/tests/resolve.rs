@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use common::Fixture;
 use orchestra_config::{Project, Section};
-use orchestra_core::spec::{CommandSpec, ProjectSpec, ReadyCheck, ServiceKind, ServiceSpec};
+use orchestra_core::policy::RestartPolicy;
+use orchestra_core::spec::{
+    CommandSpec, ProjectSpec, ReadyCheck, ServiceKind, ServiceSpec, TaskSpec,
+};
 
 fn resolve(f: &Fixture, section: Section) -> ProjectSpec {
     let project = f
@@ -324,4 +327,39 @@ fn example_projects_resolve() {
             .into_owned();
         insta::assert_snapshot!(format!("example_{name}"), spec_json(&dir, &spec));
     }
+}
+
+#[test]
+fn a_task_runs_once_with_one_replica_whatever_the_defaults_say() {
+    let f = Fixture::new(&[
+        (
+            "orchestra.yml",
+            "defaults:\n  scale: 3\n  restart: always\n  ready: { tcp: 9000 }\n",
+        ),
+        (
+            "migrate/service.yml",
+            "task: true\nrun: ./migrate\nrestart: never\n",
+        ),
+        ("seed/service.yml", "task: { timeout: 90s }\nrun: ./seed\n"),
+        (
+            "api/service.yml",
+            "task: false\nrun: ./api\ndepends_on: [migrate, seed]\n",
+        ),
+    ]);
+    let spec = resolve(&f, Section::Start);
+    let migrate = service(&spec, "migrate");
+    assert_eq!(
+        migrate.task,
+        Some(TaskSpec {
+            timeout: TaskSpec::DEFAULT_TIMEOUT
+        })
+    );
+    assert_eq!(migrate.scale, 1);
+    assert_eq!(migrate.restart, RestartPolicy::Never);
+    assert_eq!(migrate.ready, None);
+    let seed = service(&spec, "seed");
+    assert_eq!(seed.task.map(|t| t.timeout), Some(Duration::from_secs(90)));
+    let api = service(&spec, "api");
+    assert!(!api.is_task());
+    assert_eq!((api.scale, api.restart), (3, RestartPolicy::Always));
 }

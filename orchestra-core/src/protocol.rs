@@ -88,6 +88,8 @@ pub enum Phase {
     Built,
     /// Its build failed.
     BuildFailed,
+    /// The service waits for a dependency before it starts.
+    Waiting,
     /// A replica was spawned.
     Starting,
     /// A replica passed its readiness probe.

@@ -196,6 +196,29 @@ pub struct DockerSpec {
     pub image: Option<String>,
 }
 
+/// A run-once service (`task: true`): one replica, never restarted, and "ready" only once it
+/// exited 0, so that what depends on it (a migration, a seed) starts after it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// How long it may run before it is stopped and counted as failed.
+    #[serde(with = "crate::duration::human")]
+    pub timeout: Duration,
+}
+
+impl TaskSpec {
+    /// How long a task may run unless it says otherwise: long enough for a slow migration,
+    /// short enough that a hung one does not hold its dependants forever.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+}
+
+impl Default for TaskSpec {
+    fn default() -> Self {
+        Self {
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 /// What kind of program a service is, which decides its defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -254,6 +277,9 @@ pub struct ServiceSpec {
     pub depends_on: Vec<Dependency>,
     /// Docker mode settings.
     pub docker: DockerSpec,
+    /// Set when the service is a run-once task rather than a long-running process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskSpec>,
 }
 
 /// One replica of a service, with every per-replica value filled: what a backend spawns.
@@ -324,7 +350,13 @@ impl ServiceSpec {
             rerun: RerunSpec::default(),
             depends_on: Vec::new(),
             docker: DockerSpec::default(),
+            task: None,
         }
+    }
+
+    /// Whether this service runs once to completion (`task: true`).
+    pub fn is_task(&self) -> bool {
+        self.task.is_some()
     }
 
     /// The placeholder values of replica `index`.
@@ -596,6 +628,7 @@ mod tests {
             rerun: RerunSpec::default(),
             depends_on: vec![],
             docker: DockerSpec::default(),
+            task: None,
         }
     }
 

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum ReplicaState {
     /// Its service is being built.
     Building,
+    /// Not spawned yet: waiting until what it depends on is ready (a task: has exited 0).
+    Waiting,
     /// Spawned, readiness probe not yet passed.
     Starting,
     /// Ready (probe passed, or there is none).
@@ -41,6 +43,7 @@ impl ReplicaState {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Building => "building",
+            Self::Waiting => "waiting",
             Self::Starting => "starting",
             Self::Running => "running",
             Self::Backoff => "backoff",

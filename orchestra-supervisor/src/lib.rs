@@ -79,6 +79,7 @@
 //!         state: state.clone(),
 //!         restarts: 0,
 //!         log_opener: LogOpener::default(),
+//!         deadline: None,
 //!     };
 //!     replicas.push(ReplicaHandle::start(backend.clone(), config, None));
 //! }

@@ -46,6 +46,7 @@ fn job(
         state: f.state.clone(),
         restarts: 0,
         log_opener: LogOpener::default(),
+        deadline: None,
     };
     ReplicaHandle::start(Arc::new(UnixSupervisor), config, None)
 }
@@ -243,4 +244,36 @@ async fn a_clean_exit_with_on_failure_is_exited() {
     let handle = job(&f, spec, RestartPolicy::OnFailure, BackoffPolicy::default());
     assert_eq!(handle.wait_final().await, ReplicaState::Exited);
     assert_eq!(handle.status().await.restarts, 0);
+}
+
+#[tokio::test]
+async fn a_run_past_its_deadline_is_stopped_whole_and_given_up_on() {
+    let f = fixture();
+    let spec = shell_replica(
+        "migrate",
+        0,
+        &f.dir,
+        "sleep 1000 & echo $! > child.pid; wait",
+    );
+    let config = JobConfig {
+        spec_hash: spec_hash(&spec),
+        spec,
+        restart: RestartPolicy::Never,
+        backoff: BackoffPolicy::default(),
+        state: f.state.clone(),
+        restarts: 0,
+        log_opener: LogOpener::default(),
+        deadline: Some(Duration::from_secs(1)),
+    };
+    let handle = ReplicaHandle::start(Arc::new(UnixSupervisor), config, None);
+    assert_eq!(handle.wait_final().await, ReplicaState::Crashed);
+    let reason = handle.status().await.reason.unwrap();
+    assert_eq!(reason, "still running after its timeout of 1s; stopped");
+    let child: i32 = std::fs::read_to_string(f.dir.join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!running(child), "the task's child outlived its timeout");
+    assert!(read_records(&f.state).is_empty(), "its record is gone");
 }

@@ -12,6 +12,7 @@ mod host;
 mod logs;
 mod rerun;
 mod strays;
+mod tasks;
 mod test_cmd;
 mod trust;
 mod vendors;

@@ -589,6 +589,7 @@ pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String
     let (mark, word) = match p.phase {
         Phase::Building => (out.dim("…"), "building"),
         Phase::Built => (out.green("✓"), "built"),
+        Phase::Waiting => (out.dim("…"), "waiting"),
         Phase::BuildFailed => (out.red("✗"), "build failed"),
         Phase::Starting => (out.dim("…"), "starting"),
         Phase::Ready => (out.green("✓"), "ready"),
@@ -609,18 +610,23 @@ pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String
     format!("{at} {mark} {unit:<20} {word}{detail}")
 }
 
-/// The `ps` table.
+/// The `ps` table, with a REASON column when a row says why it is in its state (crashed,
+/// waiting for a dependency, not started, a failed rerun, a task's exit).
 pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
     if rows.is_empty() {
         return "nothing is running\n".into();
     }
-    let header = [
+    let with_reason = rows.iter().any(|r| r.reason.is_some());
+    let mut header = vec![
         "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS", "PORTS", "CPU", "RSS",
     ];
-    let cells: Vec<[String; 8]> = rows
+    if with_reason {
+        header.push("REASON");
+    }
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            let mut cells = vec![
                 if r.kind == orchestra_core::state::UnitKind::Vendor {
                     r.service.clone()
                 } else {
@@ -642,7 +648,11 @@ pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
                 r.cpu_percent
                     .map_or_else(|| "-".into(), |c| format!("{c:.1}%")),
                 r.rss_bytes.map_or_else(|| "-".into(), format_bytes),
-            ]
+            ];
+            if with_reason {
+                cells.push(r.reason.clone().unwrap_or_else(|| "-".into()));
+            }
+            cells
         })
         .collect();
     let widths = column_widths(&header, &cells);
@@ -659,7 +669,13 @@ pub fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
             line.push_str(&match (i, state) {
                 (1, Some(orchestra_core::ReplicaState::Running)) => out.green(&cell),
                 (1, Some(orchestra_core::ReplicaState::Crashed)) => out.red(&cell),
-                (1, Some(orchestra_core::ReplicaState::Backoff)) => out.yellow(&cell),
+                (
+                    1,
+                    Some(
+                        orchestra_core::ReplicaState::Backoff
+                        | orchestra_core::ReplicaState::Waiting,
+                    ),
+                ) => out.yellow(&cell),
                 _ => cell,
             });
         }

@@ -8,13 +8,16 @@
 //! old replicas keep running, the compiler or test output lands in the service's log with
 //! one clear line, and `ps` shows the reason. One pipeline per service at a time; a change
 //! during a run queues exactly one more run after it.
+//!
+//! A task (`task: true`) is run again the same way; once it has exited 0, the services
+//! running that depend on it are restarted, so they start over on what it prepared.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use orchestra_core::spec::{ProjectSpec, ServiceSpec};
+use orchestra_core::spec::{Dependency, ProjectSpec, ServiceSpec};
 use orchestra_core::{ReplicaId, ServiceName, StateDir};
 use orchestra_supervisor::Engine;
 use tokio::sync::{Mutex, mpsc};
@@ -176,6 +179,12 @@ impl RerunRuntime {
             .restart(project, std::slice::from_ref(service), events)
             .await;
         let _ = drain.await;
+        let dependants = if outcome.ok && spec.is_task() {
+            self.restart_dependants(project, service).await
+        } else {
+            None
+        };
+        let outcome = dependants.unwrap_or(outcome);
         if outcome.ok {
             self.inner.lock().await.failures.remove(service);
             self.say(
@@ -193,6 +202,37 @@ impl RerunRuntime {
             self.fail(service, format!("{why}; still running the previous build"))
                 .await;
         }
+    }
+
+    /// Restarts the services that depend on the task `task` and run now; `None` when
+    /// there are none.
+    async fn restart_dependants(
+        &self,
+        project: &ProjectSpec,
+        task: &ServiceName,
+    ) -> Option<orchestra_supervisor::Outcome> {
+        let running: BTreeSet<String> = self
+            .engine
+            .status()
+            .await
+            .into_iter()
+            .filter(|r| r.state.is_alive())
+            .map(|r| r.service)
+            .collect();
+        let dependants: Vec<ServiceName> = project
+            .services
+            .values()
+            .filter(|s| running.contains(s.name.as_str()))
+            .filter(|s| s.depends_on.contains(&Dependency::Service(task.clone())))
+            .map(|s| s.name.clone())
+            .collect();
+        if dependants.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = dependants.iter().map(ServiceName::as_str).collect();
+        self.say(task, &format!("finished: restarting {}", names.join(", ")));
+        let (events, _ignored) = mpsc::unbounded_channel();
+        Some(self.engine.restart(project, &dependants, events).await)
     }
 
     /// Runs the unit tests; on failure their output goes into the service's log.

@@ -34,6 +34,7 @@ pub(crate) const KEYS: &[&str] = &[
     "ignore",
     "rerun",
     "docker",
+    "task",
 ];
 
 const RESTART_KEYS: &[&str] = &[
@@ -45,6 +46,17 @@ const RESTART_KEYS: &[&str] = &[
 ];
 const RERUN_KEYS: &[&str] = &["enabled", "test", "debounce"];
 const DOCKER_KEYS: &[&str] = &["image"];
+const TASK_KEYS: &[&str] = &["timeout"];
+
+/// Keys that make no sense beside `task: true`, with why, for the error.
+const NOT_FOR_TASKS: &[(&str, &str)] = &[
+    ("scale", "a task runs once, with one replica"),
+    (
+        "port",
+        "a task serves nothing; its dependants wait for it to exit 0",
+    ),
+    ("ready", "a task is ready when it exits 0"),
+];
 
 /// `restart:` as written: a policy name, or a map that also tunes the backoff.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +74,12 @@ pub(crate) struct RawRerun {
     pub enabled: Option<bool>,
     pub test: Option<bool>,
     pub debounce: Option<Duration>,
+}
+
+/// `task:` as written: `true`, or a map that sets its timeout.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawTask {
+    pub timeout: Option<Duration>,
 }
 
 /// `docker.image`: `null` (a minimal image built from the binary) or an image to use.
@@ -89,6 +107,8 @@ pub(crate) struct RawService {
     pub ignore: Option<Vec<String>>,
     pub rerun: Option<RawRerun>,
     pub docker: Option<DockerImage>,
+    /// Set when the service is a run-once task. Never taken from `defaults:`.
+    pub task: Option<RawTask>,
     /// Whether `run` was written, even if wrongly (so a missing `run` is not reported too).
     pub run_written: bool,
 }
@@ -155,6 +175,21 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
         }
     }
     s.run_written = f.get("run").is_some();
+    if let Some((n, p)) = f.get("task") {
+        s.task = task(ctx, n, &p);
+        if !path.is_empty() && s.task.is_some() {
+            let message = format!("`task` cannot be a default in {}", ctx.name());
+            let help = "set `task: true` in the service.yml of each run-once service";
+            ctx.error(
+                &p,
+                Target::Key,
+                message,
+                "would make every service a task",
+                Some(help.into()),
+            );
+        }
+    }
+
     s.env = f.get("env").map(|(n, p)| read::env_map(ctx, n, &p));
     s.env_file = f.get("env_file").map(|(n, p)| read::strings(ctx, n, &p));
     s.scale = f.get("scale").and_then(|(n, p)| scale(ctx, n, &p));
@@ -187,7 +222,63 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
             Some((n, p)) => read::nonempty(ctx, n, &p),
         }));
     }
+    if s.task.is_some() {
+        not_for_tasks(ctx, &f, s.restart.as_ref());
+    }
     Some(s)
+}
+
+/// `task: true`, `task: false` or `task: {timeout: 5m}`; `None` when not a task.
+fn task(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawTask> {
+    match node {
+        Node::Bool(true) => Some(RawTask::default()),
+        Node::Map(_) => {
+            let f = read::fields(ctx, node, path, TASK_KEYS, "task setting")?;
+            Some(RawTask {
+                timeout: f
+                    .get("timeout")
+                    .and_then(|(n, p)| read::duration(ctx, n, &p)),
+            })
+        }
+        Node::Bool(false) => None,
+        other => {
+            ctx.wrong_type(path, other, "`true`, `false` or a map like `{timeout: 5m}`");
+            None
+        }
+    }
+}
+
+/// Reports the keys written beside `task: true` that a task cannot have: `scale`, `port`,
+/// `ready`, and a `restart` policy other than `never`.
+fn not_for_tasks(ctx: &mut Ctx<'_>, f: &read::Fields<'_>, restart: Option<&RawRestart>) {
+    for (key, why) in NOT_FOR_TASKS {
+        if let Some((_, p)) = f.get(key) {
+            let message = format!(
+                "`{key}` is not for a task: {} says `task: true`",
+                ctx.name()
+            );
+            let help = format!("remove `{key}`: {why}");
+            ctx.error(&p, Target::Key, message, "not for a task", Some(help));
+        }
+    }
+    // A policy that could not be read was reported already.
+    if let (Some((_, p)), Some(restart)) = (f.get("restart"), restart)
+        && restart.policy != Some(RestartPolicy::Never)
+    {
+        let message = format!(
+            "`restart` is not for a task: {} says `task: true`",
+            ctx.name()
+        );
+        let help =
+            "remove `restart`: a task runs once; `orchestra restart` runs it again on demand";
+        ctx.error(
+            &p,
+            Target::Key,
+            message,
+            "not for a task",
+            Some(help.into()),
+        );
+    }
 }
 
 /// A port: a number in 1..=65535, or a string to interpolate (`$USERS_PORT`).

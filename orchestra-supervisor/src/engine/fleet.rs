@@ -10,7 +10,8 @@ use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::order::{levels, with_dependencies};
+use super::order::{levels, task_dependencies, with_dependencies};
+use super::pending::Pending;
 use super::up::{Plan, bring_up};
 use super::{Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned};
 use crate::backend::Supervisor;
@@ -71,6 +72,8 @@ pub(super) struct Ctx {
     pub builds: Arc<Semaphore>,
     /// The replicas this request launched, to stop if it is cancelled.
     pub launched: Arc<std::sync::Mutex<Vec<ReplicaHandle>>>,
+    /// Services not started yet, and why, for `ps`.
+    pub pending: Pending,
 }
 
 impl Ctx {
@@ -97,6 +100,7 @@ pub(super) struct Fleet {
     scaled: Scaled,
     log_opener: SharedOpener,
     builds: Arc<Semaphore>,
+    pending: Pending,
     /// The project of the latest request that brought one: its dependencies order a stop.
     project: Option<Arc<ProjectSpec>>,
 }
@@ -107,6 +111,7 @@ impl Fleet {
         backend: Arc<dyn Supervisor>,
         (replicas, scaled): (Replicas, Scaled),
         log_opener: SharedOpener,
+        pending: Pending,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
@@ -116,6 +121,7 @@ impl Fleet {
             scaled,
             log_opener,
             builds: Arc::new(Semaphore::new(cores)),
+            pending,
             project: None,
         }
     }
@@ -136,6 +142,7 @@ impl Fleet {
             log_opener: self.log_opener(),
             builds: self.builds.clone(),
             launched: Arc::default(),
+            pending: self.pending.clone(),
         }
     }
 
@@ -176,7 +183,7 @@ impl Fleet {
                     let plan = Plan {
                         scale: counts,
                         build: !opts.no_build,
-                        replace: false,
+                        replace: BTreeSet::new(),
                         keep_live: false,
                     };
                     let ctx = self.ctx(events);
@@ -201,11 +208,16 @@ impl Fleet {
                             continue;
                         }
                     };
-                    let set = selection(&project, &services).into_iter().collect();
+                    let replace: BTreeSet<ServiceName> =
+                        selection(&project, &services).into_iter().collect();
+                    // A task the restarted services need and that has not succeeded yet
+                    // runs first; one that has is left alone.
+                    let mut set = task_dependencies(&project, &replace);
+                    set.extend(replace.iter().cloned());
                     let plan = Plan {
                         scale: counts,
                         build: true,
-                        replace: true,
+                        replace,
                         keep_live: false,
                     };
                     let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
@@ -231,7 +243,7 @@ impl Fleet {
                     let plan = Plan {
                         scale: counts,
                         build: false,
-                        replace: false,
+                        replace: BTreeSet::new(),
                         keep_live: true,
                     };
                     let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
@@ -331,6 +343,7 @@ impl Fleet {
                 spec_hash: record.spec_hash.clone(),
                 restarts: record.restarts,
                 log_opener: self.log_opener(),
+                deadline: service.task.map(|t| t.timeout),
             };
             let handle = ReplicaHandle::adopt(
                 self.backend.clone(),
@@ -355,6 +368,7 @@ impl Fleet {
     /// dependency graph, each level in parallel.
     async fn stop(&self, services: &[ServiceName], events: Events) -> Outcome {
         let ctx = self.ctx(events);
+        self.pending.release_all(services);
         let targets: Vec<ReplicaHandle> = lock(&self.replicas)
             .values()
             .filter(|h| services.is_empty() || services.contains(&h.id().service))

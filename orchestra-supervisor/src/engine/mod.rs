@@ -9,6 +9,7 @@
 mod build;
 mod fleet;
 mod order;
+mod pending;
 mod up;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use crate::job::{LogOpener, OpenLog, ReplicaHandle};
 use crate::records::ReplicaRecord;
 use crate::unix::UnixSupervisor;
 use fleet::{Cancelled, Fleet, Op};
+use pending::Pending;
 
 /// Options of a start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub struct Engine {
     replicas: Replicas,
     scaled: Scaled,
     log_opener: SharedOpener,
+    pending: Pending,
 }
 
 impl Engine {
@@ -102,12 +105,14 @@ impl Engine {
         let replicas = Replicas::default();
         let scaled = Scaled::default();
         let log_opener = SharedOpener::default();
+        let pending = Pending::default();
         let (requests, inbox) = mpsc::unbounded_channel();
         let fleet = Fleet::new(
             state.clone(),
             backend,
             (replicas.clone(), scaled.clone()),
             log_opener.clone(),
+            pending.clone(),
         );
         tokio::spawn(fleet.run(inbox));
         Self {
@@ -116,6 +121,7 @@ impl Engine {
             replicas,
             scaled,
             log_opener,
+            pending,
         }
     }
 
@@ -297,13 +303,15 @@ impl Engine {
         Ok(records.len())
     }
 
-    /// Every replica's `ps` row, sorted.
+    /// Every replica's `ps` row, sorted, with a row for each replica of a service a start
+    /// has not started: `waiting` for a dependency, or `stopped` because one failed.
     pub async fn status(&self) -> Vec<ReplicaStatus> {
         let handles: Vec<ReplicaHandle> = lock(&self.replicas).values().cloned().collect();
         let mut rows = Vec::with_capacity(handles.len());
         for h in handles {
             rows.push(h.status().await);
         }
+        self.pending.merge_into(&mut rows);
         rows
     }
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use orchestra_core::ServiceName;
-use orchestra_core::spec::{Dependency, ProjectSpec};
+use orchestra_core::spec::{Dependency, ProjectSpec, ServiceSpec};
 
 /// The service dependencies of `name` that exist in the project (vendors are left to the
 /// vendors crate).
@@ -32,6 +32,25 @@ pub(crate) fn with_dependencies(
     while let Some(name) = stack.pop() {
         if project.services.contains_key(&name) && out.insert(name.clone()) {
             stack.extend(service_deps(project, &name).cloned());
+        }
+    }
+    out
+}
+
+/// The tasks that `services` depend on, directly or through other tasks, but not those
+/// services themselves: what a restart must make sure has run.
+pub(crate) fn task_dependencies(
+    project: &ProjectSpec,
+    services: &BTreeSet<ServiceName>,
+) -> BTreeSet<ServiceName> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<&ServiceName> = services.iter().collect();
+    while let Some(name) = stack.pop() {
+        for dep in service_deps(project, name) {
+            let is_task = project.services.get(dep).is_some_and(ServiceSpec::is_task);
+            if is_task && !services.contains(dep) && out.insert(dep.clone()) {
+                stack.push(dep);
+            }
         }
     }
     out

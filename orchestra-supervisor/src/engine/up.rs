@@ -6,6 +6,10 @@
 //! from the dependencies, then waits for its dependencies' gates before starting replicas:
 //! a fleet of Go services compiles in parallel while the first ones start.
 //!
+//! A dependency opens its gate once its replicas are ready: when its probe passed, or as
+//! soon as they are spawned when it has no `ready` probe. A task (see `task`) opens it when
+//! it has exited 0 instead.
+//!
 //! A replacement (restart, rerun, changed spec) happens only once the build passed, so a
 //! failed build never stops anything. Live replicas of a scaled service are replaced one at
 //! a time (see `roll`), so the service keeps a ready replica throughout.
@@ -27,8 +31,10 @@ use super::order::{order, service_deps};
 use crate::job::{JobConfig, ReplicaHandle, Snapshot, Started};
 use crate::records::spec_hash;
 use roll::{roll, rolls};
+use task::task_up;
 
 mod roll;
+mod task;
 
 /// How a request brings services up.
 #[derive(Clone)]
@@ -37,8 +43,9 @@ pub(super) struct Plan {
     pub scale: BTreeMap<ServiceName, u32>,
     /// Run builds.
     pub build: bool,
-    /// Replace replicas even when their spec did not change (restart).
-    pub replace: bool,
+    /// Services whose replicas are replaced even when their spec did not change (those a
+    /// restart names).
+    pub replace: BTreeSet<ServiceName>,
     /// Leave live replicas alone even when their spec changed: a scale changes counts only.
     pub keep_live: bool,
 }
@@ -105,7 +112,12 @@ async fn service_up(
         gate.send_replace(Some(true));
         return Vec::new();
     };
-    let scale = plan.scale.get(&name).copied().unwrap_or(service.scale);
+    // A task has one replica, whatever a `--scale` says.
+    let scale = if service.is_task() {
+        1
+    } else {
+        plan.scale.get(&name).copied().unwrap_or(service.scale)
+    };
     let needs_build =
         plan.build && service.build.is_some() && !to_start(&ctx, service, scale, &plan).is_empty();
     if needs_build {
@@ -125,34 +137,50 @@ async fn service_up(
         ctx.emit(&name, None, Phase::Built, None);
     }
     for (dep, mut rx) in deps {
+        if rx.borrow().is_none() {
+            let why = format!("waiting for {dep}");
+            ctx.pending.waiting(&name, scale, why.clone());
+            ctx.emit(&name, None, Phase::Waiting, Some(format!("for {dep}")));
+        }
         let ok = rx
             .wait_for(Option::is_some)
             .await
             .is_ok_and(|v| *v == Some(true));
         if !ok {
+            let reason = format!("not started: dependency `{dep}` failed");
+            ctx.pending.not_started(&name, scale, reason.clone());
             gate.send_replace(Some(false));
             return vec![Failure {
                 unit: name.to_string(),
-                reason: format!("not started: dependency `{dep}` failed"),
+                reason,
                 log_tail: Vec::new(),
             }];
         }
     }
-    let failures = replicas_up(&ctx, service, scale, &plan).await;
+    ctx.pending.release(&name);
+    let failures = if service.is_task() {
+        task_up(&ctx, service, &plan).await
+    } else {
+        replicas_up(&ctx, service, scale, &plan).await
+    };
     gate.send_replace(Some(failures.is_empty()));
     failures
 }
 
 /// The replicas of `service` to (re)start: missing ones, finished ones, changed ones (all
-/// of them when replacing).
+/// of them when replacing). A task that finished with exit 0 is done, not to be run again.
 fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u32> {
     let replicas = lock(&ctx.replicas);
+    let replace = plan.replace.contains(&service.name);
+    let over = |state: ReplicaState| {
+        state.is_final() && !(service.is_task() && state == ReplicaState::Exited)
+    };
     (0..scale)
         .filter(|&i| {
             let id = ReplicaId::new(service.name.clone(), i);
-            plan.replace
+            replace
                 || replicas.get(&id).is_none_or(|h| {
-                    h.state().is_final()
+                    over(h.state())
                         || (!plan.keep_live && h.spec_hash() != spec_hash(&service.replica(i)))
                 })
         })
@@ -208,6 +236,7 @@ pub(super) fn start_replica(ctx: &Ctx, service: &ServiceSpec, index: u32) -> Rep
         state: ctx.state.clone(),
         restarts: 0,
         log_opener: ctx.log_opener.clone(),
+        deadline: service.task.map(|t| t.timeout),
     };
     let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
     lock(&ctx.replicas).insert(handle.id().clone(), handle.clone());

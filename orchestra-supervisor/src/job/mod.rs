@@ -14,6 +14,7 @@ pub(crate) mod ready;
 mod task;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::ReplicaSpec;
@@ -43,6 +44,9 @@ pub struct JobConfig {
     pub restarts: u32,
     /// Opens its log file at each (re)start.
     pub log_opener: LogOpener,
+    /// How long one run may last before it is stopped and given up on (a task's
+    /// `timeout`); `None` for a service, which runs until stopped.
+    pub deadline: Option<Duration>,
 }
 
 /// A replica as its job last published it.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use orchestra_core::policy::Backoff;
 use orchestra_core::protocol::{Phase, Progress};
-use orchestra_core::{ProcessEnd, ReplicaState};
+use orchestra_core::{HumanDuration, ProcessEnd, ReplicaState};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -19,8 +19,8 @@ use crate::stop::{StopPlan, stop_replica};
 enum RunEnd {
     /// The process ended (or could not start) after running this long.
     Ended(ProcessEnd, Duration, String),
-    /// It was given up on before it was ready (not ready in time, or not recorded).
-    NotReady(String),
+    /// It was given up on: not ready in time, not recorded, or past its deadline.
+    GaveUp(String),
     /// A stop was asked for and carried out.
     Stopped,
 }
@@ -137,7 +137,7 @@ impl Task {
             };
             let (end, uptime, reason) = match end {
                 RunEnd::Stopped => break (ReplicaState::Stopped, None),
-                RunEnd::NotReady(reason) => break (ReplicaState::Crashed, Some(reason)),
+                RunEnd::GaveUp(reason) => break (ReplicaState::Crashed, Some(reason)),
                 RunEnd::Ended(end, uptime, reason) => (end, uptime, reason),
             };
             if !self.config.restart.should_restart(end) {
@@ -235,7 +235,7 @@ impl Task {
             tracing::warn!(replica = %spec.id, %reason, "stopping an unrecorded replica");
             self.emit(Phase::Failed, Some(reason.clone()));
             self.stop_tree(&running).await;
-            return RunEnd::NotReady(reason);
+            return RunEnd::GaveUp(reason);
         }
         if let Some(probe) = spec.ready.clone() {
             let spec = spec.clone();
@@ -249,6 +249,8 @@ impl Task {
             let ready = super::ready::wait_ready(&probe, &spec, (&log_path, offset), prober);
             tokio::pin!(ready);
             let started = Instant::now();
+            let deadline = deadline(self.config.deadline, started);
+            tokio::pin!(deadline);
             loop {
                 tokio::select! {
                     Ok(()) = noted.changed() => {
@@ -260,9 +262,10 @@ impl Task {
                         Err(reason) => {
                             self.emit(Phase::Failed, Some(reason.clone()));
                             self.stop_tree(&running).await;
-                            return RunEnd::NotReady(reason);
+                            return RunEnd::GaveUp(reason);
                         }
                     },
+                    () = &mut deadline => return self.outran(&running).await,
                     end = running.wait() => {
                         self.cleanup_after_end(&running).await;
                         return RunEnd::Ended(end, started.elapsed(), end.to_string());
@@ -302,12 +305,15 @@ impl Task {
             Phase::Ready,
             Some(format!("pid {}", running.identity().pid)),
         );
+        let deadline = deadline(self.config.deadline, started);
+        tokio::pin!(deadline);
         loop {
             tokio::select! {
                 end = running.wait() => {
                     self.cleanup_after_end(&running).await;
                     return RunEnd::Ended(end, started.elapsed(), end.to_string());
                 }
+                () = &mut deadline => return self.outran(&running).await,
                 msg = self.inbox.recv() => {
                     if let Some(end) = self.on_control(msg, &running).await {
                         return end;
@@ -315,6 +321,18 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// A run outlasted its deadline: stop its whole tree and give up on it.
+    async fn outran(&self, running: &Arc<dyn RunningReplica>) -> RunEnd {
+        let limit = self.config.deadline.unwrap_or_default();
+        let reason = format!(
+            "still running after its timeout of {}; stopped",
+            HumanDuration(limit)
+        );
+        self.emit(Phase::Failed, Some(reason.clone()));
+        self.stop_tree(running).await;
+        RunEnd::GaveUp(reason)
     }
 
     /// Handles a message while a process runs; `Some` when the replica was stopped.
@@ -376,6 +394,14 @@ impl Task {
         if running.alive().await {
             self.stop_tree(running).await;
         }
+    }
+}
+
+/// Resolves once a run that began at `started` has lasted `limit`; never without a limit.
+async fn deadline(limit: Option<Duration>, started: Instant) {
+    match limit {
+        Some(limit) => tokio::time::sleep_until(started + limit).await,
+        None => std::future::pending().await,
     }
 }
 
