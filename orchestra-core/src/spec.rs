@@ -198,6 +198,12 @@ pub struct DockerSpec {
 
 /// A run-once service (`task: true`): one replica, never restarted, and "ready" only once it
 /// exited 0, so that what depends on it (a migration, a seed) starts after it finished.
+///
+/// How an export should carry it: in Compose, the task gets `restart: "no"` and each
+/// dependant `depends_on: {<task>: {condition: service_completed_successfully}}`; in
+/// Kubernetes, the task becomes a Job (`restartPolicy: Never`, `backoffLimit: 0`,
+/// `activeDeadlineSeconds` from `timeout`) and each dependant's Deployment an init container
+/// that waits for the Job to complete (`kubectl wait --for=condition=complete job/<task>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskSpec {
     /// How long it may run before it is stopped and counted as failed.

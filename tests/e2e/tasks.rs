@@ -116,6 +116,14 @@ fn a_dependant_starts_after_its_task_exited_and_a_finished_task_is_not_run_again
     assert_eq!(runs(&fleet), 2);
     assert_eq!(row(&ps(&fleet), "migrate")["state"], "exited");
 
+    // A task has one replica.
+    let out = fleet.cmd(["scale", "migrate=2"]).assert_exit(2);
+    assert!(
+        out.stderr.contains("`migrate` is a task: it runs once"),
+        "{out}"
+    );
+    fleet.cmd(["start", "--scale", "migrate=2"]).assert_exit(2);
+
     // Stopping the fleet does not wait on the finished task.
     let out = fleet
         .cmd(["stop"])
@@ -197,18 +205,24 @@ fn ps_shows_a_dependant_waiting_for_its_task() {
         )
         .service("api", "depends_on: [migrate]\nrun: \"exec sleep 1000\"\n");
     let start = fleet.cmd(["start"]).spawn();
-    let rows = poll_until(PATIENCE, "ps to show api waiting", || {
-        let rows = ps(&fleet);
-        rows.iter()
-            .any(|r| r["service"] == "api" && r["state"] == "waiting")
-            .then_some(rows)
-    });
+    let rows = poll_until(
+        PATIENCE,
+        "ps to show migrate running and api waiting",
+        || {
+            let rows = ps(&fleet);
+            let shows = |service: &str, state: &str| {
+                rows.iter()
+                    .any(|r| r["service"] == service && r["state"] == state)
+            };
+            (shows("migrate", "running") && shows("api", "waiting")).then_some(rows)
+        },
+    );
     assert_eq!(
         row(&rows, "api")["reason"],
         "waiting for migrate",
         "{rows:?}"
     );
-    assert_eq!(row(&rows, "migrate")["state"], "running", "{rows:?}");
+    assert_eq!(row(&rows, "api")["pid"], Value::Null, "{rows:?}");
     let table = fleet.cmd(["ps"]).assert_success();
     assert!(
         table

@@ -12,6 +12,7 @@ use crate::error::CliError;
 /// Prints `export KEY='value'` lines: the project's env, or a service's (as its replica 0
 /// sees it, with PORT and the vendor addresses).
 pub fn run(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
+    // When these formats come, a task (`task: true`) maps as `TaskSpec`'s docs describe.
     match args.format {
         ExportFormat::Env => {}
         ExportFormat::Compose => return Err(CliError::NotImplemented("export --format compose")),

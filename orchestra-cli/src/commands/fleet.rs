@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use orchestra_config::Section;
 use orchestra_core::protocol::{Event, Failure, Phase, Progress, Request};
-use orchestra_core::spec::ProjectSpec;
+use orchestra_core::spec::{ProjectSpec, ServiceSpec};
 use orchestra_core::state::UnitKind;
 use orchestra_core::{ReplicaStatus, ServiceName, StateDir};
 use orchestra_supervisor::{PortHolder, Stray};
@@ -32,7 +32,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     } else {
         cx.select(&args.select.services)?
     };
-    let scale = scale_map(cx, &args.scale)?;
+    let scale = scale_map(cx, &project, &args.scale)?;
     hooks::run(&project, When::Before)?;
     let state = trusted_state(&project)?;
     let request = Request::Start {
@@ -257,7 +257,7 @@ pub async fn restart(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError
 /// `orchestra scale users=3`.
 pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Start)?;
-    let scale = scale_map(cx, &args.scale)?;
+    let scale = scale_map(cx, &project, &args.scale)?;
     let state = trusted_state(&project)?;
     let Some(client) = Client::connect(&state).await? else {
         return Err(CliError::usage(
@@ -497,14 +497,26 @@ fn selection_or_all(cx: &mut Context, args: &[String]) -> Result<Vec<ServiceName
     }
 }
 
+/// `SVC=N` pairs as replica counts; a task cannot be scaled (it runs once).
 fn scale_map(
     cx: &mut Context,
+    project: &ProjectSpec,
     pairs: &[(String, u32)],
 ) -> Result<BTreeMap<ServiceName, u32>, CliError> {
     let mut map = BTreeMap::new();
     for (name, n) in pairs {
         let selected = cx.select(std::slice::from_ref(name))?;
         if let [service] = selected.as_slice() {
+            if project
+                .services
+                .get(service)
+                .is_some_and(ServiceSpec::is_task)
+            {
+                return Err(CliError::usage(
+                    format!("`{service}` is a task: it runs once, with one replica"),
+                    format!("leave out `{name}={n}`; `orchestra restart {service}` runs it again"),
+                ));
+            }
             map.insert(service.clone(), *n);
         } else {
             return Err(CliError::usage(

@@ -26,7 +26,10 @@ pub(super) async fn task_up(ctx: &Ctx, service: &ServiceSpec, plan: &Plan) -> Ve
     let handle = match existing {
         Some(h) if to_start(ctx, service, 1, plan).is_empty() => {
             if h.state() == ReplicaState::Exited {
-                let message = "finished before; `orchestra restart` runs it again".into();
+                let message = format!(
+                    "finished before; `orchestra restart {}` runs it again",
+                    service.name
+                );
                 ctx.emit(&service.name, Some(0), Phase::Exited, Some(message));
                 return Vec::new();
             }
