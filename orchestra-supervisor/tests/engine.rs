@@ -151,7 +151,15 @@ async fn a_failed_build_stops_the_service_and_its_dependants() {
     );
     let app_failure = outcome.failures.iter().find(|f| f.unit == "app").unwrap();
     assert_eq!(app_failure.reason, "not started: dependency `lib` failed");
-    assert!(engine.status().await.is_empty());
+    // Nothing runs; app is listed as not started, with why.
+    let rows = engine.status().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].service.as_str(), rows[0].state),
+        ("app", ReplicaState::Stopped)
+    );
+    assert_eq!(rows[0].reason.as_deref(), Some(app_failure.reason.as_str()));
+    assert_eq!(rows[0].pid, None);
     let replica_log =
         std::fs::read_to_string(state.replica_log(&orchestra_core::ReplicaId::new(name("lib"), 0)))
             .unwrap();
