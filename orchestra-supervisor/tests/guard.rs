@@ -94,6 +94,7 @@ async fn a_job_that_panics_after_the_spawn_stops_its_process_and_says_why() {
         state: state.clone(),
         restarts: 0,
         log_opener: LogOpener::default(),
+        deadline: None,
     };
     let handle = ReplicaHandle::start(Arc::new(PanicsInWait), config, None);
     assert_eq!(handle.wait_final().await, ReplicaState::Crashed);
