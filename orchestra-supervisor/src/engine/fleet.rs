@@ -472,6 +472,7 @@ async fn cancel_start(ctx: &Ctx) -> Outcome {
             .collect()
     };
     stop_all(ctx, still).await;
+    ctx.pending.release_waiting();
     Outcome::from_failures(vec![Failure {
         unit: "orchestra".into(),
         reason: "the start was cancelled".into(),
