@@ -244,6 +244,46 @@ fn ps_shows_a_dependant_waiting_for_its_task() {
 }
 
 #[test]
+fn a_stop_during_a_running_task_stops_it_and_cancels_the_start_waiting_on_it() {
+    // The task never finishes by itself, and its timeout (10 minutes) is far beyond the
+    // deadlines below: a stop queued behind the start would not come back in time.
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service(
+            "migrate",
+            "task: true\nrun: \"while [ ! -f go.flag ]; do sleep 0.1; done\"\n",
+        )
+        .service("api", "depends_on: [migrate]\nrun: \"exec sleep 1000\"\n");
+    let start = fleet.cmd(["start"]).spawn();
+    poll_until(
+        PATIENCE,
+        "ps to show migrate running and api waiting",
+        || {
+            let rows = ps(&fleet);
+            let shows = |service: &str, state: &str| {
+                rows.iter()
+                    .any(|r| r["service"] == service && r["state"] == state)
+            };
+            (shows("migrate", "running") && shows("api", "waiting")).then_some(())
+        },
+    );
+
+    let stop = fleet.cmd(["stop"]).spawn().wait(PATIENCE);
+    assert_eq!(stop.code(), Some(0), "{stop}");
+    let out = start.wait(PATIENCE);
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "the start gave way to the stop:\n{out}"
+    );
+    assert!(
+        !fleet.path(".orchestra/logs/api.0.log").exists(),
+        "api started after the stop:\n{out}"
+    );
+    assert_nothing_left(&fleet);
+}
+
+#[test]
 fn a_changed_task_runs_again_under_rerun_and_its_dependants_restart() {
     let fleet = Fleet::new()
         .orchestra_yml("")

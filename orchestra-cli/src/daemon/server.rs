@@ -51,6 +51,10 @@ struct Daemon {
     rerun: Arc<RerunRuntime>,
     /// The Docker engine (`start --docker`), and which engine runs the fleet.
     modes: Modes,
+    /// Counts the stops asked for. A start in progress gives way to a stop that comes
+    /// after it: a migration task may run for minutes, and the stop must not queue behind
+    /// the start that waits for it.
+    stops: watch::Sender<u64>,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -104,6 +108,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
         adopted: AtomicBool::new(false),
+        stops: watch::channel(0).0,
         vendors: VendorRuntime::default(),
     });
     let mut sigterm = signal(SignalKind::terminate()).map_err(CliError::io("handling SIGTERM"))?;
@@ -329,6 +334,9 @@ async fn run_request(
             keep_strays,
             docker,
         } => {
+            // Subscribed before anything starts: a stop asked for from here on cancels
+            // this start, whichever step it is in.
+            let stops = daemon.stops.subscribe();
             adopt_once(daemon, &route, &project, &events).await;
             let want = Mode::of_start(docker);
             let entered = daemon.modes.enter(route.clone(), want, &project, &events);
@@ -378,11 +386,12 @@ async fn run_request(
             selected.retain(|s| !refused.iter().any(|f| f.unit == s.as_str()));
             let services = narrowed.unwrap_or(services);
             let opts = orchestra_supervisor::StartOptions { scale, no_build };
-            let cancelled = client_hung_up(hung_up.clone());
+            let cancelled = client_hung_up_or_stop(hung_up.clone(), stops.clone());
             let mut outcome = engine
                 .start_unless(&project, &services, opts, events, cancelled)
                 .await;
-            let rerun = rerun && !*hung_up.borrow();
+            let given_up = *hung_up.borrow() || stops.has_changed().unwrap_or(false);
+            let rerun = rerun && !given_up;
             route.rerun.watch(&project, &selected, rerun).await;
             outcome.ok &= refused.is_empty();
             outcome.failures.splice(0..0, refused);
@@ -407,6 +416,7 @@ async fn run_request(
             return done(result.map(drop));
         }
         Request::Stop { services } => {
+            daemon.stops.send_modify(|n| *n += 1);
             route.rerun.unwatch(&services).await;
             let outcome = engine.stop(&services, events.clone()).await;
             if services.is_empty() {
@@ -443,6 +453,7 @@ async fn run_request(
             };
         }
         Request::Shutdown => {
+            daemon.stops.send_modify(|n| *n += 1);
             let outcome = engine.stop(&[], events.clone()).await;
             daemon.modes.stopped_all(&route, &events).await;
             // The idle check ends the process once this answer is written.
@@ -462,6 +473,20 @@ async fn run_request(
 async fn client_hung_up(mut hung_up: watch::Receiver<bool>) {
     if hung_up.wait_for(|gone| *gone).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// Completes once the client of the request hung up, or a stop was asked for since
+/// `stops` was subscribed.
+async fn client_hung_up_or_stop(hung_up: watch::Receiver<bool>, mut stops: watch::Receiver<u64>) {
+    let stop_asked = async move {
+        if stops.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = client_hung_up(hung_up) => {}
+        () = stop_asked => {}
     }
 }
 
