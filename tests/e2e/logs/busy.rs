@@ -2,9 +2,10 @@
 //! slower than they write: history, then live lines, a source skipped ahead with a line
 //! saying so rather than buffered, memory bounded, and Ctrl-C ends it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use orchestra_tests::{Fleet, PATIENCE, poll_until};
+use orchestra_tests::{Fleet, PATIENCE, poll_until, wait_until};
 
 use super::{Stream, split_formatted};
 
@@ -13,9 +14,18 @@ const WRITERS: u32 = 20;
 /// The bound for two hundred busy sources; twenty must stay well within it.
 const MAX_RSS_KIB: u64 = 64 << 10;
 
+/// How many lines the slow reader takes before it waits for the writers again.
+const LINES_PER_TURN: usize = 200;
+
+/// How far the writers get ahead of the reader at each of its turns: the reader takes a
+/// few kilobytes while they write this much, however fast the machine is.
+const WRITTEN_PER_TURN: u64 = 1 << 20;
+
 /// What the slow reader saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Seen {
+    /// The fleet's log folder: the reader paces itself by what the writers wrote there.
+    logs: PathBuf,
     lines: usize,
     /// The first `[orchestra] busy.N: skipped M bytes` line, and how many lines came after.
     skipped: Option<String>,
@@ -24,6 +34,16 @@ struct Seen {
 }
 
 impl Seen {
+    fn new(logs: PathBuf) -> Self {
+        Self {
+            logs,
+            lines: 0,
+            skipped: None,
+            after_skip: 0,
+            strange: Vec::new(),
+        }
+    }
+
     fn consume(&mut self, line: &str) {
         self.lines += 1;
         match split_formatted(line) {
@@ -37,11 +57,31 @@ impl Seen {
             }
             _ => self.strange.push(line.to_owned()),
         }
-        if self.lines.is_multiple_of(200) {
-            // The slow reader: a terminal that takes its time with each screenful.
-            std::thread::sleep(Duration::from_millis(5));
+        if self.lines.is_multiple_of(LINES_PER_TURN) {
+            // The slow reader: a terminal that takes a screenful only after the writers
+            // wrote another megabyte.
+            let target = written(&self.logs) + WRITTEN_PER_TURN;
+            wait_until(PATIENCE, "the writers to get ahead of the reader", || {
+                written(&self.logs) >= target
+            });
         }
     }
+}
+
+/// The bytes in the writers' log files, rotated ones included.
+fn written(logs: &Path) -> u64 {
+    std::fs::read_dir(logs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("busy.") && !name.ends_with(".idx")
+        })
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// The high-water mark of a process's resident memory, from /proc.
@@ -73,7 +113,7 @@ fn follow_of_busy_writers_to_a_slow_reader_skips_ahead_in_bounded_memory_and_sto
     let follow = Stream::spawn(
         &fleet,
         &["logs", "-f", "-n", "100"],
-        Seen::default(),
+        Seen::new(logs.clone()),
         Seen::consume,
     );
     let history = (WRITERS * 100) as usize;
