@@ -10,18 +10,26 @@ use crate::engine::{EngineCleanup, docker_ready, engine, project_containers_raw,
 
 const REDIS_IMAGE: &str = "orchestra-test/redis:7";
 
+/// orchestra.yml of project `name` with one Redis vendor published on host `port`; `rest`
+/// adds lines to the vendor's entry.
+fn redis_yml(name: &str, port: u16, rest: &str) -> String {
+    format!(
+        "name: {name}\n\
+         vendors:\n  \
+           redis:\n    \
+             image: {REDIS_IMAGE}\n    \
+             ports: [\"{port}:6379\"]\n{rest}"
+    )
+}
+
 fn redis_fleet(name: &str) -> (Fleet, u16) {
     let fleet = Fleet::new();
     let port = fleet.ports(1);
     let fleet = fleet
-        .orchestra_yml(&format!(
-            "name: {name}\n\
-             vendors:\n  \
-               redis:\n    \
-                 image: {REDIS_IMAGE}\n    \
-                 ports: [\"{port}:6379\"]\n    \
-                 volumes: [\"data:/data\"]\n    \
-                 ready: {{ tcp: 6379 }}\n"
+        .orchestra_yml(&redis_yml(
+            name,
+            port,
+            "    volumes: [\"data:/data\"]\n    ready: { tcp: 6379 }\n",
         ))
         .service(
             "app",
@@ -231,13 +239,10 @@ fn a_ready_probe_on_the_published_host_port_is_dialled_on_the_host() {
     let port = fleet.ports(1);
     // The probe names the host side of `port:6379`; the container listens on 6379 only.
     let fleet = fleet
-        .orchestra_yml(&format!(
-            "name: {name}\n\
-             vendors:\n  \
-               redis:\n    \
-                 image: {REDIS_IMAGE}\n    \
-                 ports: [\"{port}:6379\"]\n    \
-                 ready: {{ tcp: {port}, timeout: 20s }}\n"
+        .orchestra_yml(&redis_yml(
+            &name,
+            port,
+            &format!("    ready: {{ tcp: {port}, timeout: 20s }}\n"),
         ))
         .service("app", "depends_on: [redis]\nrun: sleep 1000\n");
 
