@@ -36,6 +36,22 @@ fn row(rows: &[Value], service: &str) -> Value {
         .unwrap_or_else(|| panic!("no row for {service}.0 in {rows:?}"))
 }
 
+/// Polls `ps --json` until the task `migrate` runs and `api` waits for it; returns those rows.
+fn wait_for_migrate_running_and_api_waiting(fleet: &Fleet) -> Vec<Value> {
+    poll_until(
+        PATIENCE,
+        "ps to show migrate running and api waiting",
+        || {
+            let rows = ps(fleet);
+            let shows = |service: &str, state: &str| {
+                rows.iter()
+                    .any(|r| r["service"] == service && r["state"] == state)
+            };
+            (shows("migrate", "running") && shows("api", "waiting")).then_some(rows)
+        },
+    )
+}
+
 /// How many times the migration ran.
 fn runs(fleet: &Fleet) -> usize {
     std::fs::read_to_string(fleet.path("migrate/runs.txt")).map_or(0, |t| t.lines().count())
@@ -205,18 +221,7 @@ fn ps_shows_a_dependant_waiting_for_its_task() {
         )
         .service("api", "depends_on: [migrate]\nrun: \"exec sleep 1000\"\n");
     let start = fleet.cmd(["start"]).spawn();
-    let rows = poll_until(
-        PATIENCE,
-        "ps to show migrate running and api waiting",
-        || {
-            let rows = ps(&fleet);
-            let shows = |service: &str, state: &str| {
-                rows.iter()
-                    .any(|r| r["service"] == service && r["state"] == state)
-            };
-            (shows("migrate", "running") && shows("api", "waiting")).then_some(rows)
-        },
-    );
+    let rows = wait_for_migrate_running_and_api_waiting(&fleet);
     assert_eq!(
         row(&rows, "api")["reason"],
         "waiting for migrate",
@@ -255,18 +260,7 @@ fn a_stop_during_a_running_task_stops_it_and_cancels_the_start_waiting_on_it() {
         )
         .service("api", "depends_on: [migrate]\nrun: \"exec sleep 1000\"\n");
     let start = fleet.cmd(["start"]).spawn();
-    poll_until(
-        PATIENCE,
-        "ps to show migrate running and api waiting",
-        || {
-            let rows = ps(&fleet);
-            let shows = |service: &str, state: &str| {
-                rows.iter()
-                    .any(|r| r["service"] == service && r["state"] == state)
-            };
-            (shows("migrate", "running") && shows("api", "waiting")).then_some(())
-        },
-    );
+    wait_for_migrate_running_and_api_waiting(&fleet);
 
     let stop = fleet.cmd(["stop"]).spawn().wait(PATIENCE);
     assert_eq!(stop.code(), Some(0), "{stop}");
