@@ -29,6 +29,21 @@ fn find(command: &str) -> Option<u32> {
         .find(|&pid| process_alive(pid) && cmdline(pid).as_deref() == Some(command))
 }
 
+/// Starts `fleet` and waits until the escapee running `marker` is a child of the daemon;
+/// returns the escapee's guard and the daemon's pid.
+fn start_until_reparented(fleet: &Fleet, marker: &str) -> (KillOnDrop, u32) {
+    fleet.cmd(["start"]).assert_success();
+    let escapee = poll_until(PATIENCE, "the escapee to run", || find(marker));
+    let guard = KillOnDrop(escapee);
+    let daemon = daemon_pid(fleet).expect("the daemon runs");
+    wait_until(
+        PATIENCE,
+        "the escapee to be reparented to the daemon",
+        || parent_pid(escapee) == Some(daemon),
+    );
+    (guard, daemon)
+}
+
 #[test]
 fn a_grandchild_that_escaped_with_setsid_and_an_empty_environment_is_stopped_with_the_fleet() {
     // A duration no other process of the machine uses, to find the escapee by.
@@ -36,17 +51,9 @@ fn a_grandchild_that_escaped_with_setsid_and_an_empty_environment_is_stopped_wit
     let run =
         format!("run: \"setsid -f env -i sh -c 'cd / && exec {marker}'; exec sleep 100000\"\n");
     let fleet = Fleet::new().orchestra_yml("").service("z", &run);
-    fleet.cmd(["start"]).assert_success();
-
-    let escapee = poll_until(PATIENCE, "the escapee to run", || find(&marker));
-    let _guard = KillOnDrop(escapee);
-    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    let (guard, _daemon) = start_until_reparented(&fleet, &marker);
+    let escapee = guard.0;
     // It left everything that ties it to the replica: its session, folder and token.
-    wait_until(
-        PATIENCE,
-        "the escapee to be reparented to the daemon",
-        || parent_pid(escapee) == Some(daemon),
-    );
     assert_eq!(
         stat_fields(escapee).get(3),
         Some(&escapee.to_string()),
@@ -82,15 +89,8 @@ fn an_escapee_outliving_its_exited_replica_goes_when_the_daemon_leaves() {
          until [ -e go ]; do sleep 0.05; done\"\nrestart: never\n"
     );
     let fleet = Fleet::new().orchestra_yml("").service("z", &run);
-    fleet.cmd(["start"]).assert_success();
-    let escapee = poll_until(PATIENCE, "the escapee to run", || find(&marker));
-    let _guard = KillOnDrop(escapee);
-    let daemon = daemon_pid(&fleet).expect("the daemon runs");
-    wait_until(
-        PATIENCE,
-        "the escapee to be reparented to the daemon",
-        || parent_pid(escapee) == Some(daemon),
-    );
+    let (guard, daemon) = start_until_reparented(&fleet, &marker);
+    let escapee = guard.0;
     fleet.write("z/go", "");
     // The replica exited; nothing is left to supervise but the escapee: the daemon stops
     // it before it exits, instead of leaving it to init.
