@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
 use std::process::Command;
 
 use orchestra_tests::{Cmd, Fleet, Output, orchestra_bin};
@@ -38,49 +39,31 @@ pub(crate) fn can_switch_user() -> bool {
 /// `orchestra args…` in the fleet's folder, run as uid 65534.
 pub(crate) fn as_nobody(fleet: &Fleet, args: &[&str]) -> Output {
     let bin = orchestra_bin().display().to_string();
-    let mut argv = vec![
-        "--reuid",
-        NOBODY,
-        "--regid",
-        NOBODY,
-        "--clear-groups",
-        "--",
-        &bin,
-    ];
+    let mut argv = vec![bin.as_str()];
     argv.extend_from_slice(args);
-    Cmd::new("setpriv", argv, fleet.root())
+    setpriv_as_nobody(&argv, fleet.root())
         .env("HOME", "/")
         .run()
 }
 
+/// `argv` run in `cwd` as uid and gid 65534 with no supplementary groups, through `setpriv`.
+pub(crate) fn setpriv_as_nobody(argv: &[&str], cwd: &Path) -> Cmd {
+    let mut args = vec!["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"];
+    args.extend_from_slice(argv);
+    Cmd::new("setpriv", args, cwd)
+}
+
 /// Sends `line` to `socket` as uid 65534 with a few lines of Perl (no orchestra client in
 /// the way) and prints the answer.
-fn raw_request_as_nobody(fleet: &Fleet, socket: &std::path::Path, line: &str) -> Output {
+fn raw_request_as_nobody(fleet: &Fleet, socket: &Path, line: &str) -> Output {
     let script = "use IO::Socket::UNIX; \
         my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die \"connect: $!\"; \
         print $s \"$ARGV[1]\\n\"; print scalar <$s>;";
     let socket = socket.display().to_string();
-    Cmd::new(
-        "setpriv",
-        [
-            "--reuid",
-            NOBODY,
-            "--regid",
-            NOBODY,
-            "--clear-groups",
-            "--",
-            "perl",
-            "-e",
-            script,
-            &socket,
-            line,
-        ],
-        fleet.root(),
-    )
-    .run()
+    setpriv_as_nobody(&["perl", "-e", script, &socket, line], fleet.root()).run()
 }
 
-fn mode(path: &std::path::Path) -> u32 {
+fn mode(path: &Path) -> u32 {
     fs::metadata(path)
         .expect("cannot stat")
         .permissions()
@@ -88,7 +71,7 @@ fn mode(path: &std::path::Path) -> u32 {
         & 0o777
 }
 
-fn chmod(path: &std::path::Path, mode: u32) {
+fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");
 }
 

@@ -6,11 +6,11 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command};
 
-use orchestra_tests::{Cmd, Fleet, PATIENCE, orchestra_bin, process_alive, wait_until};
+use orchestra_tests::{Fleet, PATIENCE, orchestra_bin, process_alive, wait_until};
 use serde_json::json;
 
 use super::{chmod, sleeping_fleet};
-use crate::fleet::socket::{NOBODY, can_switch_user};
+use crate::fleet::socket::{NOBODY, can_switch_user, setpriv_as_nobody};
 use crate::fleet::{assert_nothing_left, pid, ps};
 
 #[test]
@@ -132,24 +132,9 @@ fn daemon_of_nobody(dir: &Path) -> orchestra_tests::Running {
         .expect("root can give a folder away");
     let bin = orchestra_bin().display().to_string();
     let state = dir.join("state").display().to_string();
-    Cmd::new(
-        "setpriv",
-        [
-            "--reuid",
-            NOBODY,
-            "--regid",
-            NOBODY,
-            "--clear-groups",
-            "--",
-            &bin,
-            "daemon",
-            "--state-dir",
-            &state,
-        ],
-        dir,
-    )
-    .env("HOME", "/")
-    .spawn()
+    setpriv_as_nobody(&[&bin, "daemon", "--state-dir", &state], dir)
+        .env("HOME", "/")
+        .spawn()
 }
 
 #[test]
