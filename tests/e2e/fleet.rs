@@ -15,10 +15,29 @@ mod restarts;
 mod scale;
 pub(crate) mod socket;
 
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
 use orchestra_tests::{
     Fleet, Output, PATIENCE, cmdline, pids_with_cwd_under, process_alive, wait_until,
 };
 use serde_json::Value;
+
+/// A fleet running one `sleep` replica, and the replica's pid.
+pub(crate) fn sleeping_fleet() -> (Fleet, u32) {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\n");
+    fleet.cmd(["start"]).assert_success();
+    let worker = pid(&ps(&fleet), "worker", 0).expect("worker runs");
+    (fleet, worker)
+}
+
+/// Sets the permission bits of `path` to `mode`.
+pub(crate) fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");
+}
 
 /// `orchestra ps --json`, parsed.
 pub(crate) fn ps(fleet: &Fleet) -> Vec<Value> {

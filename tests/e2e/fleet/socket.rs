@@ -8,7 +8,7 @@ use std::process::Command;
 
 use orchestra_tests::{Cmd, Fleet, Output, orchestra_bin};
 
-use super::{assert_nothing_left, pid, ps};
+use super::{assert_nothing_left, chmod, sleeping_fleet};
 
 /// The uid tests run other users' clients as.
 pub(crate) const NOBODY: &str = "65534";
@@ -71,22 +71,9 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
-fn chmod(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");
-}
-
-fn running_fleet() -> (Fleet, u32) {
-    let fleet = Fleet::new()
-        .orchestra_yml("")
-        .service("worker", "run: \"exec sleep 1000\"\n");
-    fleet.cmd(["start"]).assert_success();
-    let worker = pid(&ps(&fleet), "worker", 0).expect("worker runs");
-    (fleet, worker)
-}
-
 #[test]
 fn the_state_folder_and_socket_are_private_and_keep_other_users_out() {
-    let (fleet, worker) = running_fleet();
+    let (fleet, worker) = sleeping_fleet();
     let state = fleet.path(".orchestra");
     let socket = state.join("daemon.sock");
     assert_eq!(mode(&state), 0o700);
@@ -118,12 +105,12 @@ fn the_state_folder_and_socket_are_private_and_keep_other_users_out() {
 fn the_daemon_refuses_a_peer_of_another_uid() {
     if !can_switch_user() {
         // The check behind the permissions still has its unit of proof: the owner gets in.
-        let (fleet, worker) = running_fleet();
+        let (fleet, worker) = sleeping_fleet();
         fleet.cmd(["stop"]).assert_success();
         assert_nothing_left(&fleet, &[worker]);
         return;
     }
-    let (fleet, worker) = running_fleet();
+    let (fleet, worker) = sleeping_fleet();
     let state = fleet.path(".orchestra");
     let socket = state.join("daemon.sock");
     // Open the way for the test only: the daemon itself must still say no.
