@@ -17,7 +17,9 @@ pub(crate) mod socket;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Child, Command};
 
 use orchestra_tests::{
     Fleet, Output, PATIENCE, cmdline, pids_with_cwd_under, process_alive, wait_until,
@@ -37,6 +39,16 @@ pub(crate) fn sleeping_fleet() -> (Fleet, u32) {
 /// Sets the permission bits of `path` to `mode`.
 pub(crate) fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");
+}
+
+/// An unrelated `sleep` of this user, leading its own process group, outside the project.
+pub(crate) fn bystander() -> Child {
+    Command::new("sleep")
+        .arg("1000")
+        .current_dir("/")
+        .process_group(0)
+        .spawn()
+        .expect("cannot spawn sleep")
 }
 
 /// `orchestra ps --json`, parsed.

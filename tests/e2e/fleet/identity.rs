@@ -6,13 +6,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use orchestra_tests::{Fleet, PATIENCE, process_alive};
 use serde_json::Value;
 
-use super::{assert_nothing_left, pid, ps, state};
+use super::{assert_nothing_left, bystander, pid, ps, state};
 
 const NS_LAST_PID: &str = "/proc/sys/kernel/ns_last_pid";
 
@@ -31,17 +31,6 @@ fn fleet_with_a_stale_record() -> (Fleet, PathBuf, Value) {
     let json: Value = serde_json::from_slice(&record).expect("a record is JSON");
     assert_eq!(json["identity"]["pid"], replica);
     (fleet, record_path, json)
-}
-
-/// An unrelated process, leading its own process group, outside the fleet's folder.
-fn bystander() -> Child {
-    use std::os::unix::process::CommandExt;
-    Command::new("sleep")
-        .arg("1000")
-        .current_dir("/")
-        .process_group(0)
-        .spawn()
-        .expect("cannot spawn sleep")
 }
 
 /// `ps`, `stop` and a new daemon's adoption must all leave `victim` alone.

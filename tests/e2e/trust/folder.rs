@@ -2,16 +2,14 @@
 //! behind its socket runs as the user, and a record names a process of the fleet.
 
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command};
 
 use orchestra_tests::{Fleet, PATIENCE, orchestra_bin, process_alive, wait_until};
 use serde_json::json;
 
 use super::{chmod, sleeping_fleet};
 use crate::fleet::socket::{NOBODY, can_switch_user, setpriv_as_nobody};
-use crate::fleet::{assert_nothing_left, pid, ps};
+use crate::fleet::{assert_nothing_left, bystander, pid, ps};
 
 #[test]
 fn a_state_folder_others_can_write_is_refused_naming_its_mode() {
@@ -47,16 +45,6 @@ fn a_symlinked_state_folder_is_refused() {
         0,
         "nothing was written through the link"
     );
-}
-
-/// An unrelated `sleep` of this user, in its own process group, outside the project.
-fn bystander() -> Child {
-    Command::new("sleep")
-        .arg("1000")
-        .current_dir("/")
-        .process_group(0)
-        .spawn()
-        .expect("cannot spawn sleep")
 }
 
 /// Writes a record for `worker.0` naming `pid` with its true start time and boot id, as
