@@ -51,6 +51,22 @@ pub(crate) fn bystander() -> Child {
         .expect("cannot spawn sleep")
 }
 
+/// A started fleet of `web` (the http fixture, ready on its free port) and `worker`, whose
+/// service.yml is `worker`.
+fn running_web_and_worker(worker: &str) -> Fleet {
+    let fleet = Fleet::new().orchestra_yml("");
+    let port = fleet.ports(1);
+    let fleet = fleet
+        .fixture_service(
+            "web",
+            "http",
+            &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
+        )
+        .service("worker", worker);
+    fleet.cmd(["start"]).assert_success();
+    fleet
+}
+
 /// `orchestra ps --json`, parsed.
 pub(crate) fn ps(fleet: &Fleet) -> Vec<Value> {
     let out = fleet.cmd(["ps", "--json"]).assert_success();

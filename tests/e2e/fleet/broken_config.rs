@@ -4,20 +4,13 @@
 
 use orchestra_tests::{Fleet, Output, PATIENCE, Signal, process_alive, send_signal, wait_until};
 
-use super::{assert_nothing_left, daemon_pid, pid, service_processes, state};
+use super::{
+    assert_nothing_left, daemon_pid, pid, running_web_and_worker, service_processes, state,
+};
 
 /// A running fleet of two services, with a service.yml that does not parse added after.
 fn running_then_broken() -> Fleet {
-    let fleet = Fleet::new().orchestra_yml("");
-    let port = fleet.ports(1);
-    let fleet = fleet
-        .fixture_service(
-            "web",
-            "http",
-            &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
-        )
-        .service("worker", "run: \"echo worker up; exec sleep 1000\"\n");
-    fleet.cmd(["start"]).assert_success();
+    let fleet = running_web_and_worker("run: \"echo worker up; exec sleep 1000\"\n");
     fleet.write("broken/service.yml", "run: ./broken\nport: [8080\n");
     fleet
 }

@@ -2,7 +2,9 @@
 
 use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
 
-use super::{assert_nothing_left, daemon_pid, pid, ps, service_processes, state};
+use super::{
+    assert_nothing_left, daemon_pid, pid, ps, running_web_and_worker, service_processes, state,
+};
 
 #[test]
 fn stop_leaves_nothing_of_a_go_run_service_and_its_child_binary() {
@@ -48,16 +50,7 @@ fn stop_leaves_nothing_of_background_shell_jobs() {
 
 #[test]
 fn replicas_outlive_a_killed_daemon_are_adopted_and_stopped_without_one() {
-    let fleet = Fleet::new().orchestra_yml("");
-    let port = fleet.ports(1);
-    let fleet = fleet
-        .fixture_service(
-            "web",
-            "http",
-            &format!("port: {port}\nready: {{ tcp: $PORT }}\n"),
-        )
-        .service("worker", "run: \"exec sleep 1000\"\n");
-    fleet.cmd(["start"]).assert_success();
+    let fleet = running_web_and_worker("run: \"exec sleep 1000\"\n");
     let rows = ps(&fleet);
     let web = pid(&rows, "web", 0).expect("web runs");
     let worker = pid(&rows, "worker", 0).expect("worker runs");
