@@ -52,6 +52,7 @@ pub(crate) fn argv(pid: i32) -> Vec<String> {
 pub(crate) struct Stat {
     pub ppid: i32,
     pub pgrp: i32,
+    pub session: i32,
     pub state: char,
     pub start_time: u64,
 }
@@ -82,6 +83,7 @@ pub(crate) fn read_stat(pid: i32) -> Result<Option<Stat>, procfs::ProcError> {
         Ok(s) => Ok(Some(Stat {
             ppid: s.ppid,
             pgrp: s.pgrp,
+            session: s.session,
             state: s.state,
             start_time: s.starttime,
         })),

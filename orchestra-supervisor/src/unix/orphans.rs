@@ -53,17 +53,10 @@ pub fn orphans() -> Vec<Orphan> {
         .into_iter()
         .filter(|&pid| !owned.contains(pid))
         .filter_map(|pid| {
-            let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-            let orphan =
-                stat.ppid == me && stat.session != my_session && !matches!(stat.state, 'Z' | 'X');
+            let stat = proc::stat(pid)?;
+            let orphan = stat.ppid == me && stat.session != my_session && !stat.is_zombie();
             orphan.then(|| Orphan {
-                identity: proc::Stat {
-                    ppid: stat.ppid,
-                    pgrp: stat.pgrp,
-                    state: stat.state,
-                    start_time: stat.starttime,
-                }
-                .identity(pid),
+                identity: stat.identity(pid),
                 command: proc::shown(&proc::argv(pid)),
             })
         })

@@ -26,6 +26,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::owned::Owned;
 use crate::error::SupervisorError;
+use crate::strays::proc;
 
 /// How often orphans are looked for without a SIGCHLD. An idle daemon wakes for nothing
 /// else, so this is its whole idle cost.
@@ -104,7 +105,7 @@ pub fn reap_orphans() -> usize {
         if owned.contains(pid) {
             continue;
         }
-        let Ok(stat) = procfs::process::Process::new(pid).and_then(|p| p.stat()) else {
+        let Some(stat) = proc::stat(pid) else {
             continue;
         };
         if stat.ppid != me || stat.state != 'Z' || stat.session == my_session {
@@ -118,10 +119,7 @@ pub fn reap_orphans() -> usize {
 }
 
 pub(crate) fn session_of(pid: i32) -> Option<i32> {
-    procfs::process::Process::new(pid)
-        .and_then(|p| p.stat())
-        .ok()
-        .map(|s| s.session)
+    proc::stat(pid).map(|s| s.session)
 }
 
 /// Our children, from every thread's `children` file (an orphan is reparented to one of
