@@ -127,14 +127,20 @@ pub fn reopen_log(state: &StateDir) {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_removed_folder_is_noticed_and_taken_back() {
+    /// A daemon's folder as the daemon keeps it: created, locked, listened on and held.
+    fn held_folder() -> (tempfile::TempDir, StateDir, UnixListener, Hold) {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::for_project(tmp.path());
         state.create().unwrap();
         let lock = DaemonLock::acquire(&state.lock()).unwrap();
-        let _listener = listen::bind_private(&state.socket()).unwrap();
-        let mut hold = Hold::new(lock, &state);
+        let listener = listen::bind_private(&state.socket()).unwrap();
+        let hold = Hold::new(lock, &state);
+        (tmp, state, listener, hold)
+    }
+
+    #[tokio::test]
+    async fn a_removed_folder_is_noticed_and_taken_back() {
+        let (_tmp, state, _listener, mut hold) = held_folder();
         assert!(hold.is_intact(&state));
 
         std::fs::remove_dir_all(state.root()).unwrap();
@@ -149,12 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_folder_another_daemon_locked_first_is_lost() {
-        let tmp = tempfile::tempdir().unwrap();
-        let state = StateDir::for_project(tmp.path());
-        state.create().unwrap();
-        let lock = DaemonLock::acquire(&state.lock()).unwrap();
-        let _listener = listen::bind_private(&state.socket()).unwrap();
-        let mut hold = Hold::new(lock, &state);
+        let (_tmp, state, _listener, mut hold) = held_folder();
 
         std::fs::remove_dir_all(state.root()).unwrap();
         state.create().unwrap();
