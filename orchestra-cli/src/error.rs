@@ -89,14 +89,7 @@ impl CliError {
             eprintln!("{message}");
             return;
         }
-        let mut message = format!("error: {self}");
-        let mut source = std::error::Error::source(&self);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        eprintln!("{message}");
+        eprintln!("error: {}", error_chain(&self));
         match self {
             Self::Usage {
                 help: Some(help), ..
@@ -109,4 +102,16 @@ impl CliError {
             _ => {}
         }
     }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -3,7 +3,7 @@
 //! runs as this user (SO_PEERCRED, as the daemon checks its clients). Also: telling a
 //! busy daemon from a frozen one, and ending a daemon that no longer answers.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use orchestra_core::{ProcessIdentity, StateDir};
 use orchestra_supervisor::unix::identity::{IdentityExt, Liveness, start_time_and_state};
 use tokio::net::UnixStream;
 
-use crate::error::CliError;
+use crate::error::{CliError, error_chain};
 
 /// How long a daemon may stay silent before a client gives up on it: without having
 /// acknowledged the request, or while its process is stopped (`kill -STOP`, a debugger).
@@ -180,15 +180,4 @@ impl Unresponsive {
         }
         Ok(())
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }
