@@ -99,6 +99,7 @@ pub mod backend;
 pub mod engine;
 pub mod error;
 pub mod job;
+pub mod probe;
 pub mod records;
 pub mod stop;
 pub mod strays;

@@ -172,7 +172,7 @@ async fn a_replica_that_never_gets_ready_is_crashed_and_stopped() {
     let pid = handle.snapshot().running.unwrap().identity().pid;
     let reason = handle.wait_ready().await.unwrap_err();
     assert!(
-        reason.starts_with("not ready after 500ms: tcp 127.0.0.1:"),
+        reason.starts_with("not ready after 500ms: cannot connect to 127.0.0.1:"),
         "{reason}"
     );
     assert_eq!(handle.wait_final().await, ReplicaState::Crashed);

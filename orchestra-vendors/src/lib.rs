@@ -75,7 +75,6 @@ mod inspect;
 mod logs;
 mod names;
 mod network;
-mod probe;
 mod ready;
 mod status;
 mod vendors;

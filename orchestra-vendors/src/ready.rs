@@ -8,13 +8,15 @@ use bollard::exec::StartExecResults;
 use bollard::models::{ContainerInspectResponse, ExecConfig, HealthStatusEnum};
 use futures_util::StreamExt;
 use orchestra_core::ProjectName;
+use orchestra_core::chain::error_chain;
 use orchestra_core::spec::{CommandSpec, VendorReady, VendorSpec};
+use orchestra_supervisor::probe::{self, PROXY_SETTLE};
 
 use crate::client::Docker;
 use crate::container::port_key;
 use crate::error::VendorError;
+use crate::logs;
 use crate::names::network_name;
-use crate::{logs, probe};
 
 /// Pause between two attempts.
 pub const INTERVAL: Duration = Duration::from_millis(100);
@@ -105,9 +107,11 @@ async fn attempt(
                     "port {port} is neither published nor reachable on the network"
                 ))
             })?;
-            probe::tcp(addr).await.map_err(Ok)
+            probe::tcp(&addr.ip().to_string(), addr.port(), PROXY_SETTLE)
+                .await
+                .map_err(|e| Ok(error_chain(&e)))
         }
-        VendorReady::Http(url) => probe::http(url).await.map_err(Ok),
+        VendorReady::Http(url) => probe::http(url).await.map_err(|e| Ok(error_chain(&e))),
         VendorReady::Exec(command) => exec(docker, container, command).await.map_err(Ok),
         VendorReady::Healthcheck => healthy(info).map_err(|e| match e {
             Some(reason) => Ok(reason),

@@ -11,21 +11,19 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use orchestra_core::chain::error_chain;
 use orchestra_core::spec::{ReadyCheck, ReadyProbe, ReplicaSpec};
 use orchestra_core::{HumanDuration, ReplicaId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::backend::RunningReplica;
+use crate::probe::{self, HttpTarget};
 use crate::strays::port_holder;
 use crate::unix::spawn::spawn_session;
 
 /// How often the log probe reads new lines.
 const LOG_POLL: Duration = Duration::from_millis(50);
-/// The longest one network attempt may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first retry comes this soon: most services are ready within milliseconds of being
 /// spawned, and their dependants (and `start`) should not wait a whole interval for them.
 const FIRST_RETRY: Duration = Duration::from_millis(5);
@@ -71,13 +69,17 @@ pub(crate) async fn wait_ready(
                         .trim()
                         .parse()
                         .map_err(|_| format!("`{port}` is not a port"))?;
-                    check_tcp(host, port).await?;
+                    // No settle: the ownership check below already tells a replica's own
+                    // listener from anything else answering on the port.
+                    probe::tcp(host, port, Duration::ZERO)
+                        .await
+                        .map_err(|e| error_chain(&e))?;
                     owned(host, port, &spec.id, &prober).await
                 }
                 ReadyCheck::Http { url } => {
-                    let (host, port, _) = parse_http_url(url)?;
-                    check_http(url).await?;
-                    owned(&host, port, &spec.id, &prober).await
+                    let target = HttpTarget::parse(url).map_err(|e| error_chain(&e))?;
+                    probe::http(url).await.map_err(|e| error_chain(&e))?;
+                    owned(&target.host, target.port, &spec.id, &prober).await
                 }
                 ReadyCheck::Exec { command } => check_exec(command, spec).await,
                 ReadyCheck::Log { .. } => log_reader.matches(regex.as_ref()),
@@ -134,76 +136,6 @@ fn is_this_machine(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-}
-
-async fn check_tcp(host: &str, port: u16) -> Result<(), String> {
-    let host = if host.is_empty() { "127.0.0.1" } else { host };
-    match tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect((host, port))).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("tcp {host}:{port}: {e}")),
-        Err(_) => Err(format!("tcp {host}:{port}: timed out")),
-    }
-}
-
-/// `http://host[:port][/path]` split into its parts.
-fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("`{url}` is not an http:// URL"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-            h.trim_start_matches('[').trim_end_matches(']'),
-            p.parse().map_err(|_| format!("`{url}` has a bad port"))?,
-        ),
-        _ => (authority, 80),
-    };
-    Ok((host.to_owned(), port, path.to_owned()))
-}
-
-/// A minimal HTTP/1.0 GET: enough to read a status line, with no dependency.
-async fn check_http(url: &str) -> Result<(), String> {
-    let (host, port, path) = parse_http_url(url)?;
-    let get = async {
-        let mut stream = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        let request =
-            format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: orchestra\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        let mut head = Vec::new();
-        let mut buf = [0u8; 256];
-        while !head.contains(&b'\n') && head.len() < 4096 {
-            let n = stream
-                .read(&mut buf)
-                .await
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        let line = String::from_utf8_lossy(&head);
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("GET {url}: not an HTTP answer"))?;
-        if (200..400).contains(&status) {
-            Ok(())
-        } else {
-            Err(format!("GET {url}: status {status}"))
-        }
-    };
-    tokio::time::timeout(ATTEMPT_TIMEOUT, get)
-        .await
-        .unwrap_or_else(|_| Err(format!("GET {url}: timed out")))
 }
 
 async fn check_exec(
@@ -316,23 +248,6 @@ mod tests {
         for host in ["db.internal", "10.1.2.3", "example.com"] {
             assert!(!is_this_machine(host), "{host}");
         }
-    }
-
-    #[test]
-    fn parses_http_urls() {
-        assert_eq!(
-            parse_http_url("http://127.0.0.1:8080/health").unwrap(),
-            ("127.0.0.1".into(), 8080, "/health".into())
-        );
-        assert_eq!(
-            parse_http_url("http://localhost").unwrap(),
-            ("localhost".into(), 80, "/".into())
-        );
-        assert_eq!(
-            parse_http_url("http://[::1]:9000/x?y=1").unwrap(),
-            ("::1".into(), 9000, "/x?y=1".into())
-        );
-        assert!(parse_http_url("https://x").is_err());
     }
 
     #[test]

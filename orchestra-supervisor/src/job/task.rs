@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orchestra_core::chain::error_chain;
 use orchestra_core::policy::Backoff;
 use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::{HumanDuration, ProcessEnd, ReplicaState};
@@ -403,15 +404,4 @@ async fn deadline(limit: Option<Duration>, started: Instant) {
         Some(limit) => tokio::time::sleep_until(started + limit).await,
         None => std::future::pending().await,
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
