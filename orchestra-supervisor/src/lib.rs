@@ -12,6 +12,11 @@
 //! Replica records ([`read_records`], [`status_from_records`], [`stop_from_records`])
 //! work without any of them, for `ps` and `stop` when no daemon runs.
 //!
+//! Rerun on change sits on top of the engine: a [`FleetWatcher`] ([`watch`]) turns file
+//! changes into the names of the services they concern, and a [`RerunRuntime`] ([`rerun`])
+//! runs each one's pipeline — build, tests when asked, then the replicas replaced one at a
+//! time; a failed build or test keeps the old replicas serving.
+//!
 //! # How it works
 //!
 //! - Each replica leads its own session (and so process group), spawned through
@@ -101,10 +106,12 @@ pub mod error;
 pub mod job;
 pub mod probe;
 pub mod records;
+pub mod rerun;
 pub mod stop;
 pub mod strays;
 pub mod unix;
 mod unrecorded;
+pub mod watch;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
 pub use engine::{Engine, Outcome, StartOptions};
@@ -112,8 +119,10 @@ pub use error::SupervisorError;
 pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
 pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};
+pub use rerun::RerunRuntime;
 pub use stop::{StopPlan, StopReport, stop_replica};
 pub use strays::{PortHolder, Stray, StrayReason, find_strays, port_holder, stop_strays};
 pub use unix::identity::{IdentityExt, Liveness};
 pub use unix::subreaper::enable_subreaper;
 pub use unix::{UnixReplica, UnixSupervisor, new_instance};
+pub use watch::{FleetWatcher, WatchError};

@@ -23,13 +23,12 @@ use std::sync::Arc;
 use orchestra_core::protocol::{Failure, Phase, Progress, Request};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ReplicaStatus, ServiceName, StateDir};
-use orchestra_supervisor::Engine;
+use orchestra_supervisor::{Engine, RerunRuntime};
 use orchestra_vendors::DockerSupervisor;
 use orchestra_vendors::backend::replica_container_name;
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::logs;
-use super::rerun::RerunRuntime;
 
 type Events = mpsc::UnboundedSender<Progress>;
 

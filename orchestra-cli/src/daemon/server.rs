@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Progress, Request};
-use orchestra_supervisor::Engine;
+use orchestra_supervisor::{Engine, RerunRuntime};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -20,7 +20,6 @@ use tokio::sync::{mpsc, watch};
 use super::docker::{Mode, Modes, Route};
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
-use super::rerun::RerunRuntime;
 use super::vendors::{VendorRuntime, vendors_needed};
 use super::{hygiene, incoming, listen, logs, rivals, startup};
 use crate::error::CliError;

@@ -11,9 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use orchestra_cli::daemon::watch::FleetWatcher;
 use orchestra_core::name::ServiceName;
 use orchestra_core::spec::{CommandSpec, RerunSpec, ServiceKind, ServiceSpec};
+use orchestra_supervisor::watch::FleetWatcher;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 const GO: &[&str] = &["**/*.go", "go.mod", "go.sum"];

@@ -11,6 +11,29 @@
 //!
 //! A task (`task: true`) is run again the same way; once it has exited 0, the services
 //! running that depend on it are restarted, so they start over on what it prepared.
+//!
+//! # Using it
+//!
+//! Make one [`RerunRuntime`] per [`Engine`], then say which services of a project to watch
+//! (all those named with `all`, or only those whose `rerun.enabled` is set); stop watching
+//! them as they stop. [`RerunRuntime::failure`] says why a service's last rerun failed.
+//!
+//! ```no_run
+//! # async fn demo(project: orchestra_core::spec::ProjectSpec) {
+//! use orchestra_core::StateDir;
+//! use orchestra_supervisor::{Engine, RerunRuntime, StartOptions};
+//!
+//! let state = StateDir::at(&project.state_dir);
+//! let engine = Engine::new(state.clone());
+//! let rerun = RerunRuntime::new(engine.clone(), state);
+//! let services: Vec<_> = project.services.keys().cloned().collect();
+//! let (progress, _) = tokio::sync::mpsc::unbounded_channel();
+//! engine.start(&project, &services, StartOptions::default(), progress).await;
+//! rerun.watch(&project, &services, true).await;
+//! // … every saved change now rebuilds and replaces the service it belongs to …
+//! rerun.unwatch(&[]).await;
+//! # }
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -19,10 +42,10 @@ use std::time::Instant;
 
 use orchestra_core::spec::{Dependency, ProjectSpec, ServiceSpec};
 use orchestra_core::{ReplicaId, ServiceName, StateDir};
-use orchestra_supervisor::Engine;
 use tokio::sync::{Mutex, mpsc};
 
-use super::watch::FleetWatcher;
+use crate::engine::{Engine, Outcome};
+use crate::watch::FleetWatcher;
 
 /// The daemon's rerun state: which services are watched, and what the last run said.
 pub struct RerunRuntime {
@@ -210,7 +233,7 @@ impl RerunRuntime {
         &self,
         project: &ProjectSpec,
         task: &ServiceName,
-    ) -> Option<orchestra_supervisor::Outcome> {
+    ) -> Option<Outcome> {
         let running: BTreeSet<String> = self
             .engine
             .status()

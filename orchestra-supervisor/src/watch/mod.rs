@@ -35,7 +35,7 @@
 //!
 //! ```no_run
 //! # async fn demo(services: Vec<orchestra_core::spec::ServiceSpec>) -> Result<(), Box<dyn std::error::Error>> {
-//! use orchestra_cli::daemon::watch::FleetWatcher;
+//! use orchestra_supervisor::watch::FleetWatcher;
 //!
 //! let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
 //! let _watcher = FleetWatcher::start(&services, std::path::Path::new("/p/.orchestra"), tx)?;
