@@ -200,7 +200,7 @@ impl Diagnostic for ConfigError {
     }
 }
 
-/// A service selection on the command line that cannot be honoured.
+/// A selection of services or vendors on the command line that cannot be honoured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Diagnostic)]
 pub enum SelectError {
     /// `users ~orders`: including and excluding at once is ambiguous.
@@ -216,6 +216,15 @@ pub enum SelectError {
         /// The name as given.
         name: String,
         /// The suggestion or the list of services.
+        help: String,
+    },
+    /// A name that is no vendor of the project.
+    #[error("no vendor named `{name}`")]
+    #[diagnostic(help("{help}"))]
+    UnknownVendor {
+        /// The name as given.
+        name: String,
+        /// The suggestion or the list of vendors.
         help: String,
     },
     /// `~` alone, or an empty argument.

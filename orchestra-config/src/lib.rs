@@ -74,5 +74,5 @@ pub use discover::{Discovery, PROJECT_FILE_NAMES, SERVICE_FILE_NAMES, discover, 
 pub use error::{ConfigError, Problem, SelectError};
 pub use project::Project;
 pub use resolve::Section;
-pub use select::select_services;
+pub use select::{select_services, select_vendors};
 pub use source::MAX_FILE_SIZE;

@@ -1,6 +1,8 @@
-//! Which services a command acts on: `users orders`, `~users`, or all.
+//! Which services a command acts on (`users orders`, `~users`, or all), and which vendors
+//! (`vendors up redis`). A name that is not in the project gets the same "did you mean"
+//! as a misspelt key in a file.
 
-use orchestra_core::name::ServiceName;
+use orchestra_core::name::{ServiceName, VendorName};
 
 use crate::error::SelectError;
 use crate::suggest::did_you_mean;
@@ -25,15 +27,7 @@ pub fn select_services(
             return Err(SelectError::Empty(arg.clone()));
         }
         let Some(found) = all.iter().find(|s| s.as_str() == name) else {
-            let help =
-                did_you_mean(name, all.iter().map(ServiceName::as_str)).unwrap_or_else(|| {
-                    let list: Vec<&str> = all.iter().map(ServiceName::as_str).collect();
-                    if list.is_empty() {
-                        "the project has no services".to_owned()
-                    } else {
-                        format!("the services are: {}", list.join(", "))
-                    }
-                });
+            let help = unknown_help(name, all.iter().map(ServiceName::as_str), "services");
             return Err(SelectError::Unknown {
                 name: name.to_owned(),
                 help,
@@ -48,6 +42,39 @@ pub fn select_services(
     } else {
         Ok(all.iter().filter(|s| !named.contains(s)).cloned().collect())
     }
+}
+
+/// Picks vendors by name, in the order given and without repeats; none means none.
+///
+/// # Errors
+///
+/// [`SelectError::UnknownVendor`] for a name the project has no vendor of.
+pub fn select_vendors(all: &[VendorName], args: &[String]) -> Result<Vec<VendorName>, SelectError> {
+    let mut named = Vec::new();
+    for arg in args {
+        let Some(found) = all.iter().find(|v| v.as_str() == arg) else {
+            return Err(SelectError::UnknownVendor {
+                name: arg.clone(),
+                help: unknown_help(arg, all.iter().map(VendorName::as_str), "vendors"),
+            });
+        };
+        if !named.contains(found) {
+            named.push(found.clone());
+        }
+    }
+    Ok(named)
+}
+
+/// The closest name, else the list of them all, else that there are none.
+fn unknown_help<'a>(name: &str, all: impl Iterator<Item = &'a str> + Clone, kind: &str) -> String {
+    did_you_mean(name, all.clone()).unwrap_or_else(|| {
+        let list: Vec<&str> = all.collect();
+        if list.is_empty() {
+            format!("the project has no {kind}")
+        } else {
+            format!("the {kind} are: {}", list.join(", "))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -101,5 +128,33 @@ mod tests {
             matches!(err, SelectError::Unknown { help, .. } if help.contains("orders, payments, users"))
         );
         assert_eq!(pick(&["~"]), Err(SelectError::Empty("~".into())));
+    }
+
+    #[test]
+    fn vendors_are_picked_by_the_same_suggester() {
+        let all: Vec<VendorName> = ["postgres", "redis"]
+            .into_iter()
+            .map(|n| VendorName::new(n).unwrap())
+            .collect();
+        let pick = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+            select_vendors(&all, &args)
+        };
+        assert_eq!(pick(&["redis", "redis"]).unwrap(), [all[1].clone()]);
+        assert_eq!(
+            pick(&["redsi"]),
+            Err(SelectError::UnknownVendor {
+                name: "redsi".into(),
+                help: "did you mean `redis`?".into()
+            })
+        );
+        let err = pick(&["mongo"]).unwrap_err();
+        assert!(
+            matches!(&err, SelectError::UnknownVendor { help, .. } if help == "the vendors are: postgres, redis"),
+            "{err:?}"
+        );
+        assert!(
+            matches!(select_vendors(&[], &["x".into()]), Err(SelectError::UnknownVendor { help, .. }) if help == "the project has no vendors")
+        );
     }
 }

@@ -229,6 +229,30 @@ fn a_fleet_without_vendors_never_touches_docker() {
 }
 
 #[test]
+fn a_misspelt_vendor_gets_the_same_did_you_mean_as_a_misspelt_service() {
+    let fleet = Fleet::new()
+        .orchestra_yml(&redis_yml("typo", 1, ""))
+        .service("app", "run: sleep 1000\n");
+    let nowhere = "unix:///nonexistent/docker.sock";
+    let out = fleet
+        .cmd(["vendors", "up", "redsi"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_exit(2);
+    assert!(out.stderr.contains("no vendor named `redsi`"), "{out}");
+    assert!(out.stderr.contains("did you mean `redis`?"), "{out}");
+    let out = fleet
+        .cmd(["vendors", "up", "mongo"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_exit(2);
+    assert!(out.stderr.contains("the vendors are: redis"), "{out}");
+    let out = fleet
+        .cmd(["start", "ap"])
+        .env("DOCKER_HOST", nowhere)
+        .assert_exit(2);
+    assert!(out.stderr.contains("did you mean `app`?"), "{out}");
+}
+
+#[test]
 fn a_ready_probe_on_the_published_host_port_is_dialled_on_the_host() {
     if !docker_ready() {
         return;

@@ -146,28 +146,6 @@ fn say_no_vendors(cx: &Context) {
 
 /// Validates vendor names given on the command line.
 fn select_vendors(project: &ProjectSpec, args: &[String]) -> Result<Vec<VendorName>, CliError> {
-    args.iter()
-        .map(|arg| {
-            project
-                .vendors
-                .keys()
-                .find(|v| v.as_str() == arg)
-                .cloned()
-                .ok_or_else(|| {
-                    let known: Vec<&str> = project.vendors.keys().map(VendorName::as_str).collect();
-                    let closest = known
-                        .iter()
-                        .min_by_key(|k| strsim::levenshtein(k, arg))
-                        .filter(|k| strsim::levenshtein(k, arg) <= 3);
-                    CliError::usage(
-                        format!("`{arg}` is not a vendor of this project"),
-                        match closest {
-                            Some(c) => format!("did you mean `{c}`?"),
-                            None if known.is_empty() => "this project has no vendors".into(),
-                            None => format!("the vendors are: {}", known.join(", ")),
-                        },
-                    )
-                })
-        })
-        .collect()
+    let all: Vec<VendorName> = project.vendors.keys().cloned().collect();
+    Ok(orchestra_config::select_vendors(&all, args)?)
 }
