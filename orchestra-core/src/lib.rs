@@ -31,6 +31,7 @@
 
 pub mod chain;
 pub mod duration;
+pub mod event;
 pub mod exit;
 pub mod name;
 pub mod paths;
@@ -45,6 +46,7 @@ pub mod template;
 pub mod trust;
 
 pub use duration::{HumanDuration, parse_duration};
+pub use event::FleetEvent;
 pub use name::{ProjectName, ReplicaId, ServiceName, VendorName};
 pub use paths::StateDir;
 pub use process::{ProcessEnd, ProcessIdentity};

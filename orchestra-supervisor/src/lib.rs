@@ -103,6 +103,7 @@
 pub mod backend;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod job;
 pub mod probe;
 pub mod records;
@@ -116,6 +117,7 @@ pub mod watch;
 pub use backend::{RunningReplica, Supervisor, TreeStats};
 pub use engine::{Engine, Outcome, StartOptions};
 pub use error::SupervisorError;
+pub use event::{EventBus, FleetEvent, Missed, Subscription};
 pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
 pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};

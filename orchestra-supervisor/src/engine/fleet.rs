@@ -15,6 +15,7 @@ use super::pending::Pending;
 use super::up::{Plan, bring_up};
 use super::{Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned};
 use crate::backend::Supervisor;
+use crate::event::{EventBus, FleetEvent};
 use crate::job::{JobConfig, LogOpener, ReplicaHandle};
 use crate::records::{ReplicaRecord, read_records, stop_from_records, stop_unreadable};
 use crate::unix::identity::{IdentityExt, Liveness};
@@ -74,6 +75,8 @@ pub(super) struct Ctx {
     pub launched: Arc<std::sync::Mutex<Vec<ReplicaHandle>>>,
     /// Services not started yet, and why, for `ps`.
     pub pending: Pending,
+    /// The fleet's event stream.
+    pub bus: EventBus,
 }
 
 impl Ctx {
@@ -91,6 +94,11 @@ impl Ctx {
             message,
         });
     }
+
+    /// Emits `event` into the fleet's event stream.
+    pub fn publish(&self, event: FleetEvent) {
+        self.bus.emit(event);
+    }
 }
 
 pub(super) struct Fleet {
@@ -101,6 +109,7 @@ pub(super) struct Fleet {
     log_opener: SharedOpener,
     builds: Arc<Semaphore>,
     pending: Pending,
+    bus: EventBus,
     /// The project of the latest request that brought one: its dependencies order a stop.
     project: Option<Arc<ProjectSpec>>,
 }
@@ -111,7 +120,7 @@ impl Fleet {
         backend: Arc<dyn Supervisor>,
         (replicas, scaled): (Replicas, Scaled),
         log_opener: SharedOpener,
-        pending: Pending,
+        (pending, bus): (Pending, EventBus),
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
@@ -122,6 +131,7 @@ impl Fleet {
             log_opener,
             builds: Arc::new(Semaphore::new(cores)),
             pending,
+            bus,
             project: None,
         }
     }
@@ -143,6 +153,7 @@ impl Fleet {
             builds: self.builds.clone(),
             launched: Arc::default(),
             pending: self.pending.clone(),
+            bus: self.bus.clone(),
         }
     }
 
@@ -350,7 +361,7 @@ impl Fleet {
                 config,
                 running,
                 record.started_at,
-                None,
+                Some(self.bus.clone()),
             );
             lock(&self.replicas).insert(id.clone(), handle.clone());
             // Adopted replicas count as ready; this only waits for the job to say so.

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Supervisor;
 use crate::error::SupervisorError;
+use crate::event::{EventBus, Subscription};
 use crate::job::{LogOpener, OpenLog, ReplicaHandle};
 use crate::records::ReplicaRecord;
 use crate::unix::UnixSupervisor;
@@ -51,6 +52,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Whether everything asked for succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.ok
+    }
+
     pub(crate) fn from_failures(failures: Vec<Failure>) -> Self {
         Self {
             ok: failures.is_empty(),
@@ -92,6 +98,7 @@ pub struct Engine {
     scaled: Scaled,
     log_opener: SharedOpener,
     pending: Pending,
+    bus: EventBus,
 }
 
 impl Engine {
@@ -106,13 +113,14 @@ impl Engine {
         let scaled = Scaled::default();
         let log_opener = SharedOpener::default();
         let pending = Pending::default();
+        let bus = EventBus::new();
         let (requests, inbox) = mpsc::unbounded_channel();
         let fleet = Fleet::new(
             state.clone(),
             backend,
             (replicas.clone(), scaled.clone()),
             log_opener.clone(),
-            pending.clone(),
+            (pending.clone(), bus.clone()),
         );
         tokio::spawn(fleet.run(inbox));
         Self {
@@ -122,7 +130,34 @@ impl Engine {
             scaled,
             log_opener,
             pending,
+            bus,
         }
+    }
+
+    /// Subscribes to the fleet's events from now on: each replica started (with its pid),
+    /// ready, exited (exit code or signal, and how long it ran), restarting (after which
+    /// delay), crashed or given up on, stopping and stopped; each build started, failed or
+    /// succeeded; a service waiting for a dependency or not started; a rerun triggered by
+    /// changed files and how it went. They are emitted by the replica jobs and the engine
+    /// as things happen, whichever request (or none: a crash) caused them.
+    ///
+    /// Subscribers never slow the engine down: one that falls more than
+    /// [`EventBus::CAPACITY`] events behind misses the oldest and is told how many
+    /// ([`Missed`](crate::event::Missed)); see [`event`](crate::event).
+    pub fn subscribe(&self) -> Subscription {
+        self.bus.subscribe()
+    }
+
+    /// The stream the engine emits into: replicas an embedding program starts itself
+    /// ([`ReplicaHandle::start`]) with this bus report into the engine's subscribers.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The handle of replica `id`, while the engine supervises it: to signal or restart
+    /// that one replica. A replica stopped through the engine is forgotten by it.
+    pub fn replica(&self, id: &ReplicaId) -> Option<ReplicaHandle> {
+        lock(&self.replicas).get(id).cloned()
     }
 
     /// Opens each replica's log at every (re)start with `open` instead of appending to it:

@@ -22,12 +22,14 @@ use orchestra_core::spec::{ProjectSpec, ServiceSpec};
 use orchestra_core::{ReplicaId, ReplicaState, ServiceName};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::Outcome;
 use super::build::{TAIL_LINES, build, tail};
 use super::fleet::{Ctx, stop_all};
 use super::lock;
 use super::order::{order, service_deps};
+use crate::event::FleetEvent;
 use crate::job::{JobConfig, ReplicaHandle, Snapshot, Started};
 use crate::records::spec_hash;
 use roll::{roll, rolls};
@@ -124,6 +126,10 @@ async fn service_up(
         // Held for the build only; a closed semaphore never happens (it lives in the fleet).
         let _permit = ctx.builds.acquire().await;
         ctx.emit(&name, None, Phase::Building, None);
+        ctx.publish(FleetEvent::BuildStarted {
+            service: name.clone(),
+        });
+        let began = Instant::now();
         if let Err(failure) = build(service, &ctx.state).await {
             ctx.emit(
                 &name,
@@ -131,16 +137,28 @@ async fn service_up(
                 Phase::BuildFailed,
                 Some(failure.reason.clone()),
             );
+            ctx.publish(FleetEvent::BuildFailed {
+                service: name.clone(),
+                reason: failure.reason.clone(),
+            });
             gate.send_replace(Some(false));
             return vec![failure];
         }
         ctx.emit(&name, None, Phase::Built, None);
+        ctx.publish(FleetEvent::BuildSucceeded {
+            service: name.clone(),
+            took: began.elapsed(),
+        });
     }
     for (dep, mut rx) in deps {
         if rx.borrow().is_none() {
             let why = format!("waiting for {dep}");
             ctx.pending.waiting(&name, scale, why.clone());
             ctx.emit(&name, None, Phase::Waiting, Some(format!("for {dep}")));
+            ctx.publish(FleetEvent::Waiting {
+                service: name.clone(),
+                dependency: dep.to_string(),
+            });
         }
         let ok = rx
             .wait_for(Option::is_some)
@@ -149,6 +167,10 @@ async fn service_up(
         if !ok {
             let reason = format!("not started: dependency `{dep}` failed");
             ctx.pending.not_started(&name, scale, reason.clone());
+            ctx.publish(FleetEvent::NotStarted {
+                service: name.clone(),
+                reason: reason.clone(),
+            });
             gate.send_replace(Some(false));
             return vec![Failure {
                 unit: name.to_string(),
@@ -238,7 +260,7 @@ pub(super) fn start_replica(ctx: &Ctx, service: &ServiceSpec, index: u32) -> Rep
         log_opener: ctx.log_opener.clone(),
         deadline: service.task.map(|t| t.timeout),
     };
-    let handle = ReplicaHandle::start(ctx.backend.clone(), config, None);
+    let handle = ReplicaHandle::start(ctx.backend.clone(), config, Some(ctx.bus.clone()));
     lock(&ctx.replicas).insert(handle.id().clone(), handle.clone());
     ctx.launched
         .lock()

@@ -8,12 +8,12 @@
 
 use std::any::Any;
 
-use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::{ReplicaId, ReplicaState, StateDir};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Snapshot;
+use crate::event::{EventBus, FleetEvent};
 use crate::records::ReplicaRecord;
 use crate::stop::{StopPlan, stop_replica};
 
@@ -23,7 +23,7 @@ pub(super) struct Guard {
     pub state: StateDir,
     pub plan: StopPlan,
     pub publish: watch::Sender<Snapshot>,
-    pub events: Option<mpsc::UnboundedSender<Progress>>,
+    pub events: Option<EventBus>,
 }
 
 impl Guard {
@@ -57,11 +57,9 @@ impl Guard {
             reason: Some(reason.clone()),
         });
         if let Some(events) = &self.events {
-            let _ = events.send(Progress {
-                unit: self.id.service.to_string(),
-                replica: Some(self.id.index),
-                phase: Phase::Crashed,
-                message: Some(reason),
+            events.emit(FleetEvent::Crashed {
+                replica: self.id,
+                reason,
             });
         }
     }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use orchestra_core::protocol::Progress;
 use orchestra_core::state::UnitKind;
 use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, Signal};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -12,6 +11,7 @@ use super::task::Task;
 use super::{Control, JobConfig, Snapshot};
 use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
+use crate::event::EventBus;
 use crate::records::{ReplicaRecord, unix_now};
 use crate::stop::StopPlan;
 
@@ -39,11 +39,12 @@ pub struct ReplicaHandle {
 }
 
 impl ReplicaHandle {
-    /// Starts a job that spawns the replica now. Progress goes to `events` when given.
+    /// Starts a job that spawns the replica now. Each step it takes is emitted into
+    /// `events` when given.
     pub fn start(
         backend: Arc<dyn Supervisor>,
         config: JobConfig,
-        events: Option<mpsc::UnboundedSender<Progress>>,
+        events: Option<EventBus>,
     ) -> Self {
         Self::launch(backend, config, None, events)
     }
@@ -55,7 +56,7 @@ impl ReplicaHandle {
         config: JobConfig,
         running: Arc<dyn RunningReplica>,
         started_at: u64,
-        events: Option<mpsc::UnboundedSender<Progress>>,
+        events: Option<EventBus>,
     ) -> Self {
         Self::launch(backend, config, Some((running, started_at)), events)
     }
@@ -64,7 +65,7 @@ impl ReplicaHandle {
         backend: Arc<dyn Supervisor>,
         config: JobConfig,
         adopted: Option<(Arc<dyn RunningReplica>, u64)>,
-        events: Option<mpsc::UnboundedSender<Progress>>,
+        events: Option<EventBus>,
     ) -> Self {
         let (control, inbox) = mpsc::unbounded_channel();
         let (publish, snapshot) = watch::channel(Snapshot {
@@ -176,6 +177,20 @@ impl ReplicaHandle {
     pub async fn stop(&self) -> ReplicaState {
         let _ = self.control.send(Control::Stop);
         self.wait_final().await
+    }
+
+    /// Restarts the replica, as `systemctl restart` does: stops its process tree if one
+    /// runs (the stop ladder), then starts it again at once, without backoff and counting
+    /// one restart; a replica in backoff starts at once, and a crashed or exited one comes
+    /// back. Waits until the new run is ready or ended. A stopped replica stays stopped
+    /// (its stop was meant), as does one whose stop is in progress: `Ended` with its state.
+    pub async fn restart(&self) -> Started {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(Control::Restart(tx)).is_err() || rx.await.is_err() {
+            self.wait_final().await;
+            return Started::Ended(self.snapshot());
+        }
+        self.wait_started().await
     }
 
     /// Asks for an immediate stop without waiting.

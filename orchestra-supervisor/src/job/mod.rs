@@ -4,8 +4,9 @@
 //! The task spawns the replica, waits for readiness, and when it ends applies the restart
 //! policy and backoff (never spinning: a crash loop ends `crashed`). It writes the
 //! replica's record while a process runs and removes it when the replica is done. Every
-//! step is published as [`ReplicaState`] on a watch channel and as a
-//! [`Progress`](orchestra_core::protocol::Progress) event.
+//! step is published as [`ReplicaState`] on a watch channel (the latest state, for
+//! `status`) and, when the job was given an [`EventBus`](crate::event::EventBus), as a
+//! [`FleetEvent`](crate::event::FleetEvent) (every step, for observers).
 
 mod guard;
 mod handle;
@@ -71,4 +72,7 @@ pub(crate) enum Control {
     Stop,
     /// Send a signal to its process tree.
     Signal(Signal, oneshot::Sender<Result<usize, SupervisorError>>),
+    /// Stop it if it runs, then start it again at once (no backoff); answered once the new
+    /// run has begun. Dropped while a stop runs, and by a stopped replica.
+    Restart(oneshot::Sender<()>),
 }

@@ -1,29 +1,33 @@
-//! The task that owns one replica.
+//! The task that owns one replica: one run of it (spawn, readiness, supervision, stop);
+//! `life` strings the runs together.
+
+mod life;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use orchestra_core::chain::error_chain;
-use orchestra_core::policy::Backoff;
-use orchestra_core::protocol::{Phase, Progress};
-use orchestra_core::{HumanDuration, ProcessEnd, ReplicaState};
-use tokio::sync::{mpsc, watch};
+use orchestra_core::{HumanDuration, ProcessEnd, ReplicaId, ReplicaState};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::{Control, JobConfig, Snapshot};
 use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
+use crate::event::{EventBus, FleetEvent};
 use crate::records::{ReplicaRecord, unix_now};
 use crate::stop::{StopPlan, stop_replica};
 
 /// How one run of the replica finished.
-enum RunEnd {
+pub(super) enum RunEnd {
     /// The process ended (or could not start) after running this long.
     Ended(ProcessEnd, Duration, String),
     /// It was given up on: not ready in time, not recorded, or past its deadline.
     GaveUp(String),
     /// A stop was asked for and carried out.
     Stopped,
+    /// A restart was asked for: the run was stopped, the next one starts at once.
+    Restart,
 }
 
 pub(super) struct Task {
@@ -31,8 +35,10 @@ pub(super) struct Task {
     config: JobConfig,
     inbox: mpsc::UnboundedReceiver<Control>,
     publish: watch::Sender<Snapshot>,
-    events: Option<mpsc::UnboundedSender<Progress>>,
+    events: Option<EventBus>,
     restarts: u32,
+    /// Answered once the run a restart asked for has begun.
+    restart_reply: Option<oneshot::Sender<()>>,
     /// A stop failed (something survived, or `/proc` could not be read): the record
     /// stays, so that a later `stop` finds what may be left.
     stop_failed: bool,
@@ -44,7 +50,7 @@ impl Task {
         config: JobConfig,
         inbox: mpsc::UnboundedReceiver<Control>,
         publish: watch::Sender<Snapshot>,
-        events: Option<mpsc::UnboundedSender<Progress>>,
+        events: Option<EventBus>,
     ) -> Self {
         let restarts = config.restarts;
         Self {
@@ -54,18 +60,14 @@ impl Task {
             publish,
             events,
             restarts,
+            restart_reply: None,
             stop_failed: false,
         }
     }
 
-    fn emit(&self, phase: Phase, message: Option<String>) {
+    fn emit(&self, event: impl FnOnce(ReplicaId) -> FleetEvent) {
         if let Some(events) = &self.events {
-            let _ = events.send(Progress {
-                unit: self.config.spec.id.service.to_string(),
-                replica: Some(self.config.spec.id.index),
-                phase,
-                message,
-            });
+            events.emit(event(self.config.spec.id.clone()));
         }
     }
 
@@ -129,101 +131,42 @@ impl Task {
         })
     }
 
-    pub(super) async fn run(mut self, mut adopted: Option<(Arc<dyn RunningReplica>, u64)>) {
-        let mut backoff = Backoff::new(self.config.backoff);
-        let final_state = loop {
-            let end = match adopted.take() {
-                Some((running, started_at)) => self.supervise(running, started_at, true).await,
-                None => self.spawn_and_supervise().await,
-            };
-            let (end, uptime, reason) = match end {
-                RunEnd::Stopped => break (ReplicaState::Stopped, None),
-                RunEnd::GaveUp(reason) => break (ReplicaState::Crashed, Some(reason)),
-                RunEnd::Ended(end, uptime, reason) => (end, uptime, reason),
-            };
-            if !self.config.restart.should_restart(end) {
-                if end.success() {
-                    break (ReplicaState::Exited, Some(reason));
-                }
-                break (ReplicaState::Crashed, Some(reason));
-            }
-            let Some(delay) = backoff.after_exit(uptime) else {
-                break (
-                    ReplicaState::Crashed,
-                    Some(format!(
-                        "{reason}; gave up after {} restarts in a row",
-                        backoff.consecutive()
-                    )),
-                );
-            };
-            self.set(ReplicaState::Backoff, None, None, Some(reason.clone()));
-            self.emit(
-                Phase::Backoff,
-                Some(format!("{reason}; restarting in {delay:?}")),
-            );
-            if self.wait_out(delay).await {
-                break (ReplicaState::Stopped, None);
-            }
-            self.restarts += 1;
-        };
-        self.remove_record();
-        let (state, reason) = final_state;
-        self.set(state, None, None, reason.clone());
-        let phase = match state {
-            ReplicaState::Stopped => Phase::Stopped,
-            ReplicaState::Exited => Phase::Exited,
-            _ => Phase::Crashed,
-        };
-        self.emit(phase, reason);
-        // Stay to answer late messages until every handle is gone.
-        while let Some(msg) = self.inbox.recv().await {
-            if let Control::Signal(_, reply) = msg {
-                let _ = reply.send(Ok(0));
-            }
-        }
-    }
-
-    /// Sleeps through a backoff delay; `true` when a stop arrived meanwhile.
-    async fn wait_out(&mut self, delay: Duration) -> bool {
-        let sleep = tokio::time::sleep(delay);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                () = &mut sleep => return false,
-                msg = self.inbox.recv() => match msg {
-                    Some(Control::Stop) | None => return true,
-                    Some(Control::Signal(_, reply)) => { let _ = reply.send(Ok(0)); }
-                },
-            }
-        }
-    }
-
     async fn spawn_and_supervise(&mut self) -> RunEnd {
-        let spec = &self.config.spec;
+        let spec = &self.config.spec.clone();
         let log_path = self.config.state.replica_log(&spec.id);
+        self.set(ReplicaState::Starting, None, None, None);
+        self.restarted();
         let log = match self.config.log_opener.open(&spec.id, &log_path) {
             Ok(f) => f,
             Err(e) => {
                 let reason = format!("cannot open log {}: {e}", log_path.display());
-                self.emit(Phase::Failed, Some(reason.clone()));
+                self.emit(|replica| FleetEvent::SpawnFailed {
+                    replica,
+                    reason: reason.clone(),
+                });
                 return RunEnd::Ended(ProcessEnd::Unknown, Duration::ZERO, reason);
             }
         };
         let offset = log.metadata().map_or(0, |m| m.len());
-        self.set(ReplicaState::Starting, None, None, None);
         let running = match self.backend.spawn(spec, log).await {
             Ok(r) => r,
             Err(e) => {
                 let reason = error_chain(&e);
-                self.emit(Phase::Failed, Some(reason.clone()));
+                self.emit(|replica| FleetEvent::SpawnFailed {
+                    replica,
+                    reason: reason.clone(),
+                });
                 return RunEnd::Ended(ProcessEnd::Exited(127), Duration::ZERO, reason);
             }
         };
         let started_at = unix_now();
-        self.emit(
-            Phase::Starting,
-            Some(format!("pid {}", running.identity().pid)),
-        );
+        let started = Instant::now();
+        let (pid, restarts) = (running.identity().pid, self.restarts);
+        self.emit(|replica| FleetEvent::Started {
+            replica,
+            pid,
+            restarts,
+        });
         self.set(
             ReplicaState::Starting,
             Some(&running),
@@ -234,7 +177,6 @@ impl Task {
         // daemon, and never adopted by the next one: it may not run.
         if let Err(reason) = self.write_record(&running, started_at) {
             tracing::warn!(replica = %spec.id, %reason, "stopping an unrecorded replica");
-            self.emit(Phase::Failed, Some(reason.clone()));
             self.stop_tree(&running).await;
             return RunEnd::GaveUp(reason);
         }
@@ -249,7 +191,6 @@ impl Task {
             };
             let ready = super::ready::wait_ready(&probe, &spec, (&log_path, offset), prober);
             tokio::pin!(ready);
-            let started = Instant::now();
             let deadline = deadline(self.config.deadline, started);
             tokio::pin!(deadline);
             loop {
@@ -261,16 +202,12 @@ impl Task {
                     result = &mut ready => match result {
                         Ok(()) => break,
                         Err(reason) => {
-                            self.emit(Phase::Failed, Some(reason.clone()));
                             self.stop_tree(&running).await;
                             return RunEnd::GaveUp(reason);
                         }
                     },
                     () = &mut deadline => return self.outran(&running).await,
-                    end = running.wait() => {
-                        self.cleanup_after_end(&running).await;
-                        return RunEnd::Ended(end, started.elapsed(), end.to_string());
-                    }
+                    end = running.wait() => return self.ended(&running, end, started).await,
                     msg = self.inbox.recv() => {
                         if let Some(end) = self.on_control(msg, &running).await {
                             return end;
@@ -279,19 +216,23 @@ impl Task {
                 }
             }
         }
-        self.supervise(running, started_at, false).await
+        self.supervise(running, started_at, Some(started)).await
     }
 
-    /// Runs a ready replica until it ends or is stopped.
+    /// Runs a ready replica until it ends or is stopped; `started` is when it was
+    /// spawned, `None` for an adopted one (which started at `started_at`, Unix seconds).
     async fn supervise(
         &mut self,
         running: Arc<dyn RunningReplica>,
         started_at: u64,
-        adopted: bool,
+        started: Option<Instant>,
     ) -> RunEnd {
-        let started = Instant::now()
-            .checked_sub(Duration::from_secs(unix_now().saturating_sub(started_at)))
-            .unwrap_or_else(Instant::now);
+        let adopted = started.is_none();
+        let started = started.unwrap_or_else(|| {
+            Instant::now()
+                .checked_sub(Duration::from_secs(unix_now().saturating_sub(started_at)))
+                .unwrap_or_else(Instant::now)
+        });
         if adopted && let Err(reason) = self.write_record(&running, started_at) {
             // The record the previous daemon wrote still names it.
             tracing::warn!(replica = %self.config.spec.id, %reason, "cannot update the record");
@@ -302,18 +243,13 @@ impl Task {
             Some(started_at),
             None,
         );
-        self.emit(
-            Phase::Ready,
-            Some(format!("pid {}", running.identity().pid)),
-        );
+        let pid = running.identity().pid;
+        self.emit(|replica| FleetEvent::Ready { replica, pid });
         let deadline = deadline(self.config.deadline, started);
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                end = running.wait() => {
-                    self.cleanup_after_end(&running).await;
-                    return RunEnd::Ended(end, started.elapsed(), end.to_string());
-                }
+                end = running.wait() => return self.ended(&running, end, started).await,
                 () = &mut deadline => return self.outran(&running).await,
                 msg = self.inbox.recv() => {
                     if let Some(end) = self.on_control(msg, &running).await {
@@ -331,7 +267,6 @@ impl Task {
             "still running after its timeout of {}; stopped",
             HumanDuration(limit)
         );
-        self.emit(Phase::Failed, Some(reason.clone()));
         self.stop_tree(running).await;
         RunEnd::GaveUp(reason)
     }
@@ -347,18 +282,24 @@ impl Task {
                 let _ = reply.send(running.signal(signal).await);
                 None
             }
+            Some(Control::Restart(reply)) => {
+                self.stop_with_escalation(running).await;
+                self.restart_reply = Some(reply);
+                Some(RunEnd::Restart)
+            }
             // No handle left: nobody can stop it later, so stop it now.
             Some(Control::Stop) | None => {
-                self.set(ReplicaState::Stopping, Some(running), None, None);
-                self.emit(Phase::Stopping, None);
                 self.stop_with_escalation(running).await;
                 Some(RunEnd::Stopped)
             }
         }
     }
 
-    /// The stop ladder, listening for a second stop (kill now) meanwhile.
+    /// The stop ladder, listening for a second stop (kill now) meanwhile; a restart asked
+    /// for meanwhile is dropped, as the stop was asked first.
     async fn stop_with_escalation(&mut self, running: &Arc<dyn RunningReplica>) {
+        self.set(ReplicaState::Stopping, Some(running), None, None);
+        self.emit(|replica| FleetEvent::Stopping { replica });
         let (kill_tx, kill_rx) = watch::channel(false);
         let plan = self.plan();
         let stopping = stop_replica(running.as_ref(), plan, kill_rx);
@@ -375,7 +316,7 @@ impl Task {
                 msg = self.inbox.recv() => match msg {
                     Some(Control::Stop) => { let _ = kill_tx.send(true); }
                     Some(Control::Signal(_, reply)) => { let _ = reply.send(Ok(0)); }
-                    None => {}
+                    Some(Control::Restart(_)) | None => {}
                 },
             }
         }
@@ -389,11 +330,26 @@ impl Task {
         }
     }
 
-    /// The main process ended: its leftovers (children it did not wait for) go too, so a
-    /// restart finds its port free.
-    async fn cleanup_after_end(&self, running: &Arc<dyn RunningReplica>) {
+    /// The main process ended by itself: its leftovers (children it did not wait for) go
+    /// too, so a restart finds its port free.
+    async fn ended(
+        &self,
+        running: &Arc<dyn RunningReplica>,
+        end: ProcessEnd,
+        started: Instant,
+    ) -> RunEnd {
+        let ran = started.elapsed();
+        self.emit(|replica| FleetEvent::Exited { replica, end, ran });
         if running.alive().await {
             self.stop_tree(running).await;
+        }
+        RunEnd::Ended(end, ran, end.to_string())
+    }
+
+    /// A run a restart asked for has begun: its caller may now wait for it.
+    fn restarted(&mut self) {
+        if let Some(reply) = self.restart_reply.take() {
+            let _ = reply.send(());
         }
     }
 }
