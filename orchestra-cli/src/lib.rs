@@ -20,6 +20,7 @@ pub mod error;
 pub mod hooks;
 pub mod last_known;
 pub mod output;
+mod table;
 
 use std::process::ExitCode;
 
@@ -101,11 +102,11 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Start(args) => block_on(commands::fleet::start(&mut cx, &args)),
-        Command::Stop(args) => block_on(commands::fleet::stop(&mut cx, &args)),
-        Command::Restart(args) => block_on(commands::fleet::restart(&mut cx, &args)),
-        Command::Ps(args) => block_on(commands::fleet::ps(&mut cx, &args)),
-        Command::Scale(args) => block_on(commands::fleet::scale(&mut cx, &args)),
+        Command::Start(args) => block_on(commands::start::start(&mut cx, &args)),
+        Command::Stop(args) => block_on(commands::stop::stop(&mut cx, &args)),
+        Command::Restart(args) => block_on(commands::restart::restart(&mut cx, &args)),
+        Command::Ps(args) => block_on(commands::ps::ps(&mut cx, &args)),
+        Command::Scale(args) => block_on(commands::scale::scale(&mut cx, &args)),
         Command::Logs(args) => block_on(commands::logs::run(&mut cx, &args)),
         Command::Test(args) => block_on(commands::test::run(&mut cx, &args)),
         Command::Vendors(args) => block_on(commands::vendors::run(&mut cx, &args)),

@@ -197,7 +197,7 @@ async fn stop_fleet(
     let Some(client) = Client::connect(&state).await? else {
         return Ok(true);
     };
-    let whole = project.map(|p| (fleet::WholeStop::before(&p, &state), p));
+    let whole = project.map(|p| (super::stop::WholeStop::before(&p, &state), p));
     let started = Instant::now();
     let reply = client
         .request(

@@ -57,7 +57,7 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
                     .await
                     .map_err(|e| CliError::Failed(e.to_string()))?
             };
-            let text = fleet::render_table(&rows, cx.out);
+            let text = super::ps::render_table(&rows, cx.out);
             std::io::stdout()
                 .lock()
                 .write_all(text.as_bytes())

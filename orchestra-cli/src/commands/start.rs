@@ -1,0 +1,117 @@
+//! `orchestra start`: build and start the fleet (or the named services) through the daemon.
+
+use std::time::Instant;
+
+use orchestra_config::Section;
+use orchestra_core::protocol::{Event, Phase, Request};
+
+use super::fleet::{finish, progress_line};
+use super::scale::scale_map;
+use crate::args::StartArgs;
+use crate::context::Context;
+use crate::daemon::client::{Client, Reply};
+use crate::daemon::peer::trusted_state;
+use crate::error::CliError;
+use crate::hooks::{self, When};
+use crate::output::Output;
+
+/// `orchestra start`.
+pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
+    let project = cx.resolve(Section::Start)?;
+    // A bare start goes as an empty selection, which brings every vendor up; a named one
+    // only the vendors its services need.
+    let services = if args.select.services.is_empty() {
+        Vec::new()
+    } else {
+        cx.select(&args.select.services)?
+    };
+    let scale = scale_map(cx, &project, &args.scale)?;
+    hooks::run(&project, When::Before)?;
+    let state = trusted_state(&project)?;
+    let request = Request::Start {
+        project: Box::new(project.clone()),
+        services,
+        scale,
+        no_build: args.no_build,
+        rerun: args.rerun,
+        keep_strays: args.keep_strays,
+        docker: args.docker,
+    };
+    if args.attach || args.logs {
+        let mode = if args.attach {
+            super::attach::Mode::Attach
+        } else {
+            super::attach::Mode::Logs
+        };
+        super::attach::run(&state, request, cx.out, mode).await?;
+        return hooks::run(&project, When::After);
+    }
+    let client = Client::connect_or_spawn(&state).await?;
+    let reply = send_interruptible(client, &request, cx.out).await?;
+    finish(&project, &reply, cx.out, "started")
+}
+
+/// Sends a start and prints its progress; the first Ctrl-C cancels it (the daemon kills
+/// its builds and stops the replicas it launched, and the progress shows them stop), a
+/// second one leaves at once. Either way the command ends with exit 130.
+async fn send_interruptible(
+    client: Client,
+    request: &Request,
+    out: Output,
+) -> Result<Reply, CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::io("handling Ctrl-C"))?;
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let mut cancel = Some(cancel);
+    let started = Instant::now();
+    // Replicas stopped once the cancel was asked for: the ones the start had launched.
+    let cancelling = std::cell::Cell::new(false);
+    let stopped = std::cell::Cell::new(0usize);
+    let sending = client.request_unless(
+        request,
+        |event| {
+            if let Event::Progress(p) = event {
+                if cancelling.get() && p.phase == Phase::Stopped {
+                    stopped.set(stopped.get() + 1);
+                }
+                if !out.quiet {
+                    println!("{}", progress_line(p, out, started));
+                }
+            }
+        },
+        async {
+            let _ = cancelled.await;
+        },
+    );
+    let mut sending = std::pin::pin!(sending);
+    loop {
+        tokio::select! {
+            reply = &mut sending => {
+                let reply = reply?;
+                return if cancel.is_some() {
+                    Ok(reply)
+                } else {
+                    Err(CliError::Interrupted(format!(
+                        "start cancelled: its builds were killed and the {} replica(s) it launched stopped",
+                        stopped.get()
+                    )))
+                };
+            }
+            _ = interrupt.recv() => match cancel.take() {
+                Some(cancel) => {
+                    eprintln!(
+                        "{}",
+                        out.yellow("cancelling the start: killing its builds, stopping what it launched (Ctrl-C again to leave at once)")
+                    );
+                    cancelling.set(true);
+                    let _ = cancel.send(());
+                }
+                None => {
+                    return Err(CliError::Interrupted(
+                        "left at once: the daemon finishes cancelling the start; `orchestra ps` shows what runs".into(),
+                    ));
+                }
+            },
+        }
+    }
+}
