@@ -28,8 +28,9 @@ const BLOCK: usize = 64 << 10;
 /// The history of a set of sources.
 #[derive(Debug)]
 pub struct History {
-    /// The lines, oldest first: merged in time order when every line has a time (an
-    /// index covers every source), otherwise source by source in the order given.
+    /// The lines, oldest first: the sources merged in the order their lines were
+    /// written, as [`crate::stream_history`] merges them (a line without a time counts as
+    /// written when its file last was; equal times keep the order of the sources).
     pub lines: Vec<LogLine>,
     /// Where each source's history ends, to follow from there.
     pub resume: Resume,
@@ -74,14 +75,11 @@ pub(crate) fn read_limited(
         per_source.push(lines);
         cursors.push(cursor);
     }
-    let all_timed = per_source.iter().flatten().all(|l| l.ts.is_some());
-    let mut lines: Vec<LogLine> = per_source.into_iter().flatten().collect();
-    if all_timed {
-        // Stable: equal times keep each source's own order, and the sources' order.
-        lines.sort_by_key(|l| l.ts);
-    }
+    let mut lines: Vec<(Option<SystemTime>, LogLine)> = per_source.into_iter().flatten().collect();
+    // Stable: equal times keep each source's own order, and the sources' order.
+    lines.sort_by_key(|(written, _)| *written);
     Ok(History {
-        lines,
+        lines: lines.into_iter().map(|(_, line)| line).collect(),
         resume: Resume { cursors },
     })
 }
@@ -179,11 +177,15 @@ pub(crate) fn snapshot(source: &LogSource) -> io::Result<Option<(Snapshot, Flock
     Ok(Some((snapshot, guard)))
 }
 
+/// A line with when it was surely written (see [`Timeline::written_by`]), what lines are
+/// merged by.
+type Written = (Option<SystemTime>, LogLine);
+
 fn read_source(
     source: &LogSource,
     limit: Option<usize>,
     query: &Query,
-) -> io::Result<(Vec<LogLine>, Cursor)> {
+) -> io::Result<(Vec<Written>, Cursor)> {
     let Some((snapshot, guard)) = snapshot(source)? else {
         return Ok((Vec::new(), Cursor::at(source.clone(), None, 0, None)));
     };
@@ -203,7 +205,7 @@ fn read_backwards(
     tag: &Tag,
     limit: Option<usize>,
     query: &Query,
-) -> io::Result<Vec<LogLine>> {
+) -> io::Result<Vec<Written>> {
     let mut out = Vec::new();
     let Some(first) = segments.first() else {
         return Ok(out);
@@ -217,11 +219,12 @@ fn read_backwards(
     // pieces found so far, newest piece first.
     let mut end: Option<(usize, u64)> = None;
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    let full = |out: &Vec<LogLine>| limit.is_some_and(|l| out.len() >= l);
+    let full = |out: &Vec<Written>| limit.is_some_and(|l| out.len() >= l);
     // Emits the assembled line; returns false when reading should stop.
     let emit =
-        |out: &mut Vec<LogLine>, head: &[u8], end: (usize, u64), parts: &mut Vec<Vec<u8>>| {
-            let ts = segments[end.0].timeline.time_of(end.1);
+        |out: &mut Vec<Written>, head: &[u8], end: (usize, u64), parts: &mut Vec<Vec<u8>>| {
+            let timeline = &segments[end.0].timeline;
+            let ts = timeline.time_of(end.1);
             if let (Some(since), Some(ts)) = (since, ts)
                 && ts < since
             {
@@ -239,7 +242,7 @@ fn read_backwards(
             };
             let log_line = LogLine::from_bytes(tag, line, ts);
             if query.matches(&log_line.line) {
-                out.push(log_line);
+                out.push((timeline.written_by(end.1), log_line));
             }
             parts.clear();
             true

@@ -1,16 +1,17 @@
 //! The sidecar time index: when each part of a log file was written.
 //!
 //! A log file is written by the service itself, so its lines carry no time Orchestra can
-//! trust. Instead the daemon, as it watches the logs folder, calls [`IndexWriter::record`]
-//! for each file that grew, at least once a second while it grows. Each call appends an
-//! observation "at time `t` the file was `len` bytes long" to `<file>.idx`, at most one per
-//! second. A line occupying bytes `[start, end)` was therefore complete at the first
-//! observation with `len >= end`: that observation's time is the line's time, late by at
-//! most the observation interval (≤ 1 s when the daemon observes every second).
+//! trust. Instead the log care (see [`crate::care`]), as it watches the logs folder, calls
+//! [`IndexWriter::record_len`] for each file that grew, within a few milliseconds of the
+//! write. Each call appends an observation "by time `t` the file was `len` bytes long" to
+//! `<file>.idx`. A line occupying bytes `[start, end)` was therefore complete at the first
+//! observation with `len >= end`: that observation's time is the line's time, never before
+//! the line was written and late by at most the time between two looks.
 //!
 //! Format: a sequence of 16-byte records, each a little-endian `u64` length and a
 //! little-endian `i64` Unix time in milliseconds. Fixed-size records make a torn write (a
-//! crash mid-record) easy to ignore, and the file small: a day of a busy file is 1.4 MB.
+//! crash mid-record) easy to ignore, and the file small: at most one record per look, and
+//! a busy file is looked at no more than 200 times a second.
 //!
 //! Without an index (a file written while no daemon watched it), only the last line of a
 //! file has a time: the file's modification time.
@@ -43,10 +44,7 @@ pub struct IndexEntry {
 
 impl IndexEntry {
     fn to_bytes(self) -> [u8; 16] {
-        let ms = match self.time.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_millis() as i64,
-            Err(e) => -(e.duration().as_millis() as i64),
-        };
+        let ms = self.millis();
         let mut b = [0; 16];
         b[..8].copy_from_slice(&self.len.to_le_bytes());
         b[8..].copy_from_slice(&ms.to_le_bytes());
@@ -70,10 +68,11 @@ impl IndexEntry {
         }
     }
 
-    fn second(self) -> u64 {
-        self.time
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+    fn millis(self) -> i64 {
+        match self.time.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        }
     }
 }
 
@@ -89,7 +88,7 @@ impl IndexWriter {
     }
 
     /// Records the current length of `log` now. Returns whether an entry was written:
-    /// nothing is written when the file did not grow or an entry for this second exists.
+    /// nothing is written when the file did not grow.
     pub fn record(&mut self, log: &Path) -> Result<bool> {
         self.record_at(log, SystemTime::now())
     }
@@ -101,6 +100,13 @@ impl IndexWriter {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(LogsError::io("read", log, e)),
         };
+        self.record_len(log, len, now)
+    }
+
+    /// Records that `log` was `len` bytes long by `time`. Nothing is written when it did
+    /// not grow since the last entry; a time before the last entry's (the clock was set
+    /// back) is raised to it, so the index stays in order.
+    pub fn record_len(&mut self, log: &Path, len: u64, time: SystemTime) -> Result<bool> {
         let path = index_path(log);
         let io_err = |e| LogsError::io("write", &path, e);
         let mut file = OpenOptions::new()
@@ -116,7 +122,7 @@ impl IndexWriter {
             // A torn record from a crash: drop it.
             file.set_len(whole).map_err(io_err)?;
         }
-        let entry = IndexEntry { len, time: now };
+        let mut entry = IndexEntry { len, time };
         if whole >= RECORD {
             let mut b = [0; 16];
             file.read_exact_at(&mut b, whole - RECORD).map_err(io_err)?;
@@ -125,8 +131,10 @@ impl IndexWriter {
                 // Shrunk without the index being rewritten (truncated by hand): the old
                 // offsets mean nothing any more.
                 file.set_len(0).map_err(io_err)?;
-            } else if len == last.len || entry.second() <= last.second() {
+            } else if len == last.len {
                 return Ok(false);
+            } else if entry.millis() < last.millis() {
+                entry.time = last.time;
             }
         }
         if len == 0 {
@@ -295,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn writer_keeps_one_entry_per_second_of_growth() {
+    fn writer_keeps_an_entry_per_growth_in_time_order() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("a.0.log");
         let mut w = IndexWriter::new();
@@ -304,28 +312,33 @@ mod tests {
         assert!(w.record_at(&log, at(10)).unwrap());
         let mut f = OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(b"two\n").unwrap();
-        assert!(
-            !w.record_at(&log, at(10) + Duration::from_millis(900))
-                .unwrap()
-        );
-        assert!(w.record_at(&log, at(11)).unwrap());
+        let soon = at(10) + Duration::from_millis(3);
+        assert!(w.record_at(&log, soon).unwrap(), "milliseconds apart");
         assert!(!w.record_at(&log, at(12)).unwrap(), "no growth");
         f.write_all(b"three\n").unwrap();
         assert!(w.record_at(&log, at(13)).unwrap());
+        f.write_all(b"four\n").unwrap();
+        assert!(w.record_at(&log, at(12)).unwrap(), "a clock set back");
 
         let index = Index::load(&log).unwrap();
         let lens: Vec<u64> = index.entries().iter().map(|e| e.len).collect();
-        assert_eq!(lens, [4, 8, 14]);
+        assert_eq!(lens, [4, 8, 14, 19]);
         assert_eq!(index.time_of(4), Some(at(10)));
-        assert_eq!(index.time_of(5), Some(at(11)));
-        assert_eq!(index.time_of(15), None);
-        assert_eq!(index.offset_before(at(11)), 4);
+        assert_eq!(index.time_of(5), Some(soon));
+        assert_eq!(index.time_of(19), Some(at(13)), "kept in order");
+        assert_eq!(index.time_of(20), None);
+        assert_eq!(index.offset_before(soon), 4);
         assert_eq!(index.offset_before(at(5)), 0);
 
         let times: Vec<_> = line_times(&log).unwrap();
         assert_eq!(
             times,
-            [(0, Some(at(10))), (4, Some(at(11))), (8, Some(at(13)))]
+            [
+                (0, Some(at(10))),
+                (4, Some(soon)),
+                (8, Some(at(13))),
+                (14, Some(at(13)))
+            ]
         );
     }
 

@@ -17,10 +17,12 @@
 //!   lines arrive in batches of bounded size through a bounded tokio channel, so memory
 //!   stays flat however fast the files grow. With [`SkipBehind`], a source written faster
 //!   than the consumer reads is skipped ahead, with a line saying how many bytes.
-//! - [`IndexWriter`] (called by the daemon) keeps a sidecar `.idx` per file mapping byte
-//!   offsets to times, which gives history lines their time (±1 s) and makes `--since`
-//!   cheap; without one, only a file's last line has a time (its modification time).
-//!   Followed lines are stamped with the moment they were read.
+//! - [`LogCare`] (run by the daemon) watches the folder and keeps a sidecar `.idx` per
+//!   file mapping byte offsets to times ([`IndexWriter`]), entered within milliseconds of
+//!   each write; that gives history lines their time and their order across files, and
+//!   makes `--since` cheap. It also rotates logs that pass their size limit. Without an
+//!   index, only a file's last line has a time (its modification time). Followed lines are
+//!   stamped with the moment they were read.
 //! - [`Formatter`] and [`json_line`] ([`write_json_line`] to a writer) turn lines into
 //!   text; [`Query`] and [`parse_since`] implement `--grep` and `--since`.
 //!
@@ -61,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+pub mod care;
 mod error;
 mod file;
 pub mod format;
@@ -75,6 +78,7 @@ mod source;
 mod stream;
 mod tail;
 
+pub use care::{LogCare, SharedSettings};
 pub use error::{LogsError, Result};
 pub use format::{Formatter, json_line, write_json_line};
 pub use history::{History, Resume, read_history};

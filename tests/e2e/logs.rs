@@ -11,6 +11,7 @@ mod content;
 mod format;
 mod index;
 mod query;
+mod times;
 mod volume;
 
 use std::collections::BTreeMap;
