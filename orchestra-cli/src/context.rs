@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use orchestra_config::{ConfigError, Discovery, Project, Section};
+use orchestra_core::address::Addressing;
 use orchestra_core::spec::{Hooks, ProjectSpec};
 use orchestra_core::{ProjectName, ServiceName, StateDir};
 
+use crate::daemon::docker::Mode;
 use crate::error::CliError;
 use crate::last_known;
 use crate::output::Output;
@@ -62,6 +64,30 @@ impl Context {
     /// The project resolved for the command being run (its section's env and hooks apply).
     pub fn resolve(&mut self, section: Section) -> Result<ProjectSpec, CliError> {
         Ok(self.project()?.resolve(section)?)
+    }
+
+    /// [`Context::resolve`] for a fleet that runs where `addressing` says (`--docker`, an
+    /// export), which decides the address variables of each service's dependencies.
+    pub fn resolve_for(
+        &mut self,
+        section: Section,
+        addressing: Addressing,
+    ) -> Result<ProjectSpec, CliError> {
+        let lookup = |k: &str| std::env::var(k).ok();
+        Ok(self.project()?.resolve_for(section, addressing, &lookup)?)
+    }
+
+    /// The project for a command that changes the running fleet (`restart`, `scale`):
+    /// addressed as the fleet runs, on the host or in containers, so that its replicas keep
+    /// the addresses they started with.
+    pub fn resolve_as_running(&mut self, section: Section) -> Result<ProjectSpec, CliError> {
+        let file = self.discover()?;
+        let root = file.parent().unwrap_or(Path::new("."));
+        let addressing = match Mode::saved(&StateDir::for_project(root)) {
+            Mode::Docker => Addressing::Containers,
+            Mode::Host => Addressing::Host,
+        };
+        self.resolve_for(section, addressing)
     }
 
     /// The project for a command that acts on what runs (`stop`, `ps`, `logs`, `vendors

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use orchestra_core::ProjectName;
 use orchestra_core::StateDir;
+use orchestra_core::address::Addressing;
 use orchestra_core::name::VendorName;
 use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::{
@@ -85,6 +86,18 @@ impl Project {
         section: Section,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ProjectSpec, ConfigError> {
+        self.resolve_for(section, Addressing::Host, lookup)
+    }
+
+    /// [`Project::resolve_with`] for a fleet that runs where `addressing` says: the address
+    /// variables of each service's dependencies (`USERS_ADDR`), and every env value built
+    /// from them, name the dependency as seen from there.
+    pub fn resolve_for(
+        &self,
+        section: Section,
+        addressing: Addressing,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ProjectSpec, ConfigError> {
         let mut problems = Vec::new();
         let raw_section = section.key().and_then(|k| self.raw.sections.get(k));
         let mut env = Env::new();
@@ -107,12 +120,30 @@ impl Project {
             let spec = self.vendor(v, &project_lookup, &mut claims, &mut problems);
             vendors.insert(spec.name.clone(), spec);
         }
+        let name = self.raw.name.as_ref().map_or_else(
+            || {
+                let folder = self
+                    .root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                ProjectName::sanitize(folder.as_deref().unwrap_or("project"))
+            },
+            |n| n.value.clone(),
+        );
         let mut services = BTreeMap::new();
-        for s in &self.services {
+        // Dependencies first, so that a service's address variables can name the port of
+        // each service it depends on (validation refused cycles).
+        for s in dependency_order(&self.services) {
+            let addresses = Addresses {
+                addressing,
+                project: &name,
+                vendors: &vendors,
+                services: &services,
+            };
             let spec = service(
                 s,
                 &env,
-                &vendors,
+                &addresses,
                 &state_dir,
                 lookup,
                 &mut claims,
@@ -125,16 +156,6 @@ impl Project {
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
-        let name = self.raw.name.as_ref().map_or_else(
-            || {
-                let folder = self
-                    .root
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
-                ProjectName::sanitize(folder.as_deref().unwrap_or("project"))
-            },
-            |n| n.value.clone(),
-        );
         // Hooks and the project's own tests may reach any vendor; a service only those it
         // depends on (added in `service`).
         env.extend(vendors.values().flat_map(|v| v.address_env(false)));
@@ -239,24 +260,72 @@ fn fill(
         .ok()
 }
 
+/// What a service's address variables are made from: the vendors and the services resolved
+/// so far, and where the fleet runs.
+struct Addresses<'a> {
+    addressing: Addressing,
+    project: &'a ProjectName,
+    vendors: &'a BTreeMap<VendorName, VendorSpec>,
+    services: &'a BTreeMap<orchestra_core::ServiceName, ServiceSpec>,
+}
+
+impl Addresses<'_> {
+    /// The address variables of dependency `name`, when it is a vendor or a service
+    /// resolved already.
+    fn of(&self, name: &str) -> Env {
+        if let Some(v) = self.vendors.values().find(|v| v.name.as_str() == name) {
+            return self.addressing.vendor(v);
+        }
+        self.services
+            .values()
+            .find(|s| s.name.as_str() == name)
+            .map(|s| self.addressing.service(self.project, &s.name, s.port))
+            .unwrap_or_default()
+    }
+}
+
+/// The services with every service before those that depend on it, in their configured
+/// order otherwise; services caught in a cycle come last, as they are.
+fn dependency_order(services: &[LoadedService]) -> Vec<&LoadedService> {
+    let mut placed: Vec<&LoadedService> = Vec::with_capacity(services.len());
+    let mut waiting: Vec<&LoadedService> = services.iter().collect();
+    while !waiting.is_empty() {
+        let before = waiting.len();
+        waiting.retain(|s| {
+            let ready = s.raw.depends_on.iter().flatten().all(|d| {
+                placed.iter().any(|p| p.name.as_str() == d.value)
+                    || !services.iter().any(|o| o.name.as_str() == d.value)
+            });
+            if ready {
+                placed.push(s);
+            }
+            !ready
+        });
+        if waiting.len() == before {
+            placed.append(&mut waiting);
+        }
+    }
+    placed
+}
+
 fn service(
     s: &LoadedService,
     project_env: &Env,
-    vendors: &BTreeMap<VendorName, VendorSpec>,
+    addresses: &Addresses<'_>,
     state_dir: &StateDir,
     lookup: &dyn Fn(&str) -> Option<String>,
     claims: &mut PortClaims,
     problems: &mut Vec<Problem>,
 ) -> Option<ServiceSpec> {
     let raw = &s.raw;
-    // The addresses of the vendors this service depends on (directly): they win over the
-    // service's own env, and its values may refer to them (`redis://$REDIS_HOST`).
+    // The addresses of the vendors and services this service depends on (directly): they
+    // win over the service's own env, and its values may refer to them (`http://$USERS_ADDR`).
+    let vendors = addresses.vendors;
     let addresses: Env = raw
         .depends_on
         .iter()
         .flatten()
-        .filter_map(|d| vendors.values().find(|v| v.name.as_str() == d.value))
-        .flat_map(|v| v.address_env(false))
+        .flat_map(|d| addresses.of(&d.value))
         .collect();
     let lookup = &|k: &str| addresses.get(k).cloned().or_else(|| lookup(k));
     let mut env = project_env.clone();

@@ -4,7 +4,8 @@
 //! and [signals](signal), process [identities](process), the [restart policy and
 //! backoff](policy), replica counts and their [port plan](scale), resolved [specifications](spec) of services and vendors, replica
 //! [states](state), the daemon's [wire protocol](protocol), [exit codes](exit) and the
-//! layout of the [`.orchestra` folder](paths), and when that folder may be [trusted](trust).
+//! layout of the [`.orchestra` folder](paths), when that folder may be [trusted](trust), and
+//! how one service [addresses](address) another.
 //!
 //! # How it works
 //!
@@ -29,6 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod address;
 pub mod chain;
 pub mod duration;
 pub mod event;

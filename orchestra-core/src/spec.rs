@@ -500,23 +500,17 @@ pub struct VendorSpec {
 }
 
 impl VendorSpec {
-    /// The address variables services get: `<NAME>_HOST` and `<NAME>_PORT` as seen from the
-    /// host (`in_container == false`) or from a container on the project network.
+    /// The address variables services get: `<NAME>_HOST`, `<NAME>_PORT` and `<NAME>_ADDR`
+    /// as seen from the host (`in_container == false`) or from a container on the project
+    /// network; see [`Addressing`](crate::address::Addressing).
     pub fn address_env(&self, in_container: bool) -> Env {
-        let prefix = self.name.env_prefix();
-        let mut env = Env::new();
-        if in_container {
-            env.insert(format!("{prefix}_HOST"), self.name.to_string());
-            if let Some(p) = self.ports.first() {
-                env.insert(format!("{prefix}_PORT"), p.container.to_string());
-            }
+        use crate::address::Addressing;
+        let addressing = if in_container {
+            Addressing::Containers
         } else {
-            env.insert(format!("{prefix}_HOST"), "127.0.0.1".into());
-            if let Some(p) = self.ports.first() {
-                env.insert(format!("{prefix}_PORT"), p.host.to_string());
-            }
-        }
-        env
+            Addressing::Host
+        };
+        addressing.vendor(self)
     }
 }
 

@@ -34,7 +34,7 @@ fn shop_services_vet_and_pass_their_go_tests() {
 
 /// The shop on free ports: its fixed ports 8080–8082 are rewritten so the test cannot
 /// collide with anything else on the machine.
-fn shop_on_free_ports() -> (Fleet, u16) {
+pub(crate) fn shop_on_free_ports() -> (Fleet, u16) {
     let fleet = Fleet::new().copy_dir(examples_dir().join("shop"), ".");
     let base = fleet.ports(3);
     for service in SHOP_SERVICES {

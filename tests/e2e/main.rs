@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `orchestra` binary on real fleets. One test binary, a module
 //! per area; the harness lives in the `orchestra_tests` library.
 
+mod addresses;
 mod cli;
 mod docker_mode;
 mod engine;

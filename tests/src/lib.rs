@@ -49,7 +49,7 @@ pub use cmd::{COMMAND_TIMEOUT, Cmd, Output, Running};
 pub use docker::{DockerEndpoint, docker_decision, docker_or_skip};
 pub use fleet::Fleet;
 pub use go::{fixture_binary, fixture_dir, go_available, require_go};
-pub use net::{free_port_block, http_get, port_is_free};
+pub use net::{free_port_block, http_get, http_post, port_is_free};
 pub use nix::sys::signal::Signal;
 pub use procs::{
     cmdline, kill_all_under, parent_pid, pids_with_cwd_under, process_alive, process_group,

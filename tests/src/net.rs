@@ -14,6 +14,15 @@ const PORT_RANGE: std::ops::Range<u16> = 15_000..32_000;
 /// `GET url` over HTTP/1.0; `Some((status, body))`, or `None` when anything fails
 /// (nothing listening, a timeout, a malformed answer). Only `http://host:port/path` URLs.
 pub fn http_get(url: &str) -> Option<(u16, String)> {
+    http_request("GET", url, None)
+}
+
+/// `POST url` with a JSON `body`, as [`http_get`] does a GET.
+pub fn http_post(url: &str, body: &str) -> Option<(u16, String)> {
+    http_request("POST", url, Some(body))
+}
+
+fn http_request(method: &str, url: &str, body: Option<&str>) -> Option<(u16, String)> {
     let rest = url.strip_prefix("http://")?;
     let (host_port, path) = rest
         .find('/')
@@ -24,9 +33,16 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     stream
         .set_write_timeout(Some(Duration::from_secs(5)))
         .ok()?;
+    let body_head = body.map_or_else(String::new, |b| {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        )
+    });
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {host_port}\r\nConnection: close\r\n{body_head}\r\n{}",
+        body.unwrap_or_default()
     )
     .ok()?;
     let mut raw = Vec::new();

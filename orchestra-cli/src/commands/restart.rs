@@ -13,7 +13,7 @@ use crate::hooks::{self, When};
 
 /// `orchestra restart`: rebuild, then replace.
 pub async fn restart(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Restart)?;
+    let project = cx.resolve_as_running(Section::Restart)?;
     let services = cx.select(&args.services)?;
     hooks::run(&project, When::Before)?;
     let state = trusted_state(&project)?;

@@ -16,7 +16,7 @@ use crate::error::CliError;
 
 /// `orchestra scale users=3`.
 pub async fn scale(cx: &mut Context, args: &ScaleArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Start)?;
+    let project = cx.resolve_as_running(Section::Start)?;
     let scale = scale_map(cx, &project, &args.scale)?;
     let state = trusted_state(&project)?;
     let Some(client) = Client::connect(&state).await? else {

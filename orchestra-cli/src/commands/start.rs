@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use orchestra_config::Section;
+use orchestra_core::address::Addressing;
 use orchestra_core::protocol::{Event, Phase, Request};
 
 use super::fleet::{finish, progress_line};
@@ -17,7 +18,12 @@ use crate::output::Output;
 
 /// `orchestra start`.
 pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
-    let project = cx.resolve(Section::Start)?;
+    let addressing = if args.docker {
+        Addressing::Containers
+    } else {
+        Addressing::Host
+    };
+    let project = cx.resolve_for(Section::Start, addressing)?;
     // A bare start goes as an empty selection, which brings every vendor up; a named one
     // only the vendors its services need.
     let services = if args.select.services.is_empty() {

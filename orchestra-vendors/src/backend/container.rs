@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
 };
+use orchestra_core::address::Addressing;
 use orchestra_core::spec::{Dependency, Env, ProjectSpec, ReplicaSpec};
-use orchestra_core::{ProjectName, ReplicaId};
 use orchestra_supervisor::unix::INSTANCE_ENV;
 
 use super::image::RunPlan;
@@ -23,15 +23,14 @@ pub const LABEL_SPEC_HASH: &str = "orchestra.spec-hash";
 /// Label holding the run's `ORCHESTRA_INSTANCE` token, by which a new daemon adopts it.
 pub const LABEL_INSTANCE: &str = "orchestra.instance";
 
-/// The container name of a replica: `orchestra-<project>-<service>-<n>`.
-pub fn replica_container_name(project: &ProjectName, id: &ReplicaId) -> String {
-    format!("orchestra-{project}-{}-{}", id.service, id.index)
-}
+pub use orchestra_core::address::replica_container_name;
 
-/// The replica's environment inside a container: its own, with the address of each vendor
-/// its service depends on as seen from the project network (`REDIS_HOST=redis`,
-/// `REDIS_PORT=6379`), and its instance token. Orchestra's own environment is not passed:
-/// the host's PATH or HOME mean nothing inside an image.
+/// The replica's environment inside a container: its own, with the address of each service
+/// and vendor its service depends on as seen from the project network (`REDIS_HOST=redis`,
+/// `USERS_HOST=orchestra-shop-users-0`), and its instance token. Resolution under
+/// [`Addressing::Containers`] already wrote them; they are set again here so that a spec
+/// resolved for the host cannot hand a container an address it cannot reach. Orchestra's own
+/// environment is not passed: the host's PATH or HOME mean nothing inside an image.
 pub(crate) fn container_env(project: &ProjectSpec, replica: &ReplicaSpec, instance: &str) -> Env {
     let mut env = replica.env.clone();
     let depends_on = project
@@ -39,11 +38,19 @@ pub(crate) fn container_env(project: &ProjectSpec, replica: &ReplicaSpec, instan
         .get(&replica.id.service)
         .map(|s| s.depends_on.as_slice())
         .unwrap_or_default();
+    let addressing = Addressing::Containers;
     for dep in depends_on {
-        if let Dependency::Vendor(name) = dep
-            && let Some(vendor) = project.vendors.get(name)
-        {
-            env.extend(vendor.address_env(true));
+        match dep {
+            Dependency::Vendor(name) => {
+                if let Some(vendor) = project.vendors.get(name) {
+                    env.extend(addressing.vendor(vendor));
+                }
+            }
+            Dependency::Service(name) => {
+                if let Some(service) = project.services.get(name) {
+                    env.extend(addressing.service(&project.name, name, service.port));
+                }
+            }
         }
     }
     env.insert(INSTANCE_ENV.to_owned(), instance.to_owned());
