@@ -41,6 +41,11 @@
 //!   them level by level of the dependency graph, each waiting for its dependencies'
 //!   readiness; a replica that ends before it is ready fails the start at once (it keeps
 //!   its restart policy). Stopping goes down the levels: dependants first.
+//! - A start may first clear the ground ([`Hygiene`]): copies of its services running
+//!   outside the engine ([`strays`]) are stopped, or the start is refused, and a service
+//!   whose port another program holds is held back with the holder named. What depends on
+//!   a service held back, or on one whose build or start failed, is not started: one
+//!   cascade, which `status` shows (`not started: dependency `web` failed`).
 //! - Each run of a replica gets its log file from a [`LogOpener`] hook (by default: append),
 //!   so the embedding program decides what happens to the previous run's output.
 //! - While a replica runs, `.orchestra/run/<service>.<n>.json` records it
@@ -115,7 +120,7 @@ mod unrecorded;
 pub mod watch;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
-pub use engine::{Engine, Outcome, StartOptions};
+pub use engine::{Engine, Hygiene, Outcome, StartOptions};
 pub use error::SupervisorError;
 pub use event::{EventBus, FleetEvent, Missed, Subscription};
 pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};

@@ -7,7 +7,6 @@
 pub mod client;
 pub mod docker;
 mod hold;
-mod hygiene;
 mod incoming;
 mod listen;
 pub mod lock;

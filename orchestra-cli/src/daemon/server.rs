@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Progress, Request};
-use orchestra_supervisor::{Engine, RerunRuntime};
+use orchestra_supervisor::{Engine, Hygiene, RerunRuntime, StartOptions};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -21,7 +21,7 @@ use super::docker::{Mode, Modes, Route};
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
 use super::vendors::{VendorRuntime, vendors_needed};
-use super::{hygiene, incoming, listen, logs, rivals, startup};
+use super::{incoming, listen, logs, rivals, startup};
 use crate::error::CliError;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
@@ -344,12 +344,11 @@ async fn run_request(
                 Err(failure) => return done(Err(failure)),
             };
             let engine = &route.engine;
-            // The counts checked against the fleet's ports before anything starts; the
+            // The counts checked against the fleet's ports before the vendors start; the
             // engine checks them again as it starts.
-            let counts = match engine.plan(&project, &scale) {
-                Ok(counts) => counts,
-                Err(refused) => return self::refused(&refused),
-            };
+            if let Err(refused) = engine.plan(&project, &scale) {
+                return self::refused(&refused);
+            }
             // Vendors first: the services that need them expect them ready.
             let needed = vendors_needed(&project, &services);
             let vendors_up = if needed.is_empty() {
@@ -363,37 +362,34 @@ async fn run_request(
                     failures: vec![failure],
                 };
             }
-            // Strays stopped (or refused) and ports checked before anything starts.
-            let rows = engine.status().await;
-            let fleet = (&rows[..], i32::try_from(std::process::id()).ok());
-            let cleared =
-                hygiene::clear(&project, &services, &counts, fleet, keep_strays, &events).await;
-            let (narrowed, refused) = match cleared {
-                Ok(c) if !c.nothing_left() => (c.narrowed, c.failures),
-                Ok(hygiene::Cleared { failures, .. }) | Err(failures) => {
-                    return Event::Done {
-                        ok: false,
-                        failures,
-                    };
-                }
-            };
-            let mut selected: Vec<_> = if services.is_empty() {
+            let selected: Vec<_> = if services.is_empty() {
                 project.services.keys().cloned().collect()
             } else {
                 services.clone()
             };
-            selected.retain(|s| !refused.iter().any(|f| f.unit == s.as_str()));
-            let services = narrowed.unwrap_or(services);
-            let opts = orchestra_supervisor::StartOptions { scale, no_build };
+            // Strays stopped (or refused) and ports checked before anything starts.
+            let hygiene = if keep_strays {
+                Hygiene::RefuseStrays
+            } else {
+                Hygiene::StopStrays
+            };
+            let opts = StartOptions {
+                scale,
+                no_build,
+                hygiene,
+            };
             let cancelled = client_hung_up_or_stop(hung_up.clone(), stops.clone());
-            let mut outcome = engine
+            let outcome = engine
                 .start_unless(&project, &services, opts, events, cancelled)
                 .await;
             let given_up = *hung_up.borrow() || stops.has_changed().unwrap_or(false);
             let rerun = rerun && !given_up;
-            route.rerun.watch(&project, &selected, rerun).await;
-            outcome.ok &= refused.is_empty();
-            outcome.failures.splice(0..0, refused);
+            // What the start held back is not watched: a change would start it anyway.
+            let watched: Vec<_> = selected
+                .into_iter()
+                .filter(|s| !outcome.held_back.contains(s))
+                .collect();
+            route.rerun.watch(&project, &watched, rerun).await;
             outcome
         }
         Request::VendorsUp { project, vendors } => {

@@ -10,6 +10,7 @@ use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use super::hygiene::Held;
 use super::order::{levels, task_dependencies, with_dependencies};
 use super::pending::Pending;
 use super::up::{Plan, bring_up};
@@ -24,7 +25,7 @@ use crate::unix::orphans;
 /// Grace for replicas recorded but not supervised here, when stopping them.
 const UNSUPERVISED_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Events = mpsc::UnboundedSender<Progress>;
+pub(super) type Events = mpsc::UnboundedSender<Progress>;
 
 /// Completes when a start is to be given up.
 pub(super) type Cancelled = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -143,7 +144,7 @@ impl Fleet {
             .clone()
     }
 
-    fn ctx(&self, events: Events) -> Ctx {
+    pub(super) fn ctx(&self, events: Events) -> Ctx {
         Ctx {
             state: self.state.clone(),
             backend: self.backend.clone(),
@@ -181,29 +182,9 @@ impl Fleet {
                     cancelled,
                     reply,
                 } => {
-                    let counts = match self.plan(&project, &opts.scale) {
-                        Ok(counts) => counts,
-                        Err(refused) => {
-                            let _ = reply.send(refused);
-                            continue;
-                        }
-                    };
-                    let selected = selection(&project, &services);
-                    let unknown = unknown(&project, &services);
-                    let set = with_dependencies(&project, &selected);
-                    let plan = Plan {
-                        scale: counts,
-                        build: !opts.no_build,
-                        replace: BTreeSet::new(),
-                        keep_live: false,
-                    };
-                    let ctx = self.ctx(events);
-                    let mut outcome = tokio::select! {
-                        biased;
-                        () = cancelled => cancel_start(&ctx).await,
-                        outcome = bring_up(ctx.clone(), project, set, plan) => outcome,
-                    };
-                    prepend(&mut outcome, unknown);
+                    let outcome = self
+                        .start(project, &services, opts, events, cancelled)
+                        .await;
                     let _ = reply.send(outcome);
                 }
                 Op::Restart {
@@ -231,7 +212,8 @@ impl Fleet {
                         replace,
                         keep_live: false,
                     };
-                    let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
+                    let mut outcome =
+                        bring_up(self.ctx(events), project.clone(), set, plan, Held::new()).await;
                     prepend(&mut outcome, unknown(&project, &services));
                     let _ = reply.send(outcome);
                 }
@@ -257,7 +239,8 @@ impl Fleet {
                         replace: BTreeSet::new(),
                         keep_live: true,
                     };
-                    let mut outcome = bring_up(self.ctx(events), project.clone(), set, plan).await;
+                    let mut outcome =
+                        bring_up(self.ctx(events), project.clone(), set, plan, Held::new()).await;
                     prepend(&mut outcome, unknown(&project, &names));
                     let _ = reply.send(outcome);
                 }
@@ -280,10 +263,23 @@ impl Fleet {
         project: &ProjectSpec,
         scale: &BTreeMap<ServiceName, u32>,
     ) -> Result<BTreeMap<ServiceName, u32>, Outcome> {
-        let mut scaled = lock_scaled(&self.scaled);
-        let counts = planned(project, &scaled, scale).map_err(Outcome::refused)?;
-        scaled.extend(scale.iter().map(|(k, v)| (k.clone(), *v)));
+        let counts = self.check_plan(project, scale)?;
+        self.remember_counts(scale);
         Ok(counts)
+    }
+
+    /// The counts of a request asking for `scale`, when the fleet's ports take them.
+    pub(super) fn check_plan(
+        &self,
+        project: &ProjectSpec,
+        scale: &BTreeMap<ServiceName, u32>,
+    ) -> Result<BTreeMap<ServiceName, u32>, Outcome> {
+        planned(project, &lock_scaled(&self.scaled), scale).map_err(Outcome::refused)
+    }
+
+    /// Remembers `scale` as the fleet's runtime counts.
+    pub(super) fn remember_counts(&self, scale: &BTreeMap<ServiceName, u32>) {
+        lock_scaled(&self.scaled).extend(scale.iter().map(|(k, v)| (k.clone(), *v)));
     }
 
     /// Stopped services (all when none are named) follow their files again.
@@ -434,7 +430,7 @@ async fn stop_escapees(ctx: &Ctx) -> Option<Failure> {
 }
 
 /// The project services named (all when none are), ignoring unknown names.
-fn selection(project: &ProjectSpec, services: &[ServiceName]) -> Vec<ServiceName> {
+pub(super) fn selection(project: &ProjectSpec, services: &[ServiceName]) -> Vec<ServiceName> {
     if services.is_empty() {
         project.services.keys().cloned().collect()
     } else {
@@ -446,7 +442,7 @@ fn selection(project: &ProjectSpec, services: &[ServiceName]) -> Vec<ServiceName
     }
 }
 
-fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Failure> {
+pub(super) fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Failure> {
     services
         .iter()
         .filter(|s| !project.services.contains_key(*s))
@@ -458,7 +454,7 @@ fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Failure> {
         .collect()
 }
 
-fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
+pub(super) fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
     if !failures.is_empty() {
         failures.append(&mut outcome.failures);
         outcome.failures = failures;
@@ -468,7 +464,7 @@ fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
 
 /// Gives up a start whose bring-up was just dropped (which killed its builds): stops the
 /// replicas it launched that are still in the fleet.
-async fn cancel_start(ctx: &Ctx) -> Outcome {
+pub(super) async fn cancel_start(ctx: &Ctx) -> Outcome {
     let launched: Vec<ReplicaHandle> = std::mem::take(
         &mut *ctx
             .launched

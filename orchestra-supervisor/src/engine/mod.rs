@@ -8,8 +8,10 @@
 
 mod build;
 mod fleet;
+mod hygiene;
 mod order;
 mod pending;
+mod start;
 mod up;
 
 use std::collections::BTreeMap;
@@ -37,6 +39,30 @@ pub struct StartOptions {
     pub scale: BTreeMap<ServiceName, u32>,
     /// Skip the build step.
     pub no_build: bool,
+    /// What to do first about processes outside the engine.
+    pub hygiene: Hygiene,
+}
+
+/// What a start does, before anything starts, about processes outside the engine that
+/// would disturb the fleet: copies of its services started by hand ([`crate::strays`]),
+/// and other programs holding the ports its new replicas need.
+///
+/// Only the replicas the start will spawn are looked at; the engine's own replicas and
+/// their descendants, and anything this process spawned, are never disturbed. A service
+/// held back fails the start with why (the holder's pid and command line), and what
+/// depends on it is not started either ([`Outcome::held_back`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hygiene {
+    /// Start as asked: a port another program holds fails the replica's readiness probe
+    /// instead (it names the holder).
+    #[default]
+    Off,
+    /// Stop copies of the services (stop signal, grace, SIGKILL, as a stop does), then
+    /// hold back each service one of whose ports another program holds.
+    StopStrays,
+    /// Refuse the whole start, killing nothing, while copies of the services run; ports
+    /// are checked as with [`Hygiene::StopStrays`].
+    RefuseStrays,
 }
 
 /// How a request went.
@@ -49,6 +75,9 @@ pub struct Outcome {
     /// Set when the request was refused before anything started: its replica counts do
     /// not fit the fleet's ports (or the limit).
     pub refused: Option<PlanRefused>,
+    /// The services a start's [`Hygiene`] held back, with what depends on them, sorted:
+    /// none of them was started (every one when the start was refused for strays).
+    pub held_back: Vec<ServiceName>,
 }
 
 impl Outcome {
@@ -61,15 +90,15 @@ impl Outcome {
         Self {
             ok: failures.is_empty(),
             failures,
-            refused: None,
+            ..Self::default()
         }
     }
 
     pub(crate) fn refused(refused: PlanRefused) -> Self {
         Self {
             ok: false,
-            failures: Vec::new(),
             refused: Some(refused),
+            ..Self::default()
         }
     }
 }
@@ -217,7 +246,7 @@ impl Engine {
     /// running with the same spec are left alone. A service runs the count `opts.scale`
     /// gives it, else the one a previous start or scale gave it, else its `scale`; the
     /// counts of the whole fleet must fit its ports, or nothing starts
-    /// ([`Outcome::refused`]).
+    /// ([`Outcome::refused`](Outcome#structfield.refused)).
     pub async fn start(
         &self,
         project: &ProjectSpec,

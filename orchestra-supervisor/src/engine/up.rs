@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::Outcome;
 use super::build::{TAIL_LINES, build, tail};
 use super::fleet::{Ctx, stop_all};
+use super::hygiene::Held;
 use super::lock;
 use super::order::{order, service_deps};
 use crate::event::FleetEvent;
@@ -54,12 +55,15 @@ pub(super) struct Plan {
 
 type Gate = watch::Receiver<Option<bool>>;
 
-/// Brings `services` up in dependency order, independent ones in parallel.
+/// Brings `services` up in dependency order, independent ones in parallel. The services
+/// in `held` (held back by the start's hygiene) fail with their reason, and what depends
+/// on them with the cascade's, before anything is built ([`Outcome::held_back`]).
 pub(super) async fn bring_up(
     ctx: Ctx,
     project: Arc<ProjectSpec>,
     services: BTreeSet<ServiceName>,
     plan: Plan,
+    held: Held,
 ) -> Outcome {
     let (ordered, cyclic) = order(&project, &services);
     let mut failures: Vec<Failure> = cyclic
@@ -70,9 +74,29 @@ pub(super) async fn bring_up(
             log_tail: Vec::new(),
         })
         .collect();
+    let mut held_back: BTreeSet<ServiceName> = BTreeSet::new();
     let mut gates: HashMap<ServiceName, Gate> = HashMap::new();
     let mut tasks = JoinSet::new();
     for name in ordered {
+        // Dependencies come first in `ordered`: a held-back one is known by now.
+        let replicas = project
+            .services
+            .get(&name)
+            .map_or(1, |s| replicas(s, &plan));
+        if let Some(failure) = held.get(&name) {
+            not_started(&ctx, &name, replicas, failure.reason.clone());
+            failures.push(failure.clone());
+            held_back.insert(name);
+            continue;
+        }
+        let failed_dep = service_deps(&project, &name)
+            .find(|d| held_back.contains(*d))
+            .cloned();
+        if let Some(dep) = failed_dep {
+            failures.push(dependency_failed(&ctx, &name, &dep, replicas));
+            held_back.insert(name);
+            continue;
+        }
         let deps: Vec<(ServiceName, Gate)> = service_deps(&project, &name)
             .filter_map(|d| gates.get(d).map(|rx| (d.clone(), rx.clone())))
             .collect();
@@ -97,7 +121,44 @@ pub(super) async fn bring_up(
             }),
         }
     }
-    Outcome::from_failures(failures)
+    Outcome {
+        held_back: held_back.into_iter().collect(),
+        ..Outcome::from_failures(failures)
+    }
+}
+
+/// The number of replicas `service` runs under `plan`: a task has one, whatever a
+/// `--scale` says.
+fn replicas(service: &ServiceSpec, plan: &Plan) -> u32 {
+    if service.is_task() {
+        1
+    } else {
+        plan.scale
+            .get(&service.name)
+            .copied()
+            .unwrap_or(service.scale)
+    }
+}
+
+/// `name` is not started because `dep` failed or was held back: the one cascade of a
+/// failure to the dependants, shown by `status` until the next start or stop.
+fn dependency_failed(ctx: &Ctx, name: &ServiceName, dep: &ServiceName, replicas: u32) -> Failure {
+    let reason = format!("not started: dependency `{dep}` failed");
+    not_started(ctx, name, replicas, reason.clone());
+    Failure {
+        unit: name.to_string(),
+        reason,
+        log_tail: Vec::new(),
+    }
+}
+
+/// `name` will not start, for `reason`: `status` and the event stream say so.
+fn not_started(ctx: &Ctx, name: &ServiceName, replicas: u32, reason: String) {
+    ctx.pending.not_started(name, replicas, reason.clone());
+    ctx.publish(FleetEvent::NotStarted {
+        service: name.clone(),
+        reason,
+    });
 }
 
 /// Builds one service, waits for its dependencies, starts its replicas; opens its gate
@@ -114,12 +175,7 @@ async fn service_up(
         gate.send_replace(Some(true));
         return Vec::new();
     };
-    // A task has one replica, whatever a `--scale` says.
-    let scale = if service.is_task() {
-        1
-    } else {
-        plan.scale.get(&name).copied().unwrap_or(service.scale)
-    };
+    let scale = replicas(service, &plan);
     let needs_build =
         plan.build && service.build.is_some() && !to_start(&ctx, service, scale, &plan).is_empty();
     if needs_build {
@@ -165,18 +221,8 @@ async fn service_up(
             .await
             .is_ok_and(|v| *v == Some(true));
         if !ok {
-            let reason = format!("not started: dependency `{dep}` failed");
-            ctx.pending.not_started(&name, scale, reason.clone());
-            ctx.publish(FleetEvent::NotStarted {
-                service: name.clone(),
-                reason: reason.clone(),
-            });
             gate.send_replace(Some(false));
-            return vec![Failure {
-                unit: name.to_string(),
-                reason,
-                log_tail: Vec::new(),
-            }];
+            return vec![dependency_failed(&ctx, &name, &dep, scale)];
         }
     }
     ctx.pending.release(&name);
