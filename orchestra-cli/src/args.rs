@@ -112,6 +112,17 @@ it detects (folders with go.mod or a main package), and add .orchestra/ to .giti
     )]
     Config(ConfigArgs),
 
+    /// Print the JSON Schema of orchestra.yml (or service.yml), for editors.
+    #[command(
+        long_about = "Print the JSON Schema (draft 2020-12) of orchestra.yml, or of service.yml \
+with --service. Editors using yaml-language-server (VS Code, Neovim) read a \
+`# yaml-language-server: $schema=PATH` line: `orchestra init` writes both schemas into \
+.orchestra/ and that line into the files it writes; --write writes the schemas again (after \
+an upgrade, or in a fresh clone).",
+        after_help = "Examples:\n  orchestra schema > orchestra.schema.json\n  orchestra schema --service\n  orchestra schema --write    refresh .orchestra/orchestra.schema.json and service.schema.json"
+    )]
+    Schema(SchemaArgs),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  orchestra completions bash > /etc/bash_completion.d/orchestra\n  orchestra completions zsh > \"${fpath[1]}/_orchestra\"\n  orchestra completions fish > ~/.config/fish/completions/orchestra.fish"
@@ -305,6 +316,17 @@ pub struct ConfigArgs {
     /// Print JSON instead of YAML.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of service.yml instead of orchestra.yml.
+    #[arg(long)]
+    pub service: bool,
+    /// Write both schemas into the project's .orchestra/ folder instead of printing one.
+    #[arg(long, conflicts_with = "service")]
+    pub write: bool,
 }
 
 /// `completions`.

@@ -46,6 +46,12 @@ impl Context {
         Ok(self.project.as_ref().expect("loaded above"))
     }
 
+    /// The folder of the project file, found without loading it.
+    pub fn project_root(&mut self) -> Result<PathBuf, CliError> {
+        let file = self.discover()?;
+        Ok(file.parent().unwrap_or(Path::new(".")).to_path_buf())
+    }
+
     fn discover(&mut self) -> Result<PathBuf, CliError> {
         if let Some(file) = &self.file {
             return Ok(file.clone());

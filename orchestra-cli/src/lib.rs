@@ -94,6 +94,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
     match cli.command {
         Command::Init(args) => commands::init::run(&cx, &args),
         Command::Config(args) => commands::config::run(&mut cx, &args),
+        Command::Schema(args) => commands::schema::run(&mut cx, &args),
         Command::Export(args) => commands::export::run(&mut cx, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::ListServices => {

@@ -65,6 +65,7 @@ mod project;
 mod raw;
 mod read;
 mod resolve;
+mod schema;
 mod select;
 mod source;
 mod suggest;
@@ -74,5 +75,6 @@ pub use discover::{Discovery, PROJECT_FILE_NAMES, SERVICE_FILE_NAMES, discover, 
 pub use error::{ConfigError, Problem, SelectError};
 pub use project::Project;
 pub use resolve::Section;
+pub use schema::{project_schema, service_schema};
 pub use select::{select_services, select_vendors};
 pub use source::MAX_FILE_SIZE;

@@ -19,7 +19,8 @@ use crate::error::{ConfigError, Problem};
 use crate::ports::PortClaims;
 use crate::project::{LoadedService, Project};
 use crate::raw::ready::RawCheck;
-use crate::raw::vendor::{RawVendor, parse_port_mapping, parse_volume};
+use crate::raw::vendor::{RawVendor, parse_volume};
+use crate::raw::vendor_port::parse_port_mapping;
 use crate::read::{Located, merge_env, template_problem};
 use crate::source::Target;
 

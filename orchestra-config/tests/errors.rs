@@ -287,6 +287,20 @@ bad!(
     )]
 );
 bad!(
+    vendor_port_on_every_address,
+    [(
+        "orchestra.yml",
+        "vendors:\n  db:\n    image: postgres:16\n    ports: [\"0.0.0.0:5432:5432\", \"53/udp\"]\n"
+    )]
+);
+bad!(
+    vendor_long_port_without_target,
+    [(
+        "orchestra.yml",
+        "vendors:\n  db:\n    image: postgres:16\n    ports:\n      - { published: 5432, protocl: tcp }\n"
+    )]
+);
+bad!(
     vendor_bad_volume,
     [(
         "orchestra.yml",

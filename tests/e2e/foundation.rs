@@ -8,6 +8,7 @@ mod exits;
 mod export;
 mod hooks;
 mod init;
+mod schema;
 mod select;
 
 use orchestra_tests::{Cmd, Fleet, Output};

@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::schema;
 use crate::args::InitArgs;
 use crate::context::Context;
 use crate::error::CliError;
@@ -63,7 +64,9 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
         }
     }
     let services = detect_services(&root).map_err(CliError::io("listing the project folder"))?;
-    write_file(&project_file, ORCHESTRA_YML)?;
+    let header = schema::modeline(&root, &root, schema::PROJECT_SCHEMA);
+    schema::write(&root)?;
+    write_file(&project_file, &format!("{header}{ORCHESTRA_YML}"))?;
     let mut out = std::io::stdout().lock();
     let say = |out: &mut std::io::StdoutLock<'_>, line: String| {
         if !cx.out.quiet {
@@ -71,6 +74,14 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
         }
     };
     say(&mut out, format!("wrote {}", project_file.display()));
+    say(
+        &mut out,
+        format!(
+            "wrote .orchestra/{} and {} for editors (`orchestra schema --write` refreshes them)",
+            schema::PROJECT_SCHEMA,
+            schema::SERVICE_SCHEMA
+        ),
+    );
     if services.is_empty() {
         say(
             &mut out,
@@ -90,7 +101,8 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
         let note = if service_file.exists() {
             "has a service.yml"
         } else if args.services {
-            write_file(&service_file, SERVICE_YML)?;
+            let header = schema::modeline(&root, dir, schema::SERVICE_SCHEMA);
+            write_file(&service_file, &format!("{header}{SERVICE_YML}"))?;
             "wrote service.yml"
         } else {
             "add a service.yml (or run `orchestra init --services`)"

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod ps;
 pub mod restart;
 pub mod scale;
+pub mod schema;
 pub mod start;
 pub mod stop;
 pub mod test;

@@ -6,3 +6,4 @@ pub(crate) mod project;
 pub(crate) mod ready;
 pub(crate) mod service;
 pub(crate) mod vendor;
+pub(crate) mod vendor_port;

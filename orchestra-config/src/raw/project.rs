@@ -16,7 +16,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "start", "stop", "restart", "ps", "logs", "test", "export", "vendors",
 ];
 
-const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "name",
     "env",
     "env_file",
@@ -34,8 +34,8 @@ const KEYS: &[&str] = &[
     "test",
     "export",
 ];
-const SECTION_KEYS: &[&str] = &["env", "before", "after"];
-const LOGS_KEYS: &[&str] = &["env", "before", "after", "max_size", "keep"];
+pub(crate) const SECTION_KEYS: &[&str] = &["env", "before", "after"];
+pub(crate) const LOGS_KEYS: &[&str] = &["env", "before", "after", "max_size", "keep"];
 
 /// `env`, `before` and `after` of one command.
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,7 @@ use crate::node::Node;
 use crate::read::{self, Ctx, Located};
 use crate::source::{Seg, Target};
 
-const KEYS: &[&str] = &["tcp", "http", "exec", "log", "host", "timeout", "interval"];
+pub(crate) const KEYS: &[&str] = &["tcp", "http", "exec", "log", "host", "timeout", "interval"];
 const CHECKS: &[&str] = &["tcp", "http", "exec", "log"];
 
 /// What a service's probe checks, as written.

@@ -37,16 +37,16 @@ pub(crate) const KEYS: &[&str] = &[
     "task",
 ];
 
-const RESTART_KEYS: &[&str] = &[
+pub(crate) const RESTART_KEYS: &[&str] = &[
     "policy",
     "max_restarts",
     "backoff",
     "backoff_max",
     "reset_after",
 ];
-const RERUN_KEYS: &[&str] = &["enabled", "test", "debounce"];
-const DOCKER_KEYS: &[&str] = &["image"];
-const TASK_KEYS: &[&str] = &["timeout"];
+pub(crate) const RERUN_KEYS: &[&str] = &["enabled", "test", "debounce"];
+pub(crate) const DOCKER_KEYS: &[&str] = &["image"];
+pub(crate) const TASK_KEYS: &[&str] = &["timeout"];
 
 /// Keys that make no sense beside `task: true`, with why, for the error.
 const NOT_FOR_TASKS: &[(&str, &str)] = &[

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use orchestra_core::name::VendorName;
 use orchestra_core::policy::RestartPolicy;
-use orchestra_core::spec::{CommandSpec, PortMapping, VendorReady, VolumeMount, VolumeSource};
+use orchestra_core::spec::{CommandSpec, VendorReady, VolumeMount, VolumeSource};
 
+use super::vendor_port;
 use crate::node::Node;
 use crate::read::{self, Ctx, EnvEntry, Located};
 use crate::source::{Seg, Target};
 
-const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "image",
     "command",
     "entrypoint",
@@ -23,7 +24,7 @@ const KEYS: &[&str] = &[
     "restart",
     "stop_timeout",
 ];
-const READY_KEYS: &[&str] = &["tcp", "http", "exec", "healthcheck", "timeout"];
+pub(crate) const READY_KEYS: &[&str] = &["tcp", "http", "exec", "healthcheck", "timeout"];
 
 /// A vendor as written.
 #[derive(Debug, Clone)]
@@ -81,23 +82,8 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, name: &str, node: &Node, path: &[Seg]) -> 
         .and_then(|(n, p)| read::command(ctx, n, &p));
     let ports = f
         .get("ports")
-        .map(|(n, p)| read::strings(ctx, n, &p))
+        .map(|(n, p)| vendor_port::read(ctx, n, &p))
         .unwrap_or_default();
-    for port in &ports {
-        if port.value.contains('$') {
-            read::check_template(ctx, &port.value, &port.origin.path);
-        } else if let Err(e) = parse_port_mapping(&port.value) {
-            let message = format!("`{}` in {} is not a port mapping", port.value, ctx.name());
-            let help = "write `HOST:CONTAINER` like `5432:5432`, or one port for both sides";
-            ctx.error(
-                &port.origin.path,
-                Target::Value,
-                message,
-                &e,
-                Some(help.into()),
-            );
-        }
-    }
     let env = f
         .get("env")
         .map(|(n, p)| read::env_map(ctx, n, &p))
@@ -196,26 +182,6 @@ fn vendor_ready(
             .and_then(|(n, p)| read::boolean(ctx, n, &p)?.then_some(VendorReady::Healthcheck)),
     };
     (ready, timeout)
-}
-
-/// `5432:5432`, `15432:5432` or `5432` (the same on both sides).
-pub(crate) fn parse_port_mapping(text: &str) -> Result<PortMapping, String> {
-    let one = |s: &str| match s.trim().parse::<u16>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err(format!("`{s}` is not a port (1 to 65535)")),
-    };
-    if let Some((host, container)) = text.split_once(':') {
-        Ok(PortMapping {
-            host: one(host)?,
-            container: one(container)?,
-        })
-    } else {
-        let p = one(text)?;
-        Ok(PortMapping {
-            host: p,
-            container: p,
-        })
-    }
 }
 
 /// `name:/path`, `./rel:/path`, `/abs:/path:ro`; relative host paths are joined to `root`.
