@@ -56,7 +56,7 @@ pub enum Command {
     #[command(
         long_about = "Write a commented orchestra.yml in the current folder, list the services \
 it detects (folders with go.mod or a main package), and add .orchestra/ to .gitignore.",
-        after_help = "Examples:\n  orchestra init\n  orchestra init --services    also write a service.yml in each detected folder"
+        after_help = "Examples:\n  orchestra init\n  orchestra init --services    also write a service.yml in each detected folder\n  orchestra init --from docker-compose.yml\n  orchestra init --from Procfile"
     )]
     Init(InitArgs),
 
@@ -155,9 +155,12 @@ pub struct InitArgs {
     /// Also write a service.yml in each detected service folder.
     #[arg(long)]
     pub services: bool,
-    /// Overwrite an existing orchestra.yml (service.yml files are never overwritten).
+    /// Overwrite an existing orchestra.yml (and, with --from, the service.yml files it writes).
     #[arg(long)]
     pub force: bool,
+    /// Convert a docker-compose.yml or a Procfile instead of writing the template.
+    #[arg(long, value_name = "FILE", conflicts_with = "services")]
+    pub from: Option<PathBuf>,
 }
 
 /// `start`.

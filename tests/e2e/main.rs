@@ -10,6 +10,7 @@ mod fleet;
 mod foundation;
 mod harness;
 mod host;
+mod import;
 mod logs;
 mod rerun;
 mod strays;

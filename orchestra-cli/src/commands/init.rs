@@ -54,6 +54,9 @@ const SERVICE_YML: &str = "\
 /// makes git ignore `.orchestra/`.
 pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
     let root = std::env::current_dir().map_err(CliError::io("reading the current folder"))?;
+    if let Some(from) = &args.from {
+        return super::import::run(&root, from, args.force, cx.out.quiet);
+    }
     let project_file = root.join("orchestra.yml");
     for existing in [root.join("orchestra.yml"), root.join("orchestra.yaml")] {
         if existing.exists() && !args.force {

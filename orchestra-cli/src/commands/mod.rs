@@ -6,6 +6,7 @@ pub mod completions;
 pub mod config;
 pub mod export;
 pub mod fleet;
+pub mod import;
 pub mod init;
 pub mod junit;
 pub mod logs;
