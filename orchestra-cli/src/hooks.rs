@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use orchestra_core::spec::{CommandSpec, ProjectSpec};
 
-use crate::error::CliError;
+use crate::error::{CliError, HookError};
 
 /// Which side of the command.
 #[derive(Debug, Clone, Copy)]
@@ -32,9 +32,7 @@ pub fn run(project: &ProjectSpec, when: When) -> Result<(), CliError> {
 
 fn run_one(project: &ProjectSpec, hook: &CommandSpec, when: When) -> Result<(), CliError> {
     let argv = hook.argv();
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| CliError::Failed("a hook has an empty command".into()))?;
+    let (program, args) = argv.split_first().ok_or(HookError::Empty)?;
     let side = match when {
         When::Before => "before",
         When::After => "after",
@@ -59,11 +57,11 @@ fn run_one(project: &ProjectSpec, hook: &CommandSpec, when: When) -> Result<(), 
         || "was killed by a signal".to_owned(),
         |c| format!("exited with code {c}"),
     );
-    let consequence = match when {
-        When::Before => "; the command was not run",
-        When::After => "",
-    };
-    Err(CliError::Failed(format!(
-        "the {side} hook `{hook}` {how}{consequence}"
-    )))
+    Err(HookError::Failed {
+        side,
+        hook: hook.to_string(),
+        how,
+        before: matches!(when, When::Before),
+    }
+    .into())
 }

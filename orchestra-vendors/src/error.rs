@@ -34,20 +34,34 @@ pub enum VendorError {
 
     /// An image is missing locally and could not be pulled.
     #[error(
-        "cannot pull image `{image}`; check its name, or build it locally under that tag \
-         (no registry may be reachable from here)"
+        "vendor `{vendor}` needs image `{image}`, which the engine does not have ({missing}) \
+         and could not pull; check its name, or build it locally under that tag"
     )]
     Pull {
+        /// The vendor.
+        vendor: VendorName,
         /// The image reference.
         image: String,
+        /// What the engine said when asked for the image locally.
+        missing: String,
+        /// The engine's reason the pull failed.
+        #[source]
+        source: Box<bollard::errors::Error>,
+    },
+
+    /// The engine failed an image build.
+    #[error("cannot build image `{tag}`")]
+    Build {
+        /// The tag being built.
+        tag: String,
         /// The engine's reason.
         #[source]
         source: bollard::errors::Error,
     },
 
-    /// An image build through the Engine API failed.
+    /// The builder refused an image build.
     #[error("cannot build image `{tag}`: {reason}")]
-    Build {
+    BuildRejected {
         /// The tag being built.
         tag: String,
         /// The builder's message.
@@ -127,10 +141,41 @@ impl VendorError {
         }
     }
 
+    /// The vendor the error is about, when it is about one.
+    pub fn vendor(&self) -> Option<&VendorName> {
+        match self {
+            Self::NotReady { vendor, .. }
+            | Self::Exited { vendor, .. }
+            | Self::NoHealthcheck { vendor, .. }
+            | Self::NoContainer { vendor }
+            | Self::Pull { vendor, .. } => Some(vendor),
+            _ => None,
+        }
+    }
+
     /// Wraps an engine error with what was being done.
     pub(crate) fn engine(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
         let action = action.into();
         move |source| Self::Engine { action, source }
+    }
+}
+
+/// What the engine itself said: the message of its answer, without bollard's wrapping,
+/// and said once (the engine answers `no such image: x: No such image: x`).
+pub(crate) fn engine_message(e: &bollard::errors::Error) -> String {
+    let message = match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+        other => return other.to_string(),
+    };
+    let half = message.len().saturating_sub(2) / 2;
+    match (
+        message.get(..half),
+        message.get(half..half + 2),
+        message.get(half + 2..),
+    ) {
+        (Some(a), Some(": "), Some(b)) if a.eq_ignore_ascii_case(b) => b.to_owned(),
+        _ => message,
     }
 }
 
@@ -154,4 +199,23 @@ pub(crate) fn is_conflict(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_is_quoted_once() {
+        let e = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such image: x:1: No such image: x:1".into(),
+        };
+        assert_eq!(engine_message(&e), "No such image: x:1");
+        let e = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "Conflict. The name is in use".into(),
+        };
+        assert_eq!(engine_message(&e), "Conflict. The name is in use");
+    }
 }

@@ -11,7 +11,7 @@ use orchestra_core::protocol::{Phase, Progress};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::client::Docker;
-use crate::error::{VendorError, is_not_found};
+use crate::error::{VendorError, engine_message, is_not_found};
 
 /// Where the host keeps its CA bundle, copied into scratch images so TLS clients work.
 const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -23,12 +23,19 @@ pub(crate) async fn ensure(
     vendor: &VendorName,
     events: &UnboundedSender<Progress>,
 ) -> Result<String, VendorError> {
-    match docker.api().inspect_image(image).await {
+    let missing = match docker.api().inspect_image(image).await {
         Ok(found) => return Ok(found.id.unwrap_or_default()),
-        Err(e) if is_not_found(&e) => {}
+        Err(e) if is_not_found(&e) => engine_message(&e),
         Err(e) => return Err(VendorError::engine(format!("inspecting image {image}"))(e)),
-    }
-    pull(docker, image, vendor, events).await?;
+    };
+    pull(docker, image, vendor, events)
+        .await
+        .map_err(|source| VendorError::Pull {
+            vendor: vendor.clone(),
+            image: image.to_owned(),
+            missing,
+            source: Box::new(source),
+        })?;
     let found = docker
         .api()
         .inspect_image(image)
@@ -42,7 +49,7 @@ async fn pull(
     image: &str,
     vendor: &VendorName,
     events: &UnboundedSender<Progress>,
-) -> Result<(), VendorError> {
+) -> Result<(), bollard::errors::Error> {
     let (repository, tag) = split_reference(image);
     tracing::info!(image, "pulling image");
     let _ = events.send(progress(vendor, format!("pulling {image}")));
@@ -54,10 +61,7 @@ async fn pull(
     // One event per layer and status change, not one per downloaded chunk.
     let mut last_status: HashMap<String, String> = HashMap::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|source| VendorError::Pull {
-            image: image.to_owned(),
-            source,
-        })?;
+        let info = item?;
         let Some(status) = info.status else { continue };
         let layer = info.id.unwrap_or_default();
         if last_status.get(&layer) == Some(&status) {
@@ -173,12 +177,12 @@ pub(crate) async fn build_from_context(
             .api()
             .build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| VendorError::Build {
+        let info = item.map_err(|source| VendorError::Build {
             tag: tag.to_owned(),
-            reason: e.to_string(),
+            source,
         })?;
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-            return Err(VendorError::Build {
+            return Err(VendorError::BuildRejected {
                 tag: tag.to_owned(),
                 reason: detail,
             });

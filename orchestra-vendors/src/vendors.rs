@@ -96,14 +96,19 @@ impl Vendors {
             let events = events.clone();
             async move {
                 let result = self.up_one(spec, &events).await;
-                let (phase, message) = match &result {
-                    Ok(status) => (
+                let line = match &result {
+                    Ok(status) => progress(
+                        &spec.name,
                         Phase::Ready,
                         format!("{:?} in {:.1?}", status.action, status.ready_after).to_lowercase(),
                     ),
-                    Err(e) => (Phase::Failed, e.to_string()),
+                    // The reason comes once, with the failure the request ends on.
+                    Err(_) => Progress {
+                        message: None,
+                        ..progress(&spec.name, Phase::Failed, String::new())
+                    },
                 };
-                let _ = events.send(progress(&spec.name, phase, message));
+                let _ = events.send(line);
                 result
             }
         }))

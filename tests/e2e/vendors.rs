@@ -173,8 +173,9 @@ fn vendors_down_with_volumes_removes_the_volume() {
 }
 
 #[test]
-fn a_vendor_whose_image_is_missing_fails_start_naming_the_image() {
-    if !docker_ready() {
+fn a_vendor_whose_image_is_missing_fails_start_with_the_engines_own_reason_once() {
+    // No test image is needed: the point is an image the engine does not have.
+    if !orchestra_tests::docker_or_skip() {
         return;
     }
     let name = unique_name("e2e", "noimage");
@@ -189,8 +190,24 @@ fn a_vendor_whose_image_is_missing_fails_start_naming_the_image() {
         .service("app", "depends_on: [db]\nrun: sleep 1000\n");
 
     let out = fleet.cmd(["start"]).assert_exit(1);
-    let text = format!("{}{}", out.stdout, out.stderr);
-    assert!(text.contains(&image), "{out}");
+    // The failure names the vendor and the image, and carries Docker's own words.
+    let docker_says = format!("No such image: {image}");
+    assert!(out.stderr.contains(&docker_says), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("✗ db: vendor `db` needs image `{image}`")),
+        "{out}"
+    );
+    // Said once: not repeated by Docker's doubled message, nor by the progress line.
+    assert_eq!(out.stderr.matches(&docker_says).count(), 1, "{out}");
+    assert!(
+        !out.stderr
+            .to_lowercase()
+            .contains(&format!("no such image: {image}: no such image")),
+        "{out}"
+    );
+    assert!(!out.stdout.contains(&docker_says), "{out}");
+    assert!(out.stderr.contains("error: not started: db"), "{out}");
     // The service that needs it never started.
     assert!(!fleet.path(".orchestra/logs/app.0.log").exists(), "{out}");
     assert!(project_containers(&name).is_empty());

@@ -66,9 +66,10 @@ pub(crate) async fn run(
             for failure in &reply.failures {
                 fleet::print_failure(failure, out);
             }
-            Err(CliError::Failed(
-                "the fleet did not start, so the acceptance tests did not run".into(),
-            ))
+            Err(CliError::NotDone {
+                verb: "started, so the acceptance tests did not run",
+                units: fleet::failed_units(&reply.failures),
+            })
         }
         Err(e) => Err(e),
     };

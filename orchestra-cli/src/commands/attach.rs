@@ -47,7 +47,7 @@ pub async fn run(
         Start::End,
         FollowOptions::default(),
     )
-    .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+    .map_err(CliError::logs("cannot follow the logs"))?;
     let mut formatter = Formatter::new(&[], out.color, false);
     if let Request::Start {
         project,
@@ -100,7 +100,10 @@ pub async fn run(
                         eprintln!("{}", out.yellow("start failed: stopping the fleet"));
                         stopping = Some(Box::pin(stop_fleet(state.clone(), project.clone(), out)));
                     } else {
-                        return Err(CliError::Failed("the fleet did not start".into()));
+                        return Err(CliError::NotDone {
+                            verb: "started",
+                            units: fleet::failed_units(&reply.failures),
+                        });
                     }
                 } else if mode == Mode::Logs && !out.quiet {
                     // From here on Ctrl-C no longer cancels anything: say so.
@@ -113,7 +116,7 @@ pub async fn run(
                 return if clean && interrupts < 2 {
                     Ok(())
                 } else {
-                    Err(CliError::Failed("the fleet did not stop cleanly".into()))
+                    Err(CliError::NotDone { verb: "stopped cleanly", units: Vec::new() })
                 };
             }
             () = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {
@@ -141,7 +144,10 @@ pub async fn run(
                         eprintln!("{}", out.red("killing the fleet"));
                         orchestra_supervisor::stop_from_records(state, &[], std::time::Duration::ZERO)
                             .await
-                            .map_err(|e| CliError::Failed(format!("cannot kill the fleet: {e}")))?;
+                            .map_err(|source| CliError::Supervisor {
+                                action: "cannot kill the fleet",
+                                source,
+                            })?;
                     }
                 }
             }

@@ -12,14 +12,12 @@ use crate::error::CliError;
 pub fn run(cx: &mut Context, args: &ConfigArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Config)?;
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&project).map_err(|e| {
-            CliError::Failed(format!("cannot print the configuration as JSON: {e}"))
-        })?;
+        let mut s = serde_json::to_string_pretty(&project)
+            .map_err(CliError::encode("the configuration as JSON"))?;
         s.push('\n');
         s
     } else {
-        yaml_serde::to_string(&project)
-            .map_err(|e| CliError::Failed(format!("cannot print the configuration as YAML: {e}")))?
+        yaml_serde::to_string(&project).map_err(CliError::encode("the configuration as YAML"))?
     };
     std::io::stdout()
         .lock()

@@ -10,7 +10,7 @@ use orchestra_core::spec::ProjectSpec;
 
 use crate::context::Context;
 use crate::daemon::client::{Answer, Client, Reply};
-use crate::error::CliError;
+use crate::error::{CliError, DaemonError};
 use crate::hooks::{self, When};
 use crate::output::Output;
 
@@ -34,7 +34,7 @@ pub(crate) async fn send(
 ) -> Result<Reply, CliError> {
     match send_watched(client, request, out).await? {
         Answer::Replied(reply) => Ok(reply),
-        Answer::Unresponsive(silent) => Err(CliError::Failed(silent.to_string())),
+        Answer::Unresponsive(silent) => Err(DaemonError::Unresponsive(silent).into()),
     }
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn finish(
     project: &ProjectSpec,
     reply: &Reply,
     out: Output,
-    verb: &str,
+    verb: &'static str,
 ) -> Result<(), CliError> {
     if reply.ok {
         return hooks::run(project, When::After);
@@ -69,18 +69,21 @@ pub(crate) fn finish(
     for failure in &reply.failures {
         print_failure(failure, out);
     }
-    // Each name once, however many of its replicas failed.
-    let mut names: Vec<&str> = Vec::new();
-    for unit in reply.failures.iter().map(|f| f.unit.as_str()) {
-        if !names.contains(&unit) {
-            names.push(unit);
+    Err(CliError::NotDone {
+        verb,
+        units: failed_units(&reply.failures),
+    })
+}
+
+/// The units of `failures`, each once however many of its replicas failed.
+pub(crate) fn failed_units(failures: &[Failure]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for failure in failures {
+        if !names.contains(&failure.unit) {
+            names.push(failure.unit.clone());
         }
     }
-    Err(CliError::Failed(if names.is_empty() {
-        format!("the fleet was not {verb}")
-    } else {
-        format!("not {verb}: {}", names.join(", "))
-    }))
+    names
 }
 
 pub(crate) fn print_failure(failure: &Failure, out: Output) {

@@ -128,7 +128,7 @@ fn print_all(
     view: &mut View,
     out: &mut impl Write,
 ) -> Result<Resume, CliError> {
-    let failed = |e| CliError::Failed(format!("cannot read the logs: {e}"));
+    let failed = CliError::logs("cannot read the logs");
     let mut stream = orchestra_logs::stream_history(sources, query).map_err(failed)?;
     while let Some(line) = stream.next_line().map_err(failed)? {
         view.write(out, line).map_err(stdout_error)?;
@@ -145,7 +145,7 @@ fn print_last(
     out: &mut impl Write,
 ) -> Result<Resume, CliError> {
     let history = orchestra_logs::read_history(sources, lines, query)
-        .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
+        .map_err(CliError::logs("cannot read the logs"))?;
     for line in &history.lines {
         view.write(out, line).map_err(stdout_error)?;
     }
@@ -193,7 +193,7 @@ pub async fn show(
         })
         .map_err(CliError::io("starting the printing thread"))?;
     tokio::select! {
-        done = done_rx => done.unwrap_or_else(|_| Err(CliError::Failed("printing the logs stopped unexpectedly".into()))),
+        done = done_rx => done.unwrap_or_else(|_| Err(CliError::Lost("printing the logs"))),
         // The printing thread may be blocked in a write: it ends with the process.
         _ = interrupt.recv() => Ok(()),
     }
@@ -214,7 +214,7 @@ impl Printing {
         let logs_dir = self.state.logs_dir();
         let io = |what: &str| CliError::io(what.to_owned());
         let sources = orchestra_logs::discover(&logs_dir, &self.selection)
-            .map_err(|e| CliError::Failed(format!("cannot list the logs: {e}")))?;
+            .map_err(CliError::logs("cannot list the logs"))?;
         for source in &sources {
             self.view.formatter.add_source(source);
         }
@@ -242,7 +242,7 @@ impl Printing {
             ..FollowOptions::default()
         };
         let mut follow = Follow::start(&logs_dir, self.selection, Start::Resume(resume), options)
-            .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+            .map_err(CliError::logs("cannot follow the logs"))?;
         while let Some(batch) = follow.blocking_recv_batch() {
             let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
             for line in &batch {

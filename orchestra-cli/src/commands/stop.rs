@@ -58,7 +58,10 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
     } else {
         orchestra_supervisor::stop_from_records(&state, &services, timeout)
             .await
-            .map_err(|e| CliError::Failed(format!("cannot stop the fleet: {e}")))?
+            .map_err(|source| CliError::Supervisor {
+                action: "cannot stop the fleet",
+                source,
+            })?
     };
     if !cx.out.quiet {
         for id in &stopped {
@@ -101,7 +104,7 @@ impl WholeStop {
         if self.docker {
             let removed = docker::remove_leftovers(project)
                 .await
-                .map_err(|e| CliError::Failed(format!("cannot remove the fleet's images: {e}")))?;
+                .map_err(CliError::vendor("cannot remove the fleet's images"))?;
             if !out.quiet {
                 let started = Instant::now();
                 for what in removed {
@@ -123,9 +126,7 @@ async fn stop_containers(
     services: &[ServiceName],
     out: Output,
 ) -> Result<Vec<orchestra_core::ReplicaId>, CliError> {
-    let stopped = docker::stop_without_daemon(project, services)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot stop the fleet's containers: {e}")))?;
+    let stopped = docker::stop_without_daemon(project, services).await?;
     if !out.quiet {
         for name in &stopped.strays {
             println!("{name:<20} removed (a stray container)");

@@ -75,9 +75,7 @@ pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
     });
     let mut runs = Vec::new();
     for task in tasks {
-        let run = task
-            .await
-            .map_err(|e| CliError::Failed(format!("a test run panicked: {e}")))??;
+        let run = task.await.map_err(|_| CliError::Lost("a test run"))??;
         if !stream && !out.quiet && (run.verdict == Verdict::Fail || out.verbose > 0) {
             print_grouped(&run, out);
         }
@@ -105,10 +103,9 @@ pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
         .map(|r| r.service.as_str())
         .collect();
     if !failed.is_empty() {
-        return Err(CliError::Failed(format!(
-            "tests failed: {}",
-            failed.join(", ")
-        )));
+        return Err(CliError::TestsFailed(
+            failed.into_iter().map(str::to_owned).collect(),
+        ));
     }
     hooks::run(&project, When::After)
 }

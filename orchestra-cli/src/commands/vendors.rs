@@ -55,7 +55,7 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
                     .await?
                     .status()
                     .await
-                    .map_err(|e| CliError::Failed(e.to_string()))?
+                    .map_err(CliError::vendor("cannot list the vendors"))?
             };
             let text = super::ps::render_table(&rows, cx.out);
             std::io::stdout()
@@ -98,7 +98,10 @@ pub async fn down(
             for failure in &reply.failures {
                 fleet::print_failure(failure, out);
             }
-            return Err(CliError::Failed("the vendors were not taken down".into()));
+            return Err(CliError::NotDone {
+                verb: "taken down",
+                units: fleet::failed_units(&reply.failures),
+            });
         }
         return Ok(());
     }
@@ -106,7 +109,7 @@ pub async fn down(
         .await?
         .down(names, volumes)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(CliError::vendor("cannot take the vendors down"))?;
     if !out.quiet {
         let started = std::time::Instant::now();
         for line in crate::daemon::vendors::taken_down(&removed, volumes) {
@@ -131,7 +134,7 @@ pub async fn status_direct(project: &ProjectSpec) -> Vec<orchestra_core::Replica
 async fn vendors_client(project: &ProjectSpec) -> Result<orchestra_vendors::Vendors, CliError> {
     let docker = orchestra_vendors::connect()
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(CliError::vendor("cannot reach Docker"))?;
     Ok(orchestra_vendors::Vendors::new(
         docker,
         project.name.clone(),

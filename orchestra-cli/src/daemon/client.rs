@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
 use super::peer::{self, ANSWER_DEADLINE, DaemonPeer, Unresponsive};
-use crate::error::CliError;
+use crate::error::{CliError, DaemonError};
 
 /// How long a freshly spawned daemon may take to answer on its socket.
 const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
@@ -85,12 +85,12 @@ impl Client {
                 return Ok(client);
             }
             if Instant::now() >= deadline {
-                return Err(CliError::Failed(format!(
-                    "the orchestra daemon did not answer on {} within {}s; see {}",
-                    state.socket().display(),
-                    SPAWN_DEADLINE.as_secs(),
-                    state.daemon_log().display()
-                )));
+                return Err(DaemonError::NoAnswer {
+                    socket: state.socket(),
+                    waited: SPAWN_DEADLINE,
+                    log: state.daemon_log(),
+                }
+                .into());
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
@@ -119,7 +119,7 @@ impl Client {
     ) -> Result<Reply, CliError> {
         match self.request_watched(request, on_event, cancel).await? {
             Answer::Replied(reply) => Ok(reply),
-            Answer::Unresponsive(silent) => Err(CliError::Failed(silent.to_string())),
+            Answer::Unresponsive(silent) => Err(DaemonError::Unresponsive(silent).into()),
         }
     }
 
@@ -141,15 +141,10 @@ impl Client {
         mut on_event: impl FnMut(&Event),
         cancel: impl Future<Output = ()>,
     ) -> Result<Answer, CliError> {
-        let mut line = serde_json::to_string(request)
-            .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
+        let mut line = serde_json::to_string(request).map_err(DaemonError::Encode)?;
         line.push('\n');
         // Not `CliError::Io`: a broken pipe here is a lost daemon, not a closed stdout.
-        let lost = |e: std::io::Error| {
-            CliError::Failed(format!(
-                "lost the connection to the orchestra daemon ({e}); see .orchestra/daemon.log"
-            ))
-        };
+        let lost = |e: std::io::Error| CliError::from(DaemonError::Lost(e));
         // A daemon that refuses the request may close before reading it: its answer is
         // still there to read, so a failed write is reported only if nothing came back.
         let sent = self.stream.get_mut().write_all(line.as_bytes()).await;
@@ -181,20 +176,15 @@ impl Client {
                 if let Err(e) = sent {
                     return Err(lost(e));
                 }
-                return Err(CliError::Failed(
-                    "the orchestra daemon closed the connection before finishing; see .orchestra/daemon.log".into(),
-                ));
+                return Err(DaemonError::Closed.into());
             }
-            let event: Event = serde_json::from_slice(buf.trim_ascii_end()).map_err(|e| {
-                CliError::Failed(format!(
-                    "the orchestra daemon sent an unreadable event: {e}"
-                ))
-            })?;
+            let event: Event =
+                serde_json::from_slice(buf.trim_ascii_end()).map_err(DaemonError::Unreadable)?;
             buf.clear();
             match event {
                 Event::Accepted => acknowledged = true,
                 Event::Done { ok, failures } => return Ok(Answer::Replied(Reply { ok, failures })),
-                Event::Error { message } => return Err(CliError::Failed(message)),
+                Event::Error { message } => return Err(DaemonError::Said(message).into()),
                 Event::Refused { message, help } => {
                     return Err(CliError::Usage { message, help });
                 }

@@ -24,11 +24,12 @@ use orchestra_core::protocol::{Failure, Phase, Progress, Request};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ReplicaStatus, ServiceName, StateDir};
 use orchestra_supervisor::{Engine, RerunRuntime};
-use orchestra_vendors::DockerSupervisor;
 use orchestra_vendors::backend::replica_container_name;
+use orchestra_vendors::{DockerSupervisor, VendorError};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use super::logs;
+use crate::error::CliError;
 
 type Events = mpsc::UnboundedSender<Progress>;
 
@@ -253,7 +254,7 @@ impl Modes {
         }
         let docker = orchestra_vendors::connect().await.map_err(|e| Failure {
             unit: "docker".into(),
-            reason: e.to_string(),
+            reason: crate::error::error_chain(&e),
             log_tail: Vec::new(),
         })?;
         let backend = Arc::new(DockerSupervisor::new(docker, project.clone()));
@@ -373,11 +374,11 @@ pub struct Stopped {
 pub async fn stop_without_daemon(
     project: &ProjectSpec,
     services: &[ServiceName],
-) -> Result<Stopped, String> {
+) -> Result<Stopped, CliError> {
     let state = StateDir::at(&project.state_dir);
     let docker = orchestra_vendors::connect()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::vendor("cannot stop the fleet's containers"))?;
     let backend = Arc::new(DockerSupervisor::new(docker, project.clone()));
     let engine = Engine::with_backend(state.clone(), backend.clone());
     let mut replicas = engine.adopt(project).await;
@@ -385,12 +386,17 @@ pub async fn stop_without_daemon(
     let (events, _ignored) = mpsc::unbounded_channel();
     let outcome = engine.stop(services, events.clone()).await;
     if let Some(failure) = outcome.failures.first() {
-        return Err(failure.reason.clone());
+        return Err(CliError::Unit {
+            unit: failure.unit.clone(),
+            reason: failure.reason.clone(),
+        });
     }
     let mut strays = Vec::new();
     if services.is_empty() {
         strays = remove_stray_containers(&backend, &HashSet::new(), &events).await;
-        Mode::Host.save(&state).map_err(|e| e.to_string())?;
+        Mode::Host
+            .save(&state)
+            .map_err(CliError::io("saving the fleet's mode"))?;
     }
     Ok(Stopped { replicas, strays })
 }
@@ -398,12 +404,9 @@ pub async fn stop_without_daemon(
 /// Removes what a Docker-mode fleet leaves once all its services stopped: the images built
 /// for them and, when no vendor uses it any more, the project network. Returns what was
 /// removed (`image <tag>`, `network <name>`).
-pub async fn remove_leftovers(project: &ProjectSpec) -> Result<Vec<String>, String> {
-    let docker = orchestra_vendors::connect()
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn remove_leftovers(project: &ProjectSpec) -> Result<Vec<String>, VendorError> {
+    let docker = orchestra_vendors::connect().await?;
     orchestra_vendors::Vendors::new(docker, project.name.clone())
         .remove_service_leftovers()
         .await
-        .map_err(|e| e.to_string())
 }

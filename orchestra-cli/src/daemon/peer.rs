@@ -15,7 +15,7 @@ use orchestra_core::{ProcessIdentity, StateDir};
 use orchestra_supervisor::unix::identity::{IdentityExt, Liveness, start_time_and_state};
 use tokio::net::UnixStream;
 
-use crate::error::{CliError, error_chain};
+use crate::error::{CliError, DaemonError, error_chain};
 
 /// How long a daemon may stay silent before a client gives up on it: without having
 /// acknowledged the request, or while its process is stopped (`kill -STOP`, a debugger).
@@ -151,30 +151,28 @@ impl Unresponsive {
         if identity.liveness() == Liveness::Alive
             && !super::rivals::is_daemon_of(identity.pid, state)
         {
-            return Err(CliError::Failed(format!(
-                "pid {} listens on {} but is not an orchestra daemon of this project; it was left alone",
-                identity.pid,
-                state.socket().display()
-            )));
+            return Err(DaemonError::NotOurs {
+                pid: identity.pid,
+                socket: state.socket(),
+            }
+            .into());
         }
         if identity.liveness() == Liveness::Alive {
             match kill(Pid::from_raw(identity.pid), Signal::SIGKILL) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                Err(e) => {
-                    return Err(CliError::Failed(format!(
-                        "cannot kill the orchestra daemon (pid {}): {e}",
-                        identity.pid
-                    )));
+                Err(source) => {
+                    return Err(DaemonError::Kill {
+                        pid: identity.pid,
+                        source,
+                    }
+                    .into());
                 }
             }
         }
         let deadline = Instant::now() + KILL_DEADLINE;
         while identity.liveness() == Liveness::Alive {
             if Instant::now() >= deadline {
-                return Err(CliError::Failed(format!(
-                    "the orchestra daemon (pid {}) is still there after SIGKILL",
-                    identity.pid
-                )));
+                return Err(DaemonError::Unkillable { pid: identity.pid }.into());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -22,7 +22,7 @@ use super::hold::{self, Hold};
 use super::lock::DaemonLock;
 use super::vendors::{VendorRuntime, vendors_needed};
 use super::{incoming, listen, logs, rivals, startup};
-use crate::error::CliError;
+use crate::error::{CliError, DaemonError};
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
 /// idle daemon should cost nothing.
@@ -76,7 +76,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
             tracing::info!("another daemon serves the project; leaving it the project");
             return Ok(());
         }
-        Err(e) => return Err(CliError::Failed(e.to_string())),
+        Err(e) => return Err(DaemonError::Lock(e).into()),
     };
     if let Err(e) = orchestra_supervisor::enable_subreaper() {
         tracing::warn!(error = %e, "cannot become a child subreaper; orphaned grandchildren may escape");

@@ -3,6 +3,7 @@
 //!
 //! Docker is touched only when the project has vendors: a fleet without any never connects.
 
+use orchestra_core::chain::error_chain;
 use std::collections::{BTreeMap, BTreeSet};
 
 use orchestra_core::protocol::{Failure, Phase, Progress};
@@ -90,8 +91,10 @@ impl VendorRuntime {
             }
         }
         result.map(drop).map_err(|e| Failure {
-            unit: failing_vendor(&e).unwrap_or_else(|| "vendors".into()),
-            reason: e.to_string(),
+            unit: e
+                .vendor()
+                .map_or_else(|| "vendors".into(), ToString::to_string),
+            reason: error_chain(&e),
             log_tail: e.log_tail().to_vec(),
         })
     }
@@ -119,8 +122,10 @@ impl VendorRuntime {
             Err(failure) => return Err(failure),
         };
         let removed = vendors.down(names, volumes).await.map_err(|e| Failure {
-            unit: "vendors".into(),
-            reason: e.to_string(),
+            unit: e
+                .vendor()
+                .map_or_else(|| "vendors".into(), ToString::to_string),
+            reason: error_chain(&e),
             log_tail: Vec::new(),
         })?;
         inner
@@ -152,7 +157,7 @@ impl Inner {
         }
         let docker = orchestra_vendors::connect().await.map_err(|e| Failure {
             unit: "vendors".into(),
-            reason: e.to_string(),
+            reason: error_chain(&e),
             log_tail: Vec::new(),
         })?;
         let vendors = Vendors::new(docker, project.name.clone());
@@ -189,16 +194,6 @@ pub fn removed(what: String) -> Progress {
         replica: None,
         phase: Phase::Removed,
         message: None,
-    }
-}
-
-fn failing_vendor(e: &orchestra_vendors::VendorError) -> Option<String> {
-    use orchestra_vendors::VendorError as E;
-    match e {
-        E::NotReady { vendor, .. } | E::Exited { vendor, .. } | E::NoHealthcheck { vendor, .. } => {
-            Some(vendor.to_string())
-        }
-        _ => None,
     }
 }
 

@@ -163,13 +163,19 @@ async fn a_missing_image_that_cannot_be_pulled_names_the_image_and_the_reason() 
     assert!(matches!(err, VendorError::Pull { .. }), "{err:?}");
     let text = chain(&err);
     assert!(
-        text.contains("cannot pull image `orchestra-test/does-not-exist:1`"),
+        text.contains("needs image `orchestra-test/does-not-exist:1`"),
+        "{text}"
+    );
+    // The engine's words for the missing image, once.
+    assert!(
+        text.contains("(No such image: orchestra-test/does-not-exist:1)"),
         "{text}"
     );
     assert!(text.contains("build it locally"), "{text}");
-    // The engine's own reason follows (a registry lookup failure, or access denied).
+    // The engine's reason the pull failed follows (a registry lookup failure, or access
+    // denied).
     let reason = text
-        .split("reachable from here): ")
+        .split("under that tag: ")
         .nth(1)
         .unwrap_or_default();
     assert!(!reason.trim().is_empty(), "{text}");

@@ -187,13 +187,4 @@ where
 }
 
 /// The whole error chain, as a CLI would print it.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use orchestra_core::chain::error_chain as chain;

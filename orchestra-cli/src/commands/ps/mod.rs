@@ -71,8 +71,7 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
         } else {
             serde_json::to_string(&outside.json(&rows, &project.root))
         };
-        let mut s =
-            encoded.map_err(|e| CliError::Failed(format!("cannot encode the status: {e}")))?;
+        let mut s = encoded.map_err(CliError::encode("the status"))?;
         s.push('\n');
         s
     } else {
