@@ -174,10 +174,7 @@ async fn a_missing_image_that_cannot_be_pulled_names_the_image_and_the_reason() 
     assert!(text.contains("build it locally"), "{text}");
     // The engine's reason the pull failed follows (a registry lookup failure, or access
     // denied).
-    let reason = text
-        .split("under that tag: ")
-        .nth(1)
-        .unwrap_or_default();
+    let reason = text.split("under that tag: ").nth(1).unwrap_or_default();
     assert!(!reason.trim().is_empty(), "{text}");
     let first = rx.try_recv().unwrap();
     assert_eq!(
