@@ -145,9 +145,8 @@ fn write_yaml(path: &Path, header: &str, settings: &Mapping) -> Result<(), CliEr
     let body = if settings.is_empty() {
         String::new()
     } else {
-        yaml_serde::to_string(settings).map_err(|e| {
-            CliError::Failed(format!("cannot write {} as YAML: {e}", path.display()))
-        })?
+        yaml_serde::to_string(settings)
+            .map_err(CliError::encode("the imported settings as YAML"))?
     };
     std::fs::write(path, format!("{header}{body}"))
         .map_err(CliError::io(format!("writing {}", path.display())))
