@@ -120,7 +120,7 @@ mod unrecorded;
 pub mod watch;
 
 pub use backend::{RunningReplica, Supervisor, TreeStats};
-pub use engine::{Engine, Hygiene, Outcome, StartOptions};
+pub use engine::{Engine, Failed, Hygiene, Outcome, StartOptions};
 pub use error::SupervisorError;
 pub use event::{EventBus, FleetEvent, Missed, Subscription};
 pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};

@@ -12,8 +12,8 @@ use common::{running, wait_until};
 use orchestra_core::spec::{
     CommandSpec, Dependency, ProjectSpec, ReadyCheck, ReadyProbe, ServiceSpec,
 };
-use orchestra_core::{ProjectName, ReplicaState, ServiceName, StateDir};
-use orchestra_supervisor::{Engine, StartOptions, read_records};
+use orchestra_core::{ProcessEnd, ProjectName, ReplicaState, ServiceName, StateDir};
+use orchestra_supervisor::{Engine, Failed, StartOptions, read_records};
 use tokio::sync::mpsc;
 
 fn name(s: &str) -> ServiceName {
@@ -96,7 +96,7 @@ async fn dependencies_start_first_and_are_waited_for() {
     let outcome = engine
         .start(&p, &[name("web")], StartOptions::default(), tx)
         .await;
-    assert!(outcome.ok, "{outcome:?}");
+    assert!(outcome.is_ok(), "{outcome:?}");
     // `web` has no probe: its line may come a moment after it counts as ready.
     wait_until(5, "web's line", || {
         std::fs::read_to_string(&log).is_ok_and(|s| s.lines().count() == 3)
@@ -118,7 +118,7 @@ async fn dependencies_start_first_and_are_waited_for() {
 
     assert!(!engine.is_idle().await);
     let all = pids(&engine).await;
-    assert!(engine.stop(&[], events()).await.ok);
+    assert!(engine.stop(&[], events()).await.is_ok());
     for pid in all.values() {
         assert!(!running(*pid));
     }
@@ -142,14 +142,32 @@ async fn a_failed_build_stops_the_service_and_its_dependants() {
     let outcome = engine
         .start(&p, &[], StartOptions::default(), events())
         .await;
-    assert!(!outcome.ok);
-    let lib_failure = outcome.failures.iter().find(|f| f.unit == "lib").unwrap();
-    assert_eq!(lib_failure.reason, "build failed (exit 1)");
+    assert!(!outcome.is_ok());
+    let [lib_failure, app_failure] = &outcome.failures[..] else {
+        panic!("{outcome:?}");
+    };
+    let Failed::BuildFailed {
+        service,
+        end,
+        reason,
+        log_tail,
+    } = lib_failure
+    else {
+        panic!("{lib_failure:?}");
+    };
     assert_eq!(
-        lib_failure.log_tail,
-        ["compiling lib", "main.go:3: syntax error"]
+        (service.as_str(), *end, reason.as_str()),
+        ("lib", Some(ProcessEnd::Exited(1)), "build failed (exit 1)")
     );
-    let app_failure = outcome.failures.iter().find(|f| f.unit == "app").unwrap();
+    assert_eq!(log_tail, &["compiling lib", "main.go:3: syntax error"]);
+    assert_eq!(
+        app_failure,
+        &Failed::DependencyFailed {
+            service: name("app"),
+            dependency: name("lib")
+        }
+    );
+    let app_failure = app_failure.to_wire();
     assert_eq!(app_failure.reason, "not started: dependency `lib` failed");
     // Nothing runs; app is listed as not started, with why.
     let rows = engine.status().await;
@@ -180,8 +198,8 @@ async fn a_failed_build_stops_the_service_and_its_dependants() {
             events(),
         )
         .await;
-    assert!(outcome.ok, "{outcome:?}");
-    assert!(engine.stop(&[], events()).await.ok);
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(engine.stop(&[], events()).await.is_ok());
 }
 
 #[tokio::test]
@@ -201,7 +219,7 @@ async fn concurrent_starts_give_one_replica_per_service() {
         engine.start(&p, &[], StartOptions::default(), events()),
         engine.start(&p, &[], StartOptions::default(), events()),
     );
-    assert!(a.ok && b.ok);
+    assert!(a.is_ok() && b.is_ok());
     assert_eq!(engine.status().await.len(), 1);
     // No probe: "ready" as soon as spawned, so the file may come a moment later.
     wait_until(5, "the start mark", || root.join("starts.txt").exists()).await;
@@ -227,12 +245,12 @@ async fn concurrent_starts_give_one_replica_per_service() {
         engine
             .start(&changed, &[], StartOptions::default(), events())
             .await
-            .ok
+            .is_ok()
     );
     let after = pids(&engine).await["one.0"];
     assert_ne!(before, after);
     assert!(!running(before));
-    assert!(engine.stop(&[], events()).await.ok);
+    assert!(engine.stop(&[], events()).await.is_ok());
 }
 
 #[tokio::test]
@@ -253,10 +271,10 @@ async fn scale_up_and_down_from_the_highest_index() {
         engine
             .start(&p, &[], StartOptions::default(), events())
             .await
-            .ok
+            .is_ok()
     );
     let scale = BTreeMap::from([(name("web"), 3)]);
-    assert!(engine.scale(&p, &scale, events()).await.ok);
+    assert!(engine.scale(&p, &scale, events()).await.is_ok());
     let three = pids(&engine).await;
     assert_eq!(three.len(), 3);
     wait_until(5, "replica 2's port file", || root.join("port.2").exists()).await;
@@ -264,13 +282,13 @@ async fn scale_up_and_down_from_the_highest_index() {
     assert_eq!(second.trim(), format!("2:{}", port + 2));
 
     let scale = BTreeMap::from([(name("web"), 1)]);
-    assert!(engine.scale(&p, &scale, events()).await.ok);
+    assert!(engine.scale(&p, &scale, events()).await.is_ok());
     let one = pids(&engine).await;
     assert_eq!(one.keys().collect::<Vec<_>>(), ["web.0"]);
     assert_eq!(one["web.0"], three["web.0"], "replica 0 kept running");
     assert!(!running(three["web.1"]) && !running(three["web.2"]));
     assert_eq!(read_records(&StateDir::for_project(root)).len(), 1);
-    assert!(engine.stop(&[], events()).await.ok);
+    assert!(engine.stop(&[], events()).await.is_ok());
 }
 
 #[test]
@@ -289,10 +307,10 @@ fn restart_replaces_and_a_new_engine_adopts_and_stops() {
             first
                 .start(&p, &[], StartOptions::default(), events())
                 .await
-                .ok
+                .is_ok()
         );
         let before = pids(&first).await["svc.0"];
-        assert!(first.restart(&p, &[], events()).await.ok);
+        assert!(first.restart(&p, &[], events()).await.is_ok());
         let after = pids(&first).await["svc.0"];
         assert_ne!(before, after);
         assert!(!running(before));
@@ -316,10 +334,10 @@ fn restart_replaces_and_a_new_engine_adopts_and_stops() {
             second
                 .start(&p, &[], StartOptions::default(), events())
                 .await
-                .ok
+                .is_ok()
         );
         assert_eq!(pids(&second).await["svc.0"], after);
-        assert!(second.stop(&[], events()).await.ok);
+        assert!(second.stop(&[], events()).await.is_ok());
         assert!(!running(after));
         assert!(read_records(&state).is_empty());
     });

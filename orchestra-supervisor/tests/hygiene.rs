@@ -111,9 +111,12 @@ async fn strays_are_stopped_and_a_foreign_port_holds_back_its_service_and_depend
     let failures: Vec<(String, String)> = outcome
         .failures
         .iter()
-        .map(|f| (f.unit.clone(), f.reason.clone()))
+        .map(|f| {
+            let f = f.to_wire();
+            (f.unit, f.reason)
+        })
         .collect();
-    assert!(!outcome.ok);
+    assert!(!outcome.is_ok());
     assert_eq!(failures.len(), 2, "{failures:?}");
     let me = std::process::id();
     assert_eq!(failures[0].0, "web");
@@ -185,9 +188,9 @@ async fn refusing_strays_starts_and_kills_nothing() {
         )
         .await;
 
-    assert!(!outcome.ok);
+    assert!(!outcome.is_ok());
     assert_eq!(outcome.failures.len(), 1, "{outcome:?}");
-    let refused = &outcome.failures[0];
+    let refused = &outcome.failures[0].to_wire();
     assert_eq!(refused.unit, "worker");
     assert!(
         refused.reason.contains("run without --keep-strays"),
@@ -222,7 +225,7 @@ async fn what_this_process_spawned_is_never_a_stray() {
             mpsc::unbounded_channel().0,
         )
         .await;
-    assert!(started.ok, "{started:?}");
+    assert!(started.is_ok(), "{started:?}");
     let pid = first.status().await[0].pid.unwrap();
     let second = Engine::new(StateDir::at(root.join(".second")));
 
@@ -235,7 +238,7 @@ async fn what_this_process_spawned_is_never_a_stray() {
         )
         .await;
 
-    assert!(outcome.ok, "{outcome:?}");
+    assert!(outcome.is_ok(), "{outcome:?}");
     assert!(running(pid));
     second.stop(&[], mpsc::unbounded_channel().0).await;
     first.stop(&[], mpsc::unbounded_channel().0).await;

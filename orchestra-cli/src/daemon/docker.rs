@@ -386,9 +386,10 @@ pub async fn stop_without_daemon(
     let (events, _ignored) = mpsc::unbounded_channel();
     let outcome = engine.stop(services, events.clone()).await;
     if let Some(failure) = outcome.failures.first() {
+        let failure = failure.to_wire();
         return Err(CliError::Unit {
-            unit: failure.unit.clone(),
-            reason: failure.reason.clone(),
+            unit: failure.unit,
+            reason: failure.reason,
         });
     }
     let mut strays = Vec::new();

@@ -459,8 +459,8 @@ async fn run_request(
         return refused(plan);
     }
     Event::Done {
-        ok: outcome.ok,
-        failures: outcome.failures,
+        ok: outcome.is_ok(),
+        failures: outcome.wire_failures(),
     }
 }
 

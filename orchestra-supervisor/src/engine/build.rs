@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use orchestra_core::protocol::Failure;
 use orchestra_core::spec::ServiceSpec;
-use orchestra_core::{ReplicaId, StateDir};
+use orchestra_core::{ProcessEnd, ReplicaId, StateDir};
+
+use super::Failed;
 
 use crate::unix::spawn::spawn_session;
 
@@ -16,13 +17,14 @@ pub(crate) const TAIL_LINES: usize = 20;
 /// Runs `service.build` in its folder with its env. Output goes to the service's build log
 /// (replaced each build) and is then appended to its replica-0 log, so `logs` shows why a
 /// service did not come up.
-pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(), Failure> {
+pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(), Failed> {
     let Some(command) = &service.build else {
         return Ok(());
     };
     let command = command.fill(&service.placeholders(None));
-    let failure = |reason: String, log: &Path| Failure {
-        unit: service.name.to_string(),
+    let failure = |reason: String, log: &Path| Failed::BuildFailed {
+        service: service.name.clone(),
+        end: None,
         reason,
         log_tail: tail(log, TAIL_LINES),
     };
@@ -65,10 +67,15 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
         Ok(s) => {
             let end = crate::unix::process_end(s);
             let reason = match end {
-                orchestra_core::ProcessEnd::Exited(code) => format!("build failed (exit {code})"),
+                ProcessEnd::Exited(code) => format!("build failed (exit {code})"),
                 other => format!("build failed ({other})"),
             };
-            Err(failure(reason, &log_path))
+            Err(Failed::BuildFailed {
+                service: service.name.clone(),
+                end: Some(end),
+                reason,
+                log_tail: tail(&log_path, TAIL_LINES),
+            })
         }
         Err(e) => Err(failure(
             format!("build failed: cannot run `{command}`: {e}"),

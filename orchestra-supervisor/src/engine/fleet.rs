@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestra_core::protocol::{Failure, Phase, Progress};
+use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -14,7 +14,9 @@ use super::hygiene::Held;
 use super::order::{levels, task_dependencies, with_dependencies};
 use super::pending::Pending;
 use super::up::{Plan, bring_up};
-use super::{Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned};
+use super::{
+    Failed, Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned,
+};
 use crate::backend::Supervisor;
 use crate::event::{EventBus, FleetEvent};
 use crate::job::{JobConfig, LogOpener, ReplicaHandle};
@@ -397,10 +399,8 @@ impl Fleet {
         // Replicas recorded but not supervised here (never adopted) are stopped too.
         let mut failures = Vec::new();
         if let Err(e) = stop_from_records(&self.state, services, UNSUPERVISED_STOP_TIMEOUT).await {
-            failures.push(Failure {
-                unit: "orchestra".into(),
-                reason: e.to_string(),
-                log_tail: Vec::new(),
+            failures.push(Failed::Stop {
+                reason: orchestra_core::chain::error_chain(&e),
             });
         }
         if services.is_empty() {
@@ -412,7 +412,7 @@ impl Fleet {
 
 /// Stops the processes that escaped their replicas' trees and were reparented to this
 /// process (see [`crate::unix::orphans`]): they belong to the fleet that is stopping.
-async fn stop_escapees(ctx: &Ctx) -> Option<Failure> {
+async fn stop_escapees(ctx: &Ctx) -> Option<Failed> {
     let (orphans, error) = orphans::stop_orphans(Signal::TERM, UNSUPERVISED_STOP_TIMEOUT).await;
     for orphan in orphans {
         let _ = ctx.events.send(Progress {
@@ -422,10 +422,8 @@ async fn stop_escapees(ctx: &Ctx) -> Option<Failure> {
             message: Some(format!("{}: escaped from a replica", orphan.command)),
         });
     }
-    error.map(|e| Failure {
-        unit: "orchestra".into(),
-        reason: e.to_string(),
-        log_tail: Vec::new(),
+    error.map(|e| Failed::Stop {
+        reason: orchestra_core::chain::error_chain(&e),
     })
 }
 
@@ -442,24 +440,17 @@ pub(super) fn selection(project: &ProjectSpec, services: &[ServiceName]) -> Vec<
     }
 }
 
-pub(super) fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Failure> {
+pub(super) fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Failed> {
     services
         .iter()
         .filter(|s| !project.services.contains_key(*s))
-        .map(|s| Failure {
-            unit: s.to_string(),
-            reason: "no such service".into(),
-            log_tail: Vec::new(),
-        })
+        .map(|s| Failed::UnknownService { service: s.clone() })
         .collect()
 }
 
-pub(super) fn prepend(outcome: &mut Outcome, mut failures: Vec<Failure>) {
-    if !failures.is_empty() {
-        failures.append(&mut outcome.failures);
-        outcome.failures = failures;
-        outcome.ok = false;
-    }
+pub(super) fn prepend(outcome: &mut Outcome, mut failures: Vec<Failed>) {
+    failures.append(&mut outcome.failures);
+    outcome.failures = failures;
 }
 
 /// Gives up a start whose bring-up was just dropped (which killed its builds): stops the
@@ -480,11 +471,7 @@ pub(super) async fn cancel_start(ctx: &Ctx) -> Outcome {
     };
     stop_all(ctx, still).await;
     ctx.pending.release_waiting();
-    Outcome::from_failures(vec![Failure {
-        unit: "orchestra".into(),
-        reason: "the start was cancelled".into(),
-        log_tail: Vec::new(),
-    }])
+    Outcome::from_failures(vec![Failed::Cancelled])
 }
 
 /// Stops replicas in parallel and forgets them.

@@ -12,18 +12,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use orchestra_core::protocol::{Failure, Phase};
+use orchestra_core::protocol::Phase;
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ReplicaState, ServiceName};
 use tokio::task::JoinSet;
 
 use super::fleet::Ctx;
-use super::{Hygiene, lock};
+use super::{Failed, Hygiene, lock};
 use crate::strays::proc::Ancestry;
 use crate::strays::{Stray, StrayOutcome, StrayStopped, find_strays, port_holders, stop_strays};
 
 /// Services held back before anything started, each with why.
-pub(super) type Held = BTreeMap<ServiceName, Failure>;
+pub(super) type Held = BTreeMap<ServiceName, Failed>;
 
 /// A replica of the engine, as far as hygiene needs to know it.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub(super) async fn clear(
     wanted: &BTreeSet<ServiceName>,
     counts: &BTreeMap<ServiceName, u32>,
     hygiene: Hygiene,
-) -> Result<Held, Vec<Failure>> {
+) -> Result<Held, Vec<Failed>> {
     if hygiene == Hygiene::Off {
         return Ok(Held::new());
     }
@@ -86,18 +86,18 @@ pub(super) async fn clear(
         ctx.emit(&stray.service, None, Phase::Stopping, Some(message));
     }
     for (service, outcome) in stop_all(ctx, project, strays).await {
-        held.entry(service.clone()).or_insert_with(|| Failure {
-            unit: service.to_string(),
-            reason: format!("a copy running outside Orchestra {outcome}"),
-            log_tail: Vec::new(),
-        });
+        held.entry(service.clone())
+            .or_insert_with(|| Failed::StrayNotStopped {
+                service: service.clone(),
+                how: outcome.to_string(),
+            });
     }
     check_ports(project, &pending, &fleet, &mut held);
     Ok(held)
 }
 
 /// One failure per service whose copies run outside the engine, listing them.
-fn refusals(strays: &[Stray]) -> Vec<Failure> {
+fn refusals(strays: &[Stray]) -> Vec<Failed> {
     let mut by_service: BTreeMap<&ServiceName, Vec<String>> = BTreeMap::new();
     for s in strays {
         by_service
@@ -107,20 +107,9 @@ fn refusals(strays: &[Stray]) -> Vec<Failure> {
     }
     by_service
         .into_iter()
-        .map(|(service, lines)| Failure {
-            unit: service.to_string(),
-            reason: if lines.len() == 1 {
-                "a copy is running outside Orchestra (--keep-strays); stop it, or run \
-                 without --keep-strays"
-                    .to_owned()
-            } else {
-                format!(
-                    "{} copies are running outside Orchestra (--keep-strays); stop them, or \
-                     run without --keep-strays",
-                    lines.len()
-                )
-            },
-            log_tail: lines,
+        .map(|(service, lines)| Failed::StraysRunning {
+            service: service.clone(),
+            strays: lines,
         })
         .collect()
 }
@@ -189,11 +178,11 @@ fn check_ports(
         if holder.pid != 0 && ancestry.within(holder.pid, fleet) {
             continue;
         }
-        held.entry(service.clone()).or_insert_with(|| Failure {
-            unit: service.to_string(),
-            reason: holder.to_string(),
-            log_tail: Vec::new(),
-        });
+        held.entry(service.clone())
+            .or_insert_with(|| Failed::PortHeld {
+                service: service.clone(),
+                holder,
+            });
     }
 }
 

@@ -10,6 +10,7 @@ mod build;
 mod fleet;
 mod hygiene;
 mod order;
+mod outcome;
 mod pending;
 mod start;
 mod up;
@@ -17,7 +18,7 @@ mod up;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use orchestra_core::protocol::{Failure, Progress};
+use orchestra_core::protocol::Progress;
 use orchestra_core::scale::{PlanRefused, check_port_plan};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, ServiceName, StateDir};
@@ -31,6 +32,8 @@ use crate::records::ReplicaRecord;
 use crate::unix::UnixSupervisor;
 use fleet::{Cancelled, Fleet, Op};
 use pending::Pending;
+
+pub use outcome::{Failed, Outcome};
 
 /// Options of a start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,44 +66,6 @@ pub enum Hygiene {
     /// Refuse the whole start, killing nothing, while copies of the services run; ports
     /// are checked as with [`Hygiene::StopStrays`].
     RefuseStrays,
-}
-
-/// How a request went.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    /// Whether everything asked for succeeded.
-    pub ok: bool,
-    /// What failed, with the end of its log.
-    pub failures: Vec<Failure>,
-    /// Set when the request was refused before anything started: its replica counts do
-    /// not fit the fleet's ports (or the limit).
-    pub refused: Option<PlanRefused>,
-    /// The services a start's [`Hygiene`] held back, with what depends on them, sorted:
-    /// none of them was started (every one when the start was refused for strays).
-    pub held_back: Vec<ServiceName>,
-}
-
-impl Outcome {
-    /// Whether everything asked for succeeded.
-    pub fn is_ok(&self) -> bool {
-        self.ok
-    }
-
-    pub(crate) fn from_failures(failures: Vec<Failure>) -> Self {
-        Self {
-            ok: failures.is_empty(),
-            failures,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn refused(refused: PlanRefused) -> Self {
-        Self {
-            ok: false,
-            refused: Some(refused),
-            ..Self::default()
-        }
-    }
 }
 
 pub(crate) type Replicas = Arc<Mutex<BTreeMap<ReplicaId, ReplicaHandle>>>;
@@ -394,11 +359,7 @@ impl Engine {
 }
 
 fn stopped_engine() -> Outcome {
-    Outcome::from_failures(vec![Failure {
-        unit: "orchestra".into(),
-        reason: "the engine has stopped".into(),
-        log_tail: Vec::new(),
-    }])
+    Outcome::from_failures(vec![Failed::EngineStopped])
 }
 
 pub(crate) fn lock_scaled(

@@ -17,19 +17,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use orchestra_core::protocol::{Failure, Phase};
+use orchestra_core::protocol::Phase;
 use orchestra_core::spec::{ProjectSpec, ServiceSpec};
 use orchestra_core::{ReplicaId, ReplicaState, ServiceName};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::Outcome;
 use super::build::{TAIL_LINES, build, tail};
 use super::fleet::{Ctx, stop_all};
 use super::hygiene::Held;
 use super::lock;
 use super::order::{order, service_deps};
+use super::{Failed, Outcome};
 use crate::event::FleetEvent;
 use crate::job::{JobConfig, ReplicaHandle, Snapshot, Started};
 use crate::records::spec_hash;
@@ -66,13 +66,9 @@ pub(super) async fn bring_up(
     held: Held,
 ) -> Outcome {
     let (ordered, cyclic) = order(&project, &services);
-    let mut failures: Vec<Failure> = cyclic
+    let mut failures: Vec<Failed> = cyclic
         .iter()
-        .map(|s| Failure {
-            unit: s.to_string(),
-            reason: "not started: dependency cycle".into(),
-            log_tail: Vec::new(),
-        })
+        .map(|s| Failed::DependencyCycle { service: s.clone() })
         .collect();
     let mut held_back: BTreeSet<ServiceName> = BTreeSet::new();
     let mut gates: HashMap<ServiceName, Gate> = HashMap::new();
@@ -84,7 +80,7 @@ pub(super) async fn bring_up(
             .get(&name)
             .map_or(1, |s| replicas(s, &plan));
         if let Some(failure) = held.get(&name) {
-            not_started(&ctx, &name, replicas, failure.reason.clone());
+            not_started(&ctx, &name, replicas, failure.to_string());
             failures.push(failure.clone());
             held_back.insert(name);
             continue;
@@ -114,10 +110,8 @@ pub(super) async fn bring_up(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(mut f) => failures.append(&mut f),
-            Err(e) => failures.push(Failure {
-                unit: "orchestra".into(),
-                reason: format!("internal error: {e}"),
-                log_tail: Vec::new(),
+            Err(e) => failures.push(Failed::Internal {
+                reason: e.to_string(),
             }),
         }
     }
@@ -142,14 +136,13 @@ fn replicas(service: &ServiceSpec, plan: &Plan) -> u32 {
 
 /// `name` is not started because `dep` failed or was held back: the one cascade of a
 /// failure to the dependants, shown by `status` until the next start or stop.
-fn dependency_failed(ctx: &Ctx, name: &ServiceName, dep: &ServiceName, replicas: u32) -> Failure {
-    let reason = format!("not started: dependency `{dep}` failed");
-    not_started(ctx, name, replicas, reason.clone());
-    Failure {
-        unit: name.to_string(),
-        reason,
-        log_tail: Vec::new(),
-    }
+fn dependency_failed(ctx: &Ctx, name: &ServiceName, dep: &ServiceName, replicas: u32) -> Failed {
+    let failure = Failed::DependencyFailed {
+        service: name.clone(),
+        dependency: dep.clone(),
+    };
+    not_started(ctx, name, replicas, failure.to_string());
+    failure
 }
 
 /// `name` will not start, for `reason`: `status` and the event stream say so.
@@ -170,7 +163,7 @@ async fn service_up(
     deps: Vec<(ServiceName, Gate)>,
     plan: Plan,
     gate: watch::Sender<Option<bool>>,
-) -> Vec<Failure> {
+) -> Vec<Failed> {
     let Some(service) = project.services.get(&name) else {
         gate.send_replace(Some(true));
         return Vec::new();
@@ -187,15 +180,10 @@ async fn service_up(
         });
         let began = Instant::now();
         if let Err(failure) = build(service, &ctx.state).await {
-            ctx.emit(
-                &name,
-                None,
-                Phase::BuildFailed,
-                Some(failure.reason.clone()),
-            );
+            ctx.emit(&name, None, Phase::BuildFailed, Some(failure.to_string()));
             ctx.publish(FleetEvent::BuildFailed {
                 service: name.clone(),
-                reason: failure.reason.clone(),
+                reason: failure.to_string(),
             });
             gate.send_replace(Some(false));
             return vec![failure];
@@ -261,7 +249,7 @@ fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u3
 /// Live replicas of a scaled service are replaced one at a time ([`roll`]), so the service
 /// keeps a ready replica throughout; otherwise (a first start, or a single replica, where
 /// the port allows no overlap) they stop together and their successors start in parallel.
-async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<Failure> {
+async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<Failed> {
     let name = &service.name;
     let existing: BTreeMap<u32, ReplicaHandle> = lock(&ctx.replicas)
         .iter()
@@ -289,7 +277,7 @@ async fn replicas_up(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) 
     // Replicas left alone (same spec) are waited for too: a start reports them ready.
     let kept = (0..scale).filter(|i| !to_start.contains(i));
     failures.append(&mut wait_all(ctx, service, kept).await);
-    failures.sort_by(|a, b| a.reason.cmp(&b.reason));
+    failures.sort_by_cached_key(ToString::to_string);
     failures
 }
 
@@ -321,7 +309,7 @@ async fn wait_all(
     ctx: &Ctx,
     service: &ServiceSpec,
     indexes: impl Iterator<Item = u32>,
-) -> Vec<Failure> {
+) -> Vec<Failed> {
     let handles: Vec<ReplicaHandle> = {
         let replicas = lock(&ctx.replicas);
         indexes
@@ -349,7 +337,7 @@ async fn wait_all(
 /// Waits for one replica's current run; reports how it went as progress, and a failure
 /// when it ended before being ready (a replica in backoff keeps its restart policy, but
 /// the start that waited for it failed).
-pub(super) async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
+pub(super) async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failed> {
     let id = h.id();
     let (phase, snapshot) = match h.wait_started().await {
         Started::Ready(snapshot) => {
@@ -368,23 +356,23 @@ pub(super) async fn replica_ready(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failur
             snapshot,
         ),
     };
-    let reason = failure_reason(&snapshot);
-    ctx.emit(&id.service, Some(id.index), phase, Some(reason.clone()));
-    Some(Failure {
-        unit: id.service.to_string(),
-        reason: format!("{id}: {reason}"),
-        log_tail: tail(&ctx.state.replica_log(id), TAIL_LINES),
-    })
+    let failure = not_ready(ctx, id, &snapshot);
+    let message = failure.to_string();
+    // The progress line names the replica already.
+    let message = message.strip_prefix(&format!("{id}: ")).unwrap_or(&message);
+    ctx.emit(&id.service, Some(id.index), phase, Some(message.to_owned()));
+    Some(failure)
 }
 
-fn failure_reason(snapshot: &Snapshot) -> String {
-    let why = snapshot
-        .reason
-        .clone()
-        .unwrap_or_else(|| snapshot.state.to_string());
-    match snapshot.state {
-        ReplicaState::Backoff => format!("{why} before it was ready; restarting with backoff"),
-        ReplicaState::Exited => format!("{why} before it was ready"),
-        _ => why,
+fn not_ready(ctx: &Ctx, id: &ReplicaId, snapshot: &Snapshot) -> Failed {
+    Failed::NotReady {
+        replica: id.clone(),
+        state: snapshot.state,
+        reason: snapshot
+            .reason
+            .clone()
+            .unwrap_or_else(|| snapshot.state.to_string()),
+        kept: Vec::new(),
+        log_tail: tail(&ctx.state.replica_log(id), TAIL_LINES),
     }
 }

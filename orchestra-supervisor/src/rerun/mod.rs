@@ -202,13 +202,13 @@ impl RerunRuntime {
             .restart(project, std::slice::from_ref(service), events)
             .await;
         let _ = drain.await;
-        let dependants = if outcome.ok && spec.is_task() {
+        let dependants = if outcome.is_ok() && spec.is_task() {
             self.restart_dependants(project, service).await
         } else {
             None
         };
         let outcome = dependants.unwrap_or(outcome);
-        if outcome.ok {
+        if outcome.is_ok() {
             self.inner.lock().await.failures.remove(service);
             self.say(
                 service,
@@ -221,7 +221,7 @@ impl RerunRuntime {
             let why = outcome
                 .failures
                 .first()
-                .map_or_else(|| "the rebuild failed".to_owned(), |f| f.reason.clone());
+                .map_or_else(|| "the rebuild failed".to_owned(), ToString::to_string);
             self.fail(service, format!("{why}; still running the previous build"))
                 .await;
         }

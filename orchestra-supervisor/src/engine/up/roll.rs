@@ -10,10 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use orchestra_core::protocol::Failure;
+use orchestra_core::ReplicaId;
 use orchestra_core::spec::ServiceSpec;
 
 use super::{replica_ready, start_replica};
+use crate::engine::Failed;
 use crate::engine::fleet::{Ctx, stop_all};
 use crate::job::ReplicaHandle;
 
@@ -34,7 +35,7 @@ pub(super) async fn roll(
     service: &ServiceSpec,
     to_start: &[u32],
     existing: &BTreeMap<u32, ReplicaHandle>,
-) -> Vec<Failure> {
+) -> Vec<Failed> {
     let (mut order, running): (Vec<u32>, Vec<u32>) =
         to_start.iter().partition(|&&i| !live(existing, i));
     order.extend(running);
@@ -44,19 +45,15 @@ pub(super) async fn roll(
         }
         let new = start_replica(ctx, service, index);
         if let Some(mut failure) = replica_ready(ctx, &new).await {
-            let left: Vec<String> = order[done + 1..]
-                .iter()
-                .filter(|&&i| live(existing, i))
-                .map(|i| format!("{}.{i}", service.name))
-                .collect();
-            if !left.is_empty() {
-                failure.reason = format!(
-                    "{}; stopped replacing replicas, {} kept",
-                    failure.reason,
-                    left.join(", ")
+            if let Failed::NotReady { kept, .. } = &mut failure {
+                kept.extend(
+                    order[done + 1..]
+                        .iter()
+                        .filter(|&&i| live(existing, i))
+                        .map(|&i| ReplicaId::new(service.name.clone(), i)),
                 );
             }
-            tracing::warn!(service = %service.name, reason = %failure.reason, "roll stopped");
+            tracing::warn!(service = %service.name, reason = %failure, "roll stopped");
             return vec![failure];
         }
     }
@@ -130,12 +127,17 @@ mod tests {
         let p = project(tmp.path());
         let engine = Engine::new(StateDir::for_project(tmp.path()));
         let (tx, _) = mpsc::unbounded_channel();
-        assert!(engine.start(&p, &[], StartOptions::default(), tx).await.ok);
+        assert!(
+            engine
+                .start(&p, &[], StartOptions::default(), tx)
+                .await
+                .is_ok()
+        );
         let before = pids(&engine).await;
 
         let (tx, rx) = mpsc::unbounded_channel();
         let outcome = engine.restart(&p, &[], tx).await;
-        assert!(outcome.ok, "{outcome:?}");
+        assert!(outcome.is_ok(), "{outcome:?}");
         let seen = phases(rx);
         for n in 0..2 {
             // Replica n is ready again before replica n + 1 goes down.
@@ -150,7 +152,7 @@ mod tests {
             "{before:?} {after:?}"
         );
         let (tx, _) = mpsc::unbounded_channel();
-        assert!(engine.stop(&[], tx).await.ok);
+        assert!(engine.stop(&[], tx).await.is_ok());
     }
 
     #[tokio::test]
@@ -159,15 +161,20 @@ mod tests {
         let p = project(tmp.path());
         let engine = Engine::new(StateDir::for_project(tmp.path()));
         let (tx, _) = mpsc::unbounded_channel();
-        assert!(engine.start(&p, &[], StartOptions::default(), tx).await.ok);
+        assert!(
+            engine
+                .start(&p, &[], StartOptions::default(), tx)
+                .await
+                .is_ok()
+        );
         let before = pids(&engine).await;
 
         std::fs::write(tmp.path().join("fail"), "").expect("the marker is written");
         let (tx, _) = mpsc::unbounded_channel();
         let outcome = engine.restart(&p, &[], tx).await;
-        assert!(!outcome.ok);
+        assert!(!outcome.is_ok());
         assert_eq!(outcome.failures.len(), 1, "{outcome:?}");
-        let reason = &outcome.failures[0].reason;
+        let reason = &outcome.failures[0].to_string();
         assert!(
             reason.starts_with("web.1: ")
                 && reason.ends_with("stopped replacing replicas, web.2 kept"),
@@ -178,6 +185,6 @@ mod tests {
         assert_eq!(after[1], None, "the new web.1 failed");
         assert_eq!(after[2], before[2], "web.2 still runs the previous build");
         let (tx, _) = mpsc::unbounded_channel();
-        assert!(engine.stop(&[], tx).await.ok);
+        assert!(engine.stop(&[], tx).await.is_ok());
     }
 }

@@ -8,19 +8,19 @@
 //! request with its exit status and the end of its log, and keeps its dependants from
 //! starting.
 
-use orchestra_core::protocol::{Failure, Phase};
+use orchestra_core::protocol::Phase;
 use orchestra_core::spec::ServiceSpec;
 use orchestra_core::{ReplicaId, ReplicaState};
 
 use super::super::build::{TAIL_LINES, tail};
 use super::super::fleet::{Ctx, stop_all};
-use super::super::lock;
+use super::super::{Failed, lock};
 use super::{Plan, start_replica, to_start};
 use crate::job::ReplicaHandle;
 
 /// Runs `service` (a task) unless it already succeeded with this spec, and waits until it
 /// has finished; a failure when it did not exit 0.
-pub(super) async fn task_up(ctx: &Ctx, service: &ServiceSpec, plan: &Plan) -> Vec<Failure> {
+pub(super) async fn task_up(ctx: &Ctx, service: &ServiceSpec, plan: &Plan) -> Vec<Failed> {
     let id = ReplicaId::new(service.name.clone(), 0);
     let existing = lock(&ctx.replicas).get(&id).cloned();
     let handle = match existing {
@@ -45,7 +45,7 @@ pub(super) async fn task_up(ctx: &Ctx, service: &ServiceSpec, plan: &Plan) -> Ve
 }
 
 /// Waits until the task's run is over: `None` when it exited 0, else why it failed.
-async fn finished(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
+async fn finished(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failed> {
     let id = h.id();
     let state = h.wait_final().await;
     if state == ReplicaState::Exited {
@@ -63,9 +63,9 @@ async fn finished(ctx: &Ctx, h: &ReplicaHandle) -> Option<Failure> {
         Phase::Crashed,
         Some(why.clone()),
     );
-    Some(Failure {
-        unit: id.service.to_string(),
-        reason: format!("{id}: task failed: {why}"),
+    Some(Failed::TaskFailed {
+        replica: id.clone(),
+        reason: why,
         log_tail: tail(&ctx.state.replica_log(id), TAIL_LINES),
     })
 }
