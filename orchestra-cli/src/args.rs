@@ -100,9 +100,10 @@ it detects (folders with go.mod or a main package), and add .orchestra/ to .giti
     #[command(after_help = "Examples:\n  orchestra vendors up\n  orchestra vendors down --volumes")]
     Vendors(VendorsArgs),
 
-    /// Print the environment of a service as shell `export` lines.
+    /// Print a service's environment as shell `export` lines, or the fleet as a Compose file
+    /// or Kubernetes manifests.
     #[command(
-        after_help = "Examples:\n  eval \"$(orchestra export users)\"\n  orchestra export --format compose"
+        after_help = "Examples:\n  eval \"$(orchestra export users)\"\n  orchestra export --format compose --build-images -o docker-compose.yml\n  orchestra export --format kubernetes | kubectl apply -f -"
     )]
     Export(ExportArgs),
 
@@ -294,12 +295,21 @@ pub enum VendorsAction {
 /// `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The service whose environment to print (the project's when none).
+    /// The service whose environment to print (the project's when none); `--format env` only.
     #[arg(value_name = "SERVICE")]
     pub service: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
     pub format: ExportFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Build the images the export names first, with the builder `start --docker` uses.
+    #[arg(long)]
+    pub build_images: bool,
+    /// The Kubernetes namespace (the project's name when not given).
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
 }
 
 /// Formats of `export`.

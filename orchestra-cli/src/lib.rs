@@ -17,6 +17,7 @@ pub mod context;
 pub mod daemon;
 pub mod diagnostics;
 pub mod error;
+pub mod export;
 pub mod hooks;
 pub mod last_known;
 pub mod output;
@@ -95,7 +96,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Init(args) => commands::init::run(&cx, &args),
         Command::Config(args) => commands::config::run(&mut cx, &args),
         Command::Schema(args) => commands::schema::run(&mut cx, &args),
-        Command::Export(args) => commands::export::run(&mut cx, &args),
+        Command::Export(args) => block_on(commands::export::run(&mut cx, &args)),
         Command::Completions(args) => commands::completions::run(&args),
         Command::ListServices => {
             for name in cx.project()?.service_names() {

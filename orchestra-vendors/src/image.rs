@@ -2,6 +2,7 @@
 //! building minimal FROM-scratch images through the Engine API with no registry involved.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
@@ -112,6 +113,16 @@ pub(crate) async fn build_scratch(
     tag: &str,
     binary: &Path,
 ) -> Result<(), VendorError> {
+    build_scratch_with(docker, tag, binary, &[]).await
+}
+
+/// [`build_scratch`] with `extra` programs copied beside the binary, each as `/<name>`.
+pub(crate) async fn build_scratch_with(
+    docker: &Docker,
+    tag: &str,
+    binary: &Path,
+    extra: &[(&str, Vec<u8>)],
+) -> Result<(), VendorError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| VendorError::Io { path, source }
@@ -132,14 +143,23 @@ pub(crate) async fn build_scratch(
     } else {
         String::new()
     };
+    let extra_lines = extra.iter().fold(String::new(), |mut lines, (name, _)| {
+        let _ = writeln!(lines, "COPY {name} /{name}");
+        lines
+    });
     let dockerfile = format!(
-        "FROM scratch\nCOPY {file_name} /{file_name}\n{ca_line}ENTRYPOINT [\"/{file_name}\"]\n"
+        "FROM scratch\nCOPY {file_name} /{file_name}\n{extra_lines}{ca_line}ENTRYPOINT [\"/{file_name}\"]\n"
     );
 
     let mut files = vec![
         ("Dockerfile", dockerfile.into_bytes(), 0o644),
         (file_name, program, 0o755),
     ];
+    files.extend(
+        extra
+            .iter()
+            .map(|(name, bytes)| (*name, bytes.clone(), 0o755)),
+    );
     if let Some(ca) = ca {
         files.push(("ca-certificates.crt", ca, 0o644));
     }

@@ -6,6 +6,7 @@ mod cli;
 mod docker_mode;
 mod engine;
 mod examples;
+mod export;
 mod fleet;
 mod foundation;
 mod harness;

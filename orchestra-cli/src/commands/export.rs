@@ -1,25 +1,88 @@
-//! `orchestra export`: a service's environment as shell `export` lines.
+//! `orchestra export`: a service's environment as shell `export` lines, or the whole fleet
+//! as a Compose file or Kubernetes manifests (see [`crate::export`]).
 
 use std::io::Write;
 
 use orchestra_config::Section;
-use orchestra_core::spec::Env;
+use orchestra_core::address::Addressing;
+use orchestra_core::spec::{Env, ProjectSpec};
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::context::Context;
-use crate::error::CliError;
+use crate::error::{CliError, error_chain};
+use crate::export::{Exported, compose};
 
-/// Prints `export KEY='value'` lines: the project's env, or a service's (as its replica 0
-/// sees it, with PORT and the vendor addresses).
-pub fn run(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
-    // When these formats come, a task (`task: true`) maps as `TaskSpec`'s docs describe.
-    match args.format {
-        ExportFormat::Env => {}
-        ExportFormat::Compose => return Err(CliError::NotImplemented("export --format compose")),
-        ExportFormat::Kubernetes => {
+/// Prints `export KEY='value'` lines (the project's env, or a service's as its replica 0
+/// sees it, with PORT and the addresses of what it depends on), or the fleet in another
+/// engine's format.
+pub async fn run(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
+    if args.format == ExportFormat::Env {
+        return env(cx, args);
+    }
+    if let Some(service) = &args.service {
+        return Err(CliError::usage(
+            format!(
+                "`--format {}` exports the whole fleet, not `{service}`",
+                format_name(args.format)
+            ),
+            "leave the service out, or use `--format env` for one service's environment",
+        ));
+    }
+    let project = cx.resolve_for(Section::Export, Addressing::Names)?;
+    crate::hooks::run(&project, crate::hooks::When::Before)?;
+    if args.build_images {
+        build_images(&project).await?;
+    }
+    let exported = match args.format {
+        ExportFormat::Compose => compose::export(&project),
+        ExportFormat::Env | ExportFormat::Kubernetes => {
             return Err(CliError::NotImplemented("export --format kubernetes"));
         }
     }
+    .map_err(|e| CliError::Failed(format!("cannot write the export: {e}")))?;
+    write(args, &exported)?;
+    crate::hooks::run(&project, crate::hooks::When::After)
+}
+
+fn format_name(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Env => "env",
+        ExportFormat::Compose => "compose",
+        ExportFormat::Kubernetes => "kubernetes",
+    }
+}
+
+/// Builds the images the export names, saying which on stderr (stdout holds the export).
+async fn build_images(project: &ProjectSpec) -> Result<(), CliError> {
+    let docker = orchestra_vendors::connect()
+        .await
+        .map_err(|e| CliError::Failed(error_chain(&e)))?;
+    let built = orchestra_vendors::backend::export::build_export_images(&docker, project)
+        .await
+        .map_err(|e| CliError::Failed(error_chain(&e)))?;
+    for tag in built {
+        eprintln!("built {tag}");
+    }
+    Ok(())
+}
+
+/// Writes the document to `-o FILE` or stdout, and each note to stderr.
+fn write(args: &ExportArgs, exported: &Exported) -> Result<(), CliError> {
+    for note in &exported.notes {
+        eprintln!("warning: {note}");
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &exported.text)
+            .map_err(CliError::io(format!("writing {}", path.display()))),
+        None => std::io::stdout()
+            .lock()
+            .write_all(exported.text.as_bytes())
+            .map_err(CliError::io("writing to stdout")),
+    }
+}
+
+/// `--format env`: the `export` lines of the project's or one service's environment.
+fn env(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Export)?;
     let env = match &args.service {
         None => project.env.clone(),
@@ -38,10 +101,11 @@ pub fn run(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
         }
     };
     crate::hooks::run(&project, crate::hooks::When::Before)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(render(&env).as_bytes())
-        .map_err(CliError::io("writing to stdout"))?;
+    let exported = Exported {
+        text: render(&env),
+        notes: Vec::new(),
+    };
+    write(args, &exported)?;
     crate::hooks::run(&project, crate::hooks::When::After)
 }
 

@@ -220,7 +220,10 @@ fn file_name(path: &Path) -> String {
 
 /// `CGO_ENABLED=0 GOOS=linux go build -o <binary> .` in the service folder, with the
 /// service's environment (GOFLAGS and friends apply as in the host build).
-async fn go_build_static(service: &ServiceSpec, binary: &Path) -> Result<(), SpawnError> {
+pub(crate) async fn go_build_static(
+    service: &ServiceSpec,
+    binary: &Path,
+) -> Result<(), SpawnError> {
     let failed = |output: String| SpawnError::StaticBuild {
         service: service.name.clone(),
         dir: service.dir.clone(),
@@ -280,11 +283,11 @@ pub(crate) fn image_tag(project: &ProjectName, service: &ServiceName, hash: &str
 
 /// `orchestra-<project>/`: what the repository of every image built for the project's
 /// services starts with, and nothing else's does.
-fn image_repository_prefix(project: &ProjectName) -> String {
+pub(crate) fn image_repository_prefix(project: &ProjectName) -> String {
     format!("orchestra-{}/", tag_part(project.as_str()))
 }
 
-fn tag_part(s: &str) -> String {
+pub(crate) fn tag_part(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
     let trimmed = lower.trim_end_matches(['-', '_']);
     if trimmed.is_empty() {

@@ -23,6 +23,7 @@
 
 mod container;
 mod error;
+pub mod export;
 mod identity;
 mod image;
 mod replica;

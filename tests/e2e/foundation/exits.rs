@@ -65,17 +65,17 @@ fn unknown_commands_and_flags_are_usage_errors() {
 }
 
 #[test]
-fn what_is_not_built_yet_says_so_with_exit_2() {
+fn a_whole_fleet_export_naming_a_service_is_refused_with_exit_2() {
     let fleet = Fleet::new()
         .orchestra_yml("")
         .service("svc", "run: sleep 60\n");
-    for args in [
-        &["export", "--format", "compose"][..],
-        &["export", "svc", "--format", "kubernetes"],
-    ] {
-        let out = fleet.cmd(args).run();
+    for format in ["compose", "kubernetes"] {
+        let out = fleet.cmd(["export", "svc", "--format", format]).run();
         assert_clean_failure(&out, 2);
-        assert!(out.stderr.contains("not implemented"), "{args:?}: {out}");
-        assert_eq!(out.stdout, "", "{args:?}: {out}");
+        assert!(
+            out.stderr.contains("exports the whole fleet, not `svc`"),
+            "{format}: {out}"
+        );
+        assert_eq!(out.stdout, "", "{format}: {out}");
     }
 }
