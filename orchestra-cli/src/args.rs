@@ -220,9 +220,9 @@ pub struct LogsArgs {
     /// Keep following new lines.
     #[arg(short, long)]
     pub follow: bool,
-    /// Lines of history per replica (0 for all).
-    #[arg(short = 'n', long = "lines", default_value_t = 100, value_name = "N")]
-    pub lines: usize,
+    /// Lines of history per replica and vendor: the last N (0 for none; all when not given).
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<usize>,
     /// Only lines written since a duration ago (10m) or a time (2026-01-31T10:00:00).
     #[arg(long, value_name = "DUR|TIME")]
     pub since: Option<String>,

@@ -9,6 +9,8 @@
 //! The unfinished last line of the current file is not history yet: the [`Resume`] point
 //! handed to a follower is its start, so a follower prints it once it is finished.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io;
 use std::time::SystemTime;
@@ -60,6 +62,12 @@ pub fn read_history(sources: &[LogSource], lines: usize, query: &Query) -> Resul
     read_limited(sources, (lines > 0).then_some(lines), query)
 }
 
+/// Where each source's history ends, without reading it: what a follower that shows no
+/// history (`logs -f -n 0`) starts from.
+pub fn history_end(sources: &[LogSource]) -> Result<Resume> {
+    Ok(read_limited(sources, Some(0), &Query::new())?.resume)
+}
+
 /// Like [`read_history`], with `None` meaning every line and `Some(0)` none (used to start
 /// following at the end).
 pub(crate) fn read_limited(
@@ -75,13 +83,37 @@ pub(crate) fn read_limited(
         per_source.push(lines);
         cursors.push(cursor);
     }
-    let mut lines: Vec<(Option<SystemTime>, LogLine)> = per_source.into_iter().flatten().collect();
-    // Stable: equal times keep each source's own order, and the sources' order.
-    lines.sort_by_key(|(written, _)| *written);
     Ok(History {
-        lines: lines.into_iter().map(|(_, line)| line).collect(),
+        lines: merge(per_source),
         resume: Resume { cursors },
     })
+}
+
+/// Merges the sources' lines, each source kept in its own order, taking next the line
+/// written first among the sources' next lines, as [`crate::stream_history`] does; equal
+/// times come out in the order of the sources.
+fn merge(per_source: Vec<Vec<Written>>) -> Vec<LogLine> {
+    let mut out = Vec::with_capacity(per_source.iter().map(Vec::len).sum());
+    let mut queues: Vec<std::vec::IntoIter<Written>> =
+        per_source.into_iter().map(Vec::into_iter).collect();
+    let mut heap = BinaryHeap::with_capacity(queues.len());
+    let mut heads: Vec<Option<LogLine>> = Vec::with_capacity(queues.len());
+    for (i, queue) in queues.iter_mut().enumerate() {
+        heads.push(queue.next().map(|(written, line)| {
+            heap.push(Reverse((written, i)));
+            line
+        }));
+    }
+    while let Some(Reverse((_, i))) = heap.pop() {
+        if let Some(line) = heads[i].take() {
+            out.push(line);
+        }
+        if let Some((written, line)) = queues[i].next() {
+            heads[i] = Some(line);
+            heap.push(Reverse((written, i)));
+        }
+    }
+    out
 }
 
 /// One file of a source's history, as found under the rotation lock.

@@ -9,9 +9,10 @@
 //! - [`discover`] lists the [`LogSource`]s of a logs folder for a [`Selection`].
 //! - [`read_history`] reads the last lines of each source backwards from the end (rotated
 //!   files included) and returns them with a [`Resume`] point.
-//! - [`stream_history`] streams all of the history instead (`logs -n 0`): each source read
+//! - [`stream_history`] streams all of the history instead (`logs`): each source read
 //!   forward in large chunks, the sources merged by time one line at a time, in constant
 //!   memory however large the files; it ends with the same [`Resume`] point.
+//!   [`history_end`] gives that point without reading anything (`logs -f -n 0`).
 //! - [`Follow`] watches the folder with inotify and reads appended bytes on one thread in
 //!   fair rounds, surviving rotations (see [`rotate`]) without losing or repeating a line;
 //!   lines arrive in batches of bounded size through a bounded tokio channel, so memory
@@ -81,7 +82,7 @@ mod tail;
 pub use care::{LogCare, SharedSettings};
 pub use error::{LogsError, Result};
 pub use format::{Formatter, json_line, write_json_line};
-pub use history::{History, Resume, read_history};
+pub use history::{History, Resume, history_end, read_history};
 pub use index::{Index, IndexEntry, IndexWriter, Timeline, index_path, line_times};
 pub use line::{LogLine, MAX_LINE_BYTES};
 pub use mux::{Follow, FollowOptions, SkipBehind, Start};

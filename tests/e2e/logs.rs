@@ -10,6 +10,7 @@ mod busy;
 mod content;
 mod format;
 mod index;
+mod lines;
 mod query;
 mod times;
 mod volume;

@@ -120,8 +120,8 @@ fn query(args: &LogsArgs) -> Result<Query, CliError> {
     Ok(query)
 }
 
-/// Prints every line of the history as it is read, without holding it in memory (`-n 0`
-/// on a large log folder is piped into grep).
+/// Prints every line of the history as it is read, without holding it in memory (`logs`
+/// of a large log folder is piped into grep).
 fn print_all(
     sources: &[LogSource],
     query: &Query,
@@ -157,8 +157,8 @@ fn stdout_error(e: std::io::Error) -> CliError {
     CliError::io("writing to stdout")(e)
 }
 
-/// Prints the last `lines` lines of each selected source (all of them for 0), then
-/// follows them when `follow`, until Ctrl-C or a closed pipe.
+/// Prints the last `lines` lines of each selected source (all of them for `None`, none
+/// for 0, as `tail -n 0`), then follows them when `follow`, until Ctrl-C or a closed pipe.
 ///
 /// Following prints on a thread of its own: a write to a terminal or pipe that reads
 /// slowly blocks, and Ctrl-C must end the command at once rather than after it. A source
@@ -168,7 +168,7 @@ pub async fn show(
     state: &StateDir,
     selection: Selection,
     query: Query,
-    lines: usize,
+    lines: Option<usize>,
     follow: bool,
     view: View,
 ) -> Result<(), CliError> {
@@ -204,7 +204,7 @@ struct Printing {
     state: StateDir,
     selection: Selection,
     query: Query,
-    lines: usize,
+    lines: Option<usize>,
     follow: bool,
     view: View,
 }
@@ -220,10 +220,11 @@ impl Printing {
         }
         let stdout = std::io::stdout();
         let mut out = BufWriter::with_capacity(256 << 10, stdout.lock());
-        let resume = if self.lines == 0 {
-            print_all(&sources, &self.query, &mut self.view, &mut out)?
-        } else {
-            print_last(&sources, self.lines, &self.query, &mut self.view, &mut out)?
+        let resume = match self.lines {
+            None => print_all(&sources, &self.query, &mut self.view, &mut out)?,
+            Some(0) => orchestra_logs::history_end(&sources)
+                .map_err(CliError::logs("cannot read the logs"))?,
+            Some(lines) => print_last(&sources, lines, &self.query, &mut self.view, &mut out)?,
         };
         out.flush().map_err(io("writing to stdout"))?;
         if !self.follow {

@@ -72,7 +72,7 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
                 json: false,
                 formatter: Formatter::new(&[], cx.out.color, false),
             };
-            super::logs::show(&state, selection, Query::new(), 100, false, view).await?;
+            super::logs::show(&state, selection, Query::new(), Some(100), false, view).await?;
         }
     }
     hooks::run(&project, When::After)

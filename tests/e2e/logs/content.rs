@@ -48,7 +48,7 @@ fn lines_written_in_pieces_arrive_whole_live_and_from_history() {
         ),
     );
     fleet.cmd(["start"]).assert_success();
-    let follow = collect(&fleet, &["logs", "-f", "-n", "0"]);
+    let follow = collect(&fleet, &["logs", "-f"]);
     fleet.write("go", "");
     follow.wait_for(PATIENCE * 3, "scribe done", |v| {
         v.iter().any(|(_, t)| t == "scribe done").then_some(())
@@ -60,7 +60,7 @@ fn lines_written_in_pieces_arrive_whole_live_and_from_history() {
     follow.with(|v| assert_eq!(texts(v), expected, "followed lines"));
     drop(follow);
 
-    let out = fleet.cmd(["logs", "--json", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs", "--json"]).assert_success();
     let history: Vec<String> = parse_json_lines(&out).into_iter().map(|(_, l)| l).collect();
     assert_eq!(history, expected);
 }
@@ -77,7 +77,7 @@ fn a_writer_stalled_mid_line_is_shown_after_a_grace_and_history_keeps_the_whole_
         ),
     );
     fleet.cmd(["start"]).assert_success();
-    let follow = collect(&fleet, &["logs", "-f", "-n", "0"]);
+    let follow = collect(&fleet, &["logs", "-f"]);
     // The unfinished line is not held back forever: after a short grace it is shown.
     follow.wait_for(PATIENCE, "the unfinished line", |v| {
         v.iter()
@@ -100,7 +100,7 @@ fn a_writer_stalled_mid_line_is_shown_after_a_grace_and_history_keeps_the_whole_
     });
     drop(follow);
 
-    let out = fleet.cmd(["logs", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs"]).assert_success();
     assert_eq!(
         out.stdout, "slow | first half, second half\nslow | scribe done\n",
         "{out}"
@@ -122,7 +122,7 @@ fn a_one_mebibyte_line_passes_intact() {
         ),
     );
     fleet.cmd(["start"]).assert_success();
-    let follow = collect(&fleet, &["logs", "-f", "-n", "0"]);
+    let follow = collect(&fleet, &["logs", "-f"]);
     fleet.write("go", "");
     follow.wait_for(PATIENCE * 3, "scribe done", |v| {
         v.iter().any(|(_, t)| t == "scribe done").then_some(())
@@ -145,7 +145,7 @@ fn a_one_mebibyte_line_passes_intact() {
     });
     drop(follow);
 
-    let out = fleet.cmd(["logs", "--json", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs", "--json"]).assert_success();
     let lines: Vec<String> = parse_json_lines(&out).into_iter().map(|(_, l)| l).collect();
     assert_eq!(lines.len(), 3);
     assert!(
@@ -163,7 +163,7 @@ fn bytes_that_are_not_utf8_are_shown_lossily() {
         .orchestra_yml("")
         .service("raw", &scribe("binary", ""));
     fleet.cmd(["start"]).assert_success();
-    let follow = collect(&fleet, &["logs", "-f", "-n", "0"]);
+    let follow = collect(&fleet, &["logs", "-f"]);
     follow.wait_for(PATIENCE, "scribe done", |v| {
         v.iter().any(|(_, t)| t == "scribe done").then_some(())
     });
@@ -172,12 +172,12 @@ fn bytes_that_are_not_utf8_are_shown_lossily() {
     follow.with(|v| assert_eq!(texts(v), expected));
     drop(follow);
 
-    let out = fleet.cmd(["logs", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs"]).assert_success();
     assert_eq!(
         out.stdout,
         format!("raw | {lossy}\nraw | valid é\nraw | scribe done\n")
     );
-    let out = fleet.cmd(["logs", "--json", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs", "--json"]).assert_success();
     let groups = by_replica(parse_json_lines(&out));
     assert_eq!(groups[&("raw".to_owned(), 0)], expected);
 }
@@ -195,7 +195,7 @@ fn a_closed_stdout_pipe_ends_logs_quickly_and_quietly() {
         out.stdout.matches("flood done").count() == 2
     });
 
-    for args in ["logs -n 0", "logs -f -n 0", "logs --json -n 0"] {
+    for args in ["logs", "logs -f", "logs --json"] {
         // The exit status of orchestra itself, not of `head`, is written to a file.
         let script = format!(
             "{{ \"$OBIN\" {args} 2>stderr; echo $? >status; }} | head -1; cat status; cat stderr"

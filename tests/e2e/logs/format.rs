@@ -20,7 +20,7 @@ fn greeting_fleet() -> Fleet {
         .service("billing-worker", greet);
     fleet.cmd(["start"]).assert_success();
     wait_until(PATIENCE, "every replica's two lines", || {
-        let out = fleet.cmd(["logs", "-n", "0"]).assert_success();
+        let out = fleet.cmd(["logs"]).assert_success();
         out.stdout.matches("second line").count() == 3
     });
     fleet
@@ -41,7 +41,7 @@ fn grouped(stdout: &str) -> String {
 #[test]
 fn prefixes_are_aligned_and_single_replicas_show_no_number() {
     let fleet = greeting_fleet();
-    let out = fleet.cmd(["logs", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs"]).assert_success();
     assert!(!out.stdout.contains('\x1b'), "colour off a terminal: {out}");
     snapshots().bind(|| insta::assert_snapshot!(grouped(&redact(&out.stdout, &fleet))));
 

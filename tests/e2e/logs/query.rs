@@ -48,10 +48,10 @@ fn n_counts_lines_per_replica_and_a_selection_shows_only_its_services() {
     );
     assert_eq!(groups.len(), 4, "{:?}", groups.keys());
 
-    // -n 0 is everything; the default is the last 100 per replica.
-    let all = json_groups(&fleet, &["-n", "0"]);
+    // Without -n, everything; -n 0, nothing (as `tail -n 0`).
+    let all = json_groups(&fleet, &[]);
     assert_eq!(all[&key("flood", 1)], flood_output(50));
-    assert_eq!(json_groups(&fleet, &[])[&key("flood", 2)], flood_output(50));
+    assert!(json_groups(&fleet, &["-n", "0"]).is_empty());
 
     // One service, by name; or all but one.
     let only = json_groups(&fleet, &["-n", "2", "raw"]);
@@ -68,7 +68,7 @@ fn n_counts_lines_per_replica_and_a_selection_shows_only_its_services() {
 #[test]
 fn grep_keeps_matching_lines_of_every_replica() {
     let fleet = finished_fleet();
-    let groups = json_groups(&fleet, &["-n", "0", "--grep", r"^line 4\d$"]);
+    let groups = json_groups(&fleet, &["--grep", r"^line 4\d$"]);
     let forties: Vec<String> = (40..50).map(|i| format!("line {i}")).collect();
     assert_eq!(groups.len(), 3, "{:?}", groups.keys());
     for lines in groups.values() {
@@ -88,15 +88,13 @@ fn grep_keeps_matching_lines_of_every_replica() {
 #[test]
 fn since_excludes_what_is_older_than_the_window() {
     let fleet = finished_fleet();
-    let everything = json_groups(&fleet, &["-n", "0", "--since", "1h"]);
+    let everything = json_groups(&fleet, &["--since", "1h"]);
     assert_eq!(everything[&key("flood", 0)], flood_output(50));
     assert_eq!(everything.len(), 4);
 
     // A window starting in the future holds nothing.
     let future = an_hour_from_now();
-    let out = fleet
-        .cmd(["logs", "-n", "0", "--since", &future])
-        .assert_success();
+    let out = fleet.cmd(["logs", "--since", &future]).assert_success();
     assert_eq!(out.stdout, "", "--since {future}");
 
     // raw's first run ended "two hours ago": a one-hour window shows only its second run,
@@ -113,9 +111,9 @@ fn since_excludes_what_is_older_than_the_window() {
         .unwrap_or_else(|e| panic!("the first run's log {}: {e}", previous.display()))
         .set_modified(SystemTime::now() - Duration::from_secs(2 * 3600))
         .expect("set the log's modification time");
-    let one_run = json_groups(&fleet, &["-n", "0", "--since", "1h", "raw"]);
+    let one_run = json_groups(&fleet, &["--since", "1h", "raw"]);
     assert_eq!(one_run[&key("raw", 0)].len(), 3, "{one_run:?}");
-    let two_runs = json_groups(&fleet, &["-n", "0", "--since", "3h", "raw"]);
+    let two_runs = json_groups(&fleet, &["--since", "3h", "raw"]);
     assert_eq!(two_runs[&key("raw", 0)].len(), 6, "{two_runs:?}");
 
     let out = fleet

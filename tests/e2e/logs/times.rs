@@ -89,7 +89,8 @@ fn a_line_is_stamped_between_its_write_and_the_next() {
 
 /// History from several services and replicas comes back in the order the lines were
 /// written, as `logs -f` showed them, not grouped by source. Three writers (`a.0`, `b.0`,
-/// `a.1`) take turns through files, each writing one step and then handing the turn on.
+/// `a.1`) take turns through files, each writing one step and then handing the turn on
+/// 0.3 s later (time enough for a follower on a busy machine to read each step alone).
 #[test]
 fn history_of_several_sources_is_merged_in_the_order_written() {
     const STEPS: usize = 6;
@@ -102,7 +103,7 @@ fn history_of_several_sources_is_merged_in_the_order_written() {
             "run: {:?}\n",
             format!(
                 "t='{}'; k={first}; while [ $k -lt {STEPS} ]; do \
-                 while [ ! -e $t/$k ]; do sleep 0.01; done; echo \"step $k\"; sleep 0.1; \
+                 while [ ! -e $t/$k ]; do sleep 0.01; done; echo \"step $k\"; sleep 0.3; \
                  touch $t/$((k+1)); k=$((k+3)); done; exec sleep 1000",
                 turns.display()
             )

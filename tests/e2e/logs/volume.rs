@@ -89,7 +89,7 @@ fn numbered_lines_from_four_replicas_arrive_complete_and_in_order_live_and_from_
     // from the first byte, then let them write.
     let follow = Stream::spawn(
         &fleet,
-        &["logs", "-f", "-n", "0"],
+        &["logs", "-f"],
         Numbering::default(),
         Numbering::consume,
     );
@@ -109,7 +109,7 @@ fn numbered_lines_from_four_replicas_arrive_complete_and_in_order_live_and_from_
 
     let started = Instant::now();
     let out = fleet
-        .cmd(["logs", "--json", "-n", "0"])
+        .cmd(["logs", "--json"])
         .timeout(deadline)
         .assert_success();
     let history = started.elapsed();
@@ -139,7 +139,7 @@ fn a_restart_during_follow_loses_and_repeats_nothing() {
         &format!("scale: 2\nenv: {{ LINES: \"{LINES}\" }}\n"),
     );
     fleet.cmd(["start"]).assert_success();
-    let follow = Stream::spawn(&fleet, &["logs", "-f", "-n", "0"], Vec::new(), |v, l| {
+    let follow = Stream::spawn(&fleet, &["logs", "-f"], Vec::new(), |v, l| {
         v.push(l.to_owned());
     });
     let done_count =
@@ -167,7 +167,7 @@ fn a_restart_during_follow_loses_and_repeats_nothing() {
         assert_runs_equal(&format!("followed {replica:?}"), got, &expected);
     }
     // History agrees, whatever became of the first run's file at the restart.
-    let out = fleet.cmd(["logs", "--json", "-n", "0"]).assert_success();
+    let out = fleet.cmd(["logs", "--json"]).assert_success();
     for (replica, got) in by_replica(parse_json_lines(&out)) {
         assert_runs_equal(&format!("history {replica:?}"), &got, &expected);
     }
@@ -202,7 +202,7 @@ fn follow_started_before_the_fleet_reads_replicas_that_appear_from_their_first_l
     );
     let follow = Stream::spawn(
         &fleet,
-        &["logs", "-f", "-n", "0"],
+        &["logs", "-f"],
         Numbering::default(),
         Numbering::consume,
     );
