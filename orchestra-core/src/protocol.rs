@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::event::FleetEvent;
 use crate::name::{ServiceName, VendorName};
 use crate::spec::ProjectSpec;
 use crate::state::ReplicaStatus;
@@ -74,6 +75,10 @@ pub enum Request {
     },
     /// Report every replica's status.
     Status,
+    /// Stream the fleet's events ([`Event::Fleet`]) as they happen, until the client hangs
+    /// up. What `ps --watch`, `why` and the terminal UI read; it does not keep an idle
+    /// daemon alive (the stream then ends with [`Event::Done`]).
+    Subscribe,
     /// Stop everything and exit.
     Shutdown,
 }
@@ -154,6 +159,15 @@ pub enum Event {
         /// What is wrong, in a few words.
         message: String,
     },
+    /// Something happened in the fleet (the answer to [`Request::Subscribe`]); its fields
+    /// sit beside the `event` tag: `{"event":"fleet","kind":"ready","replica":…,"pid":…}`.
+    Fleet(FleetEvent),
+    /// The subscriber fell behind and missed these many events (the daemon never waits
+    /// for a slow reader); what follows is current again.
+    Missed {
+        /// How many.
+        count: u64,
+    },
     /// The request is finished.
     Done {
         /// Whether everything asked for succeeded.
@@ -189,6 +203,16 @@ mod tests {
             failures: vec![],
         };
         let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back, ev);
+        let ev = Event::Fleet(FleetEvent::Stopping {
+            replica: crate::ReplicaId::new(ServiceName::new("api").unwrap(), 0),
+        });
+        let line = serde_json::to_string(&ev).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"fleet","kind":"stopping","replica":{"service":"api","index":0}}"#
+        );
+        let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, ev);
     }
 }

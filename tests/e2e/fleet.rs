@@ -5,6 +5,7 @@
 mod acceptance;
 mod broken_config;
 mod cleanup;
+mod events;
 mod errors;
 mod identity;
 mod interrupt;

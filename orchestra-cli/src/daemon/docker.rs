@@ -355,7 +355,7 @@ pub fn project_of(request: &Request) -> Option<&ProjectSpec> {
         | Request::Scale { project, .. }
         | Request::VendorsUp { project, .. }
         | Request::VendorsDown { project, .. } => Some(project),
-        Request::Stop { .. } | Request::Status | Request::Shutdown => None,
+        Request::Stop { .. } | Request::Status | Request::Subscribe | Request::Shutdown => None,
     }
 }
 

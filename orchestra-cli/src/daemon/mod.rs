@@ -16,4 +16,5 @@ mod priority;
 mod rivals;
 pub mod server;
 mod startup;
+mod subscribe;
 pub mod vendors;

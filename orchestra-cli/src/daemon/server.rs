@@ -257,6 +257,15 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     };
     // At once, before any work: the client can tell a busy daemon from a frozen one.
     write_event(&mut write, &Event::Accepted).await?;
+    if request == Request::Subscribe {
+        // A watcher does not keep an idle daemon alive: its stream ends when the daemon
+        // leaves.
+        daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let engine = daemon.modes.current().await.engine;
+        let streamed = super::subscribe::stream(&engine, &mut read, &mut write).await;
+        daemon.in_flight.fetch_add(1, Ordering::SeqCst);
+        return streamed;
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let (status_tx, status_rx) = tokio::sync::oneshot::channel();
@@ -427,6 +436,8 @@ async fn run_request(
             adopt_once(daemon, &route, &project, &events).await;
             engine.scale(&project, &scale, events).await
         }
+        // Answered by `subscribe::stream` before a request gets here.
+        Request::Subscribe => return done(Ok(())),
         Request::Status => {
             // Before any request brought the project's specs, nothing was adopted yet:
             // the records are the truth.
@@ -529,7 +540,7 @@ async fn adopt_once(
     }
 }
 
-async fn write_event(
+pub(super) async fn write_event(
     write: &mut (impl AsyncWriteExt + Unpin),
     event: &Event,
 ) -> std::io::Result<()> {
