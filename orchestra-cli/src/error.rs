@@ -25,9 +25,6 @@ pub enum CliError {
         /// How to fix it.
         help: Option<String>,
     },
-    /// The command is declared but not built yet. Exit 2.
-    #[error("`orchestra {0}` is not implemented yet")]
-    NotImplemented(&'static str),
     /// Units of a request failed; each was reported above with its reason. Exit 1.
     #[error("{}", not_done(verb, units))]
     NotDone {
@@ -62,6 +59,9 @@ pub enum CliError {
         #[source]
         source: orchestra_vendors::VendorError,
     },
+    /// `export --build-images` could not build an image. Exit 1.
+    #[error(transparent)]
+    ExportImages(#[from] orchestra_vendors::backend::export::BuildError),
     /// Stopping the fleet's processes failed. Exit 1.
     #[error("{action}")]
     Supervisor {
@@ -144,15 +144,14 @@ impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            Self::Config(_) | Self::Select(_) | Self::Usage { .. } | Self::NotImplemented(_) => {
-                exit::USAGE
-            }
+            Self::Config(_) | Self::Select(_) | Self::Usage { .. } => exit::USAGE,
             Self::NotDone { .. }
             | Self::Unit { .. }
             | Self::Daemon(_)
             | Self::Hook(_)
             | Self::TestsFailed(_)
             | Self::Vendor { .. }
+            | Self::ExportImages(_)
             | Self::Supervisor { .. }
             | Self::Logs { .. }
             | Self::Encode { .. }
@@ -185,16 +184,11 @@ impl CliError {
             return;
         }
         eprintln!("error: {}", error_chain(&self));
-        match self {
-            Self::Usage {
-                help: Some(help), ..
-            } => eprintln!("help: {help}"),
-            Self::NotImplemented(_) => {
-                eprintln!(
-                    "help: this command is planned; until then, see `orchestra --help` for what works today"
-                );
-            }
-            _ => {}
+        if let Self::Usage {
+            help: Some(help), ..
+        } = self
+        {
+            eprintln!("help: {help}");
         }
     }
 }

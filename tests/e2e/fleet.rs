@@ -5,8 +5,8 @@
 mod acceptance;
 mod broken_config;
 mod cleanup;
-mod events;
 mod errors;
+mod events;
 mod identity;
 mod interrupt;
 mod lifecycle;

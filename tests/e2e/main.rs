@@ -7,6 +7,7 @@ mod docker_mode;
 mod engine;
 mod examples;
 mod export;
+mod export_kubernetes;
 mod fleet;
 mod foundation;
 mod harness;

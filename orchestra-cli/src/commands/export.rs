@@ -9,8 +9,8 @@ use orchestra_core::spec::{Env, ProjectSpec};
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::context::Context;
-use crate::error::{CliError, error_chain};
-use crate::export::{Exported, compose};
+use crate::error::CliError;
+use crate::export::{Exported, compose, kubernetes};
 
 /// Prints `export KEY='value'` lines (the project's env, or a service's as its replica 0
 /// sees it, with PORT and the addresses of what it depends on), or the fleet in another
@@ -33,13 +33,16 @@ pub async fn run(cx: &mut Context, args: &ExportArgs) -> Result<(), CliError> {
     if args.build_images {
         build_images(&project).await?;
     }
-    let exported = match args.format {
-        ExportFormat::Compose => compose::export(&project),
-        ExportFormat::Env | ExportFormat::Kubernetes => {
-            return Err(CliError::NotImplemented("export --format kubernetes"));
-        }
+    // `--format env` returned above.
+    let exported = if args.format == ExportFormat::Compose {
+        compose::export(&project)
+    } else {
+        kubernetes::export(&project, args.namespace.as_deref())
     }
-    .map_err(|e| CliError::Failed(format!("cannot write the export: {e}")))?;
+    .map_err(|e| CliError::Encode {
+        what: "the export",
+        source: Box::new(e),
+    })?;
     write(args, &exported)?;
     crate::hooks::run(&project, crate::hooks::When::After)
 }
@@ -56,10 +59,11 @@ fn format_name(format: ExportFormat) -> &'static str {
 async fn build_images(project: &ProjectSpec) -> Result<(), CliError> {
     let docker = orchestra_vendors::connect()
         .await
-        .map_err(|e| CliError::Failed(error_chain(&e)))?;
-    let built = orchestra_vendors::backend::export::build_export_images(&docker, project)
-        .await
-        .map_err(|e| CliError::Failed(error_chain(&e)))?;
+        .map_err(|source| CliError::Vendor {
+            action: "connecting to Docker to build the export's images",
+            source,
+        })?;
+    let built = orchestra_vendors::backend::export::build_export_images(&docker, project).await?;
     for tag in built {
         eprintln!("built {tag}");
     }

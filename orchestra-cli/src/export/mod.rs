@@ -1,5 +1,5 @@
 //! Exports of the fleet to the engines a team runs beyond one laptop: a Docker Compose file
-//! ([`compose`]) and Kubernetes manifests.
+//! ([`compose`]) and Kubernetes manifests ([`kubernetes`]).
 //!
 //! # How it works
 //!
@@ -13,6 +13,7 @@
 //! is dropped silently.
 
 pub mod compose;
+pub mod kubernetes;
 
 use std::fmt;
 use std::time::Duration;

@@ -57,7 +57,9 @@ fn a_subscriber_sees_a_restart_and_a_kill_as_they_happen() {
 
     // Another client restarts the worker: the subscriber sees each step.
     fleet.cmd(["restart", "worker"]).assert_success();
-    let seen = read_until(&mut lines, "the new replica ready", |e| e["kind"] == "ready");
+    let seen = read_until(&mut lines, "the new replica ready", |e| {
+        e["kind"] == "ready"
+    });
     assert_eq!(kinds(&seen), ["stopping", "stopped", "started", "ready"]);
     let second = pid(&ps(&fleet), "worker", 0).expect("the worker runs again");
     assert_ne!(second, first);

@@ -3,6 +3,9 @@
 //
 //	orchestra-probe tcp HOST:PORT   a TCP connection is accepted
 //	orchestra-probe http URL        a GET answers 2xx or 3xx (redirects are not followed)
+//	orchestra-probe wait HOST:PORT  retries the tcp check every second until it passes
+//
+// `wait` is how a Kubernetes init container holds a pod until what it depends on answers.
 //
 // It exits 0 when the check passes and 1 when it fails, as Orchestra's own probes decide.
 package main
@@ -21,6 +24,12 @@ func main() {
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: orchestra-probe tcp HOST:PORT | http URL")
 		os.Exit(2)
+	}
+	if os.Args[1] == "wait" {
+		for check("tcp", os.Args[2]) != nil {
+			time.Sleep(time.Second)
+		}
+		return
 	}
 	if err := check(os.Args[1], os.Args[2]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
