@@ -277,6 +277,15 @@ pub struct VendorsArgs {
     /// With `down`: also remove the named volumes.
     #[arg(long)]
     pub volumes: bool,
+    /// With `logs`: keep following new lines.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// With `logs`: lines of history per vendor, the last N (0 for none; all when not given).
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<usize>,
+    /// With `logs`: show when each line was written.
+    #[arg(short, long)]
+    pub timestamps: bool,
 }
 
 /// The `vendors` sub-actions.

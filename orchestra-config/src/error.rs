@@ -227,6 +227,15 @@ pub enum SelectError {
         /// The suggestion or the list of vendors.
         help: String,
     },
+    /// A name that is neither a service nor a vendor of the project (`logs`).
+    #[error("no service or vendor named `{name}`")]
+    #[diagnostic(help("{help}"))]
+    UnknownSource {
+        /// The name as given.
+        name: String,
+        /// The suggestion or the list of services and vendors.
+        help: String,
+    },
     /// `~` alone, or an empty argument.
     #[error("`{0}` is not a service name")]
     #[diagnostic(help("write a service name, or `~name` to leave a service out"))]

@@ -76,5 +76,5 @@ pub use error::{ConfigError, Problem, SelectError};
 pub use project::Project;
 pub use resolve::Section;
 pub use schema::{project_schema, service_schema};
-pub use select::{select_services, select_vendors};
+pub use select::{Sources, select_services, select_sources, select_vendors};
 pub use source::MAX_FILE_SIZE;

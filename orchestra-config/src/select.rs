@@ -1,6 +1,7 @@
-//! Which services a command acts on (`users orders`, `~users`, or all), and which vendors
-//! (`vendors up redis`). A name that is not in the project gets the same "did you mean"
-//! as a misspelt key in a file.
+//! Which services a command acts on (`users orders`, `~users`, or all), which vendors
+//! (`vendors up redis`), and which log sources, services and vendors alike (`logs api
+//! redis`). A name that is not in the project gets the same "did you mean" as a misspelt
+//! key in a file.
 
 use orchestra_core::name::{ServiceName, VendorName};
 
@@ -63,6 +64,83 @@ pub fn select_vendors(all: &[VendorName], args: &[String]) -> Result<Vec<VendorN
         }
     }
     Ok(named)
+}
+
+/// Services and vendors picked together: the sources of `logs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The services picked, in the order given.
+    pub services: Vec<ServiceName>,
+    /// The vendors picked, in the order given.
+    pub vendors: Vec<VendorName>,
+}
+
+/// Picks services and vendors alike, as [`select_services`] picks services: none means
+/// all of both, names mean those, `~name`s all but those. A name that is both a service
+/// and a vendor means the service (its own files name it first).
+///
+/// # Errors
+///
+/// [`SelectError::UnknownSource`] for a name that is neither, with the closest of both;
+/// [`SelectError::Mixed`] and [`SelectError::Empty`] as for [`select_services`].
+pub fn select_sources(
+    services: &[ServiceName],
+    vendors: &[VendorName],
+    args: &[String],
+) -> Result<Sources, SelectError> {
+    if args.is_empty() {
+        return Ok(Sources {
+            services: services.to_vec(),
+            vendors: vendors.to_vec(),
+        });
+    }
+    let mut service_args = Vec::new();
+    let mut named_vendors = Vec::new();
+    for arg in args {
+        let name = arg.strip_prefix('~').unwrap_or(arg);
+        if name.is_empty() {
+            return Err(SelectError::Empty(arg.clone()));
+        }
+        if services.iter().any(|s| s.as_str() == name) {
+            service_args.push(arg.clone());
+        } else if let Some(vendor) = vendors.iter().find(|v| v.as_str() == name) {
+            if !named_vendors.contains(vendor) {
+                named_vendors.push(vendor.clone());
+            }
+        } else {
+            let all = services
+                .iter()
+                .map(ServiceName::as_str)
+                .chain(vendors.iter().map(VendorName::as_str));
+            return Err(SelectError::UnknownSource {
+                name: name.to_owned(),
+                help: unknown_help(name, all, "services and vendors"),
+            });
+        }
+    }
+    let excluding = args.iter().filter(|a| a.starts_with('~')).count();
+    if excluding == 0 {
+        let services = if service_args.is_empty() {
+            Vec::new()
+        } else {
+            select_services(services, &service_args)?
+        };
+        Ok(Sources {
+            services,
+            vendors: named_vendors,
+        })
+    } else if excluding == args.len() {
+        Ok(Sources {
+            services: select_services(services, &service_args)?,
+            vendors: vendors
+                .iter()
+                .filter(|v| !named_vendors.contains(v))
+                .cloned()
+                .collect(),
+        })
+    } else {
+        Err(SelectError::Mixed)
+    }
 }
 
 /// The closest name, else the list of them all, else that there are none.
@@ -128,6 +206,55 @@ mod tests {
             matches!(err, SelectError::Unknown { help, .. } if help.contains("orders, payments, users"))
         );
         assert_eq!(pick(&["~"]), Err(SelectError::Empty("~".into())));
+    }
+
+    #[test]
+    fn sources_are_services_and_vendors_alike() {
+        let vendors: Vec<VendorName> = ["postgres", "redis"]
+            .into_iter()
+            .map(|n| VendorName::new(n).unwrap())
+            .collect();
+        let pick = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+            select_sources(&all(), &vendors, &args).map(|s| {
+                let names = |v: Vec<String>| v.join(" ");
+                (
+                    names(s.services.into_iter().map(String::from).collect()),
+                    names(s.vendors.iter().map(ToString::to_string).collect()),
+                )
+            })
+        };
+        let both = |s: &str, v: &str| Ok((s.to_owned(), v.to_owned()));
+        assert_eq!(pick(&[]), both("orders payments users", "postgres redis"));
+        assert_eq!(pick(&["redis"]), both("", "redis"));
+        assert_eq!(pick(&["users", "redis", "users"]), both("users", "redis"));
+        assert_eq!(
+            pick(&["~users", "~redis"]),
+            both("orders payments", "postgres")
+        );
+        assert_eq!(pick(&["~redis"]), both("orders payments users", "postgres"));
+        assert_eq!(pick(&["users", "~redis"]), Err(SelectError::Mixed));
+        assert_eq!(pick(&["~"]), Err(SelectError::Empty("~".into())));
+        assert_eq!(
+            pick(&["redsi"]),
+            Err(SelectError::UnknownSource {
+                name: "redsi".into(),
+                help: "did you mean `redis`?".into()
+            })
+        );
+        assert_eq!(
+            pick(&["~usres"]),
+            Err(SelectError::UnknownSource {
+                name: "usres".into(),
+                help: "did you mean `users`?".into()
+            })
+        );
+        let err = pick(&["mongo"]).unwrap_err();
+        assert!(
+            matches!(&err, SelectError::UnknownSource { help, .. }
+                if help == "the services and vendors are: orders, payments, users, postgres, redis"),
+            "{err:?}"
+        );
     }
 
     #[test]

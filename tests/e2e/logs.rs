@@ -13,6 +13,7 @@ mod index;
 mod lines;
 mod query;
 mod times;
+mod vendors;
 mod volume;
 
 use std::collections::BTreeMap;

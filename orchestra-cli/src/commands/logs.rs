@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use orchestra_config::Section;
 use orchestra_core::spec::ProjectSpec;
-use orchestra_core::{ServiceName, StateDir};
+use orchestra_core::{ServiceName, StateDir, VendorName};
 use orchestra_logs::{
     Follow, FollowOptions, Formatter, LogKind, LogLine, LogSource, Query, Resume, Selection,
     SkipBehind, Start, write_json_line,
@@ -21,26 +21,37 @@ use crate::hooks::{self, When};
 /// until Ctrl-C or a closed pipe.
 pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
     let project = cx.resolve_running(Section::Logs)?;
-    let services = if args.select.services.is_empty() {
-        Vec::new()
-    } else {
-        cx.select(&args.select.services)?
-    };
+    // Vendors are sources like services: `logs redis`, `logs api redis`, `logs ~redis`.
+    let services: Vec<ServiceName> = project.services.keys().cloned().collect();
+    let vendors: Vec<VendorName> = project.vendors.keys().cloned().collect();
+    let picked = orchestra_config::select_sources(&services, &vendors, &args.select.services)?;
+    if !args.select.services.is_empty() && picked.services.is_empty() && picked.vendors.is_empty() {
+        return Err(CliError::usage(
+            format!(
+                "`{}` leaves nothing to show",
+                args.select.services.join(" ")
+            ),
+            "leave out fewer services and vendors",
+        ));
+    }
     let query = query(args)?;
     hooks::run(&project, When::Before)?;
     let state = crate::daemon::peer::trusted_state(&project)?;
     let mut selection = Selection::all().kinds(&[LogKind::Service, LogKind::Vendor]);
-    if !services.is_empty() {
-        selection = selection.units(services.iter().map(ToString::to_string));
+    if !args.select.services.is_empty() {
+        let names = picked.services.iter().map(ToString::to_string);
+        selection = selection.units(names.chain(picked.vendors.iter().map(ToString::to_string)));
     }
     let mut formatter = Formatter::new(&[], cx.out.color, args.timestamps);
-    expect_replicas(
-        &mut formatter,
-        &state,
-        &project,
-        &services,
-        &BTreeMap::new(),
-    );
+    if !picked.services.is_empty() {
+        expect_replicas(
+            &mut formatter,
+            &state,
+            &project,
+            &picked.services,
+            &BTreeMap::new(),
+        );
+    }
     let view = View {
         json: args.json,
         formatter,

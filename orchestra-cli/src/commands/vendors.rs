@@ -17,6 +17,14 @@ use crate::hooks::{self, When};
 
 /// Runs one `vendors` action.
 pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
+    if args.action != VendorsAction::Logs
+        && (args.follow || args.lines.is_some() || args.timestamps)
+    {
+        return Err(CliError::usage(
+            "-f, -n and -t are options of `vendors logs`",
+            "e.g. orchestra vendors logs -f redis",
+        ));
+    }
     // Only `up` needs the files as they are now; the rest act on what runs.
     let project = if matches!(args.action, VendorsAction::Up) {
         cx.resolve(Section::Vendors)?
@@ -70,9 +78,10 @@ pub async fn run(cx: &mut Context, args: &VendorsArgs) -> Result<(), CliError> {
             }
             let view = super::logs::View {
                 json: false,
-                formatter: Formatter::new(&[], cx.out.color, false),
+                formatter: Formatter::new(&[], cx.out.color, args.timestamps),
             };
-            super::logs::show(&state, selection, Query::new(), Some(100), false, view).await?;
+            let (lines, follow) = (args.lines, args.follow);
+            super::logs::show(&state, selection, Query::new(), lines, follow, view).await?;
         }
     }
     hooks::run(&project, When::After)
