@@ -2,6 +2,8 @@
 //! Orchestra's files, what cannot be converted is listed, nothing is overwritten without
 //! `--force`, and `orchestra start` runs the result as real processes.
 
+use std::process::Command;
+
 use orchestra_tests::{Fleet, fixture_binary, fixture_dir, http_get, require_go};
 
 /// `GET url` answers 200 with a body holding `expected`.
@@ -116,6 +118,26 @@ networks: {{ back: {{}} }}
         "hello from orders.0",
     );
     fleet.cmd(["stop"]).assert_success();
+
+    // And back out: the converted fleet exported to Compose is a file Compose accepts.
+    fleet
+        .cmd(["export", "--format", "compose", "-o", "exported.yml"])
+        .assert_success();
+    let check = Command::new("docker-compose")
+        .args(["-f", "exported.yml", "config", "--services"])
+        .current_dir(fleet.root())
+        .output()
+        .expect("docker-compose runs");
+    let listed = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "docker-compose config refused the export:\n{listed}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut listed: Vec<&str> = listed.lines().collect();
+    listed.sort_unstable();
+    // `orders` runs a host binary with no image: the export names it and leaves it out.
+    assert_eq!(listed, ["db", "users"]);
 
     // A second conversion refuses to overwrite, and changes nothing.
     let before = fleet.read("orchestra.yml");
