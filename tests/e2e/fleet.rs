@@ -12,6 +12,7 @@ mod interrupt;
 mod lifecycle;
 mod logs;
 mod ports;
+mod progress;
 mod restarts;
 mod scale;
 pub(crate) mod socket;

@@ -40,6 +40,7 @@ mod go;
 mod net;
 mod procs;
 mod redact;
+mod terminal;
 mod tools;
 mod wait;
 
@@ -57,5 +58,6 @@ pub use procs::{
     send_signal,
 };
 pub use redact::{redact, redact_with};
+pub use terminal::Terminal;
 pub use tools::python_tool;
 pub use wait::{PATIENCE, holds_for, poll_until, port_accepts, wait_for_port, wait_until};

@@ -1,7 +1,6 @@
 //! What the commands that talk to the daemon share: sending a request while printing its
 //! progress, and reporting its failures.
 
-use std::io::Write;
 use std::time::Instant;
 
 use orchestra_core::ServiceName;
@@ -13,6 +12,8 @@ use crate::daemon::client::{Answer, Client, Reply};
 use crate::error::{CliError, DaemonError};
 use crate::hooks::{self, When};
 use crate::output::Output;
+
+use super::progress::ProgressView;
 
 /// The services named on the command line; none means the whole fleet (an empty list).
 pub(crate) fn selection_or_all(
@@ -44,14 +45,11 @@ pub(crate) async fn send_watched(
     request: &Request,
     out: Output,
 ) -> Result<Answer, CliError> {
-    let started = Instant::now();
-    let mut stdout = std::io::stdout();
+    let view = ProgressView::new(out);
     client
         .request_or_silence(request, |event| {
-            if let Event::Progress(p) = event
-                && !out.quiet
-            {
-                let _ = writeln!(stdout, "{}", progress_line(p, out, started));
+            if let Event::Progress(p) = event {
+                view.show(p);
             }
         })
         .await

@@ -10,6 +10,7 @@ pub mod import;
 pub mod init;
 pub mod junit;
 pub mod logs;
+mod progress;
 pub mod ps;
 pub mod restart;
 pub mod scale;

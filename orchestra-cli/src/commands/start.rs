@@ -1,12 +1,11 @@
 //! `orchestra start`: build and start the fleet (or the named services) through the daemon.
 
-use std::time::Instant;
-
 use orchestra_config::Section;
 use orchestra_core::address::Addressing;
 use orchestra_core::protocol::{Event, Phase, Request};
 
-use super::fleet::{finish, progress_line};
+use super::fleet::finish;
+use super::progress::ProgressView;
 use super::scale::scale_map;
 use crate::args::StartArgs;
 use crate::context::Context;
@@ -69,7 +68,7 @@ async fn send_interruptible(
     let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::io("handling Ctrl-C"))?;
     let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
     let mut cancel = Some(cancel);
-    let started = Instant::now();
+    let view = ProgressView::new(out);
     // Replicas stopped once the cancel was asked for: the ones the start had launched.
     let cancelling = std::cell::Cell::new(false);
     let stopped = std::cell::Cell::new(0usize);
@@ -80,9 +79,7 @@ async fn send_interruptible(
                 if cancelling.get() && p.phase == Phase::Stopped {
                     stopped.set(stopped.get() + 1);
                 }
-                if !out.quiet {
-                    println!("{}", progress_line(p, out, started));
-                }
+                view.show(p);
             }
         },
         async {

@@ -1,0 +1,77 @@
+//! The progress of a start: on a terminal, a wait past a second shows a spinner naming what
+//! is pending with its elapsed time, gone once the start ends; elsewhere, only the lines.
+
+use std::time::{Duration, Instant};
+
+use orchestra_tests::{Fleet, PATIENCE, Terminal, orchestra_bin, wait_until};
+
+/// The spinner's frames (indicatif's tick characters as the CLI sets them).
+const FRAMES: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// A service whose build lasts until the test creates `release` in its folder.
+fn slow_build_fleet() -> Fleet {
+    Fleet::new().orchestra_yml("").service(
+        "web",
+        "build: \"while [ ! -e release ]; do sleep 0.05; done\"\nrun: sleep 1000\n",
+    )
+}
+
+#[test]
+fn a_build_past_a_second_shows_a_spinner_with_its_time_on_a_terminal_only() {
+    let fleet = slow_build_fleet();
+    let command = format!("{} start", orchestra_bin().display());
+    let terminal = Terminal::open(fleet.root(), &command, 100, 20);
+
+    let screen = terminal.wait_for(PATIENCE, "the spinner naming the build", |s| {
+        s.lines().any(|line| {
+            line.starts_with(FRAMES) && line.contains("building web") && line.ends_with('s')
+        })
+    });
+    // The time counts up: a later screen shows a longer wait.
+    let elapsed = |screen: &str| -> f64 {
+        let line = screen
+            .lines()
+            .find(|l| l.contains("building web") && l.starts_with(FRAMES))
+            .unwrap_or_default();
+        line.rsplit(' ')
+            .next()
+            .and_then(|t| t.trim_end_matches('s').parse().ok())
+            .unwrap_or(0.0)
+    };
+    let first = elapsed(&screen);
+    assert!(first >= 1.0, "shown before a second passed: {screen}");
+    terminal.wait_for(PATIENCE, "the spinner's time to move on", |s| {
+        elapsed(s) > first
+    });
+
+    fleet.write("web/release", "");
+    let (code, screen) = terminal.wait_exit(PATIENCE);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("web.0") && screen.contains("ready"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(FRAMES),
+        "the spinner stays after the start: {screen}"
+    );
+
+    // Off a terminal the same slow build prints its lines and nothing redrawn.
+    fleet.cmd(["stop"]).assert_success();
+    std::fs::remove_file(fleet.path("web/release")).expect("release removed");
+    let start = fleet.cmd(["start"]).spawn();
+    start.wait_for_output("building", PATIENCE);
+    let building = Instant::now();
+    wait_until(
+        PATIENCE,
+        "the build to outlast the spinner's second",
+        || building.elapsed() > Duration::from_millis(1500),
+    );
+    fleet.write("web/release", "");
+    let out = start.wait(PATIENCE);
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(out.stdout.contains("built"), "{out}");
+    assert!(!out.stdout.contains(FRAMES), "{out}");
+    assert!(!out.stdout.contains('\r'), "{out}");
+    fleet.cmd(["stop"]).assert_success();
+}
