@@ -1,6 +1,24 @@
 //! The process supervisor of Orchestra: real processes run reliably and are stopped
 //! completely.
 //!
+//! **For** a Rust program that runs a fleet of local processes and wants what a
+//! process manager gives: start in dependency order with readiness probes, restart with
+//! backoff, scale, stop whole process trees (nothing left behind), an event stream of
+//! everything that happens, and rerun on file changes. **Not for** reading configuration
+//! files (that is `orchestra-config`, which resolves them into the [`ProjectSpec`] this
+//! crate runs), Docker containers (`orchestra-vendors` adds a Docker backend), log files
+//! beyond handing each replica its own (`orchestra-logs`), or a control socket (the
+//! `orchestra` CLI's daemon). It never prints: it emits `tracing` events and
+//! [`FleetEvent`]s.
+//!
+//! The shortest use: `let engine = Engine::new(StateDir::for_project(root));`, then
+//! `engine.start(&project, &[], StartOptions::default(), progress).await`,
+//! `engine.status().await` and `engine.stop(&[], progress).await`, reading
+//! [`Engine::subscribe`] meanwhile (the example below; `examples/embed.rs` runs a fleet
+//! with a TCP dependency and a restart policy, prints its events and stops on Ctrl-C).
+//!
+//! [`ProjectSpec`]: orchestra_core::spec::ProjectSpec
+//!
 //! Three layers, each usable on its own:
 //! - a narrow [`Supervisor`] backend trait (spawn, signal, wait, adopt) and its Unix
 //!   implementation [`UnixSupervisor`];
@@ -50,57 +68,76 @@
 //!   so the embedding program decides what happens to the previous run's output.
 //! - While a replica runs, `.orchestra/run/<service>.<n>.json` records it
 //!   ([`ReplicaRecord`]); a new daemon adopts live replicas from them.
+//! - Every step is an event ([`event`]): the replica jobs and the engine emit a
+//!   [`FleetEvent`] as it happens (started with its pid, ready, exited with its status and
+//!   run time, restarting after a delay, crashed or given up on, builds, reruns) into a
+//!   bounded broadcast ring that [`Engine::subscribe`] reads. A slow subscriber never slows
+//!   the engine: past [`EventBus::CAPACITY`] events behind it is told what it missed.
 //!
 //! # Example
 //!
-//! Supervise two processes with a restart policy:
+//! A tiny fleet of `sh` and `sleep` processes: `api` waits for `db` to say it is ready.
+//! Started, its status checked, stopped, with the events of it all:
 //!
-//! ```no_run
-//! use std::sync::Arc;
+//! ```
+//! use std::collections::BTreeMap;
 //! use std::time::Duration;
 //!
-//! use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
-//! use orchestra_core::spec::{CommandSpec, ReplicaSpec};
-//! use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
-//! use orchestra_supervisor::{JobConfig, LogOpener, ReplicaHandle, UnixSupervisor, spec_hash};
+//! use orchestra_core::spec::{CommandSpec, Dependency, ProjectSpec, ReadyCheck, ReadyProbe, ServiceSpec};
+//! use orchestra_core::{ProjectName, ReplicaState, ServiceName, StateDir};
+//! use orchestra_supervisor::{Engine, FleetEvent, StartOptions};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let state = StateDir::at("/tmp/demo/.orchestra");
-//! state.create()?;
-//! let backend = Arc::new(UnixSupervisor);
-//! let mut replicas = Vec::new();
-//! for (name, script) in [("ticker", "while :; do date; sleep 1; done"), ("flaky", "sleep 2; exit 1")] {
-//!     let spec = ReplicaSpec {
-//!         id: ReplicaId::new(ServiceName::new(name)?, 0),
-//!         dir: "/tmp".into(),
-//!         command: CommandSpec::Shell(script.into()),
-//!         env: Default::default(),
-//!         port: None,
-//!         ready: None,
-//!         stop_signal: Signal::TERM,
-//!         stop_timeout: Duration::from_secs(5),
-//!     };
-//!     let config = JobConfig {
-//!         spec_hash: spec_hash(&spec),
-//!         spec,
-//!         restart: RestartPolicy::OnFailure, // `flaky` comes back, with backoff
-//!         backoff: BackoffPolicy::default(),
-//!         state: state.clone(),
-//!         restarts: 0,
-//!         log_opener: LogOpener::default(),
-//!         deadline: None,
-//!     };
-//!     replicas.push(ReplicaHandle::start(backend.clone(), config, None));
+//! let dir = tempfile::tempdir()?;
+//! let db_name = ServiceName::new("db")?;
+//! let db = ServiceSpec {
+//!     // Ready once its log says so.
+//!     ready: Some(ReadyProbe {
+//!         check: ReadyCheck::Log { regex: "accepting connections".into() },
+//!         timeout: Duration::from_secs(10),
+//!         interval: Duration::from_millis(20),
+//!     }),
+//!     ..ServiceSpec::command(db_name.clone(), dir.path(), CommandSpec::Shell(
+//!         "echo accepting connections; exec sleep 60".into(),
+//!     ))
+//! };
+//! let api = ServiceSpec {
+//!     depends_on: vec![Dependency::Service(db_name)],
+//!     ..ServiceSpec::command(ServiceName::new("api")?, dir.path(), CommandSpec::Shell(
+//!         "exec sleep 60".into(),
+//!     ))
+//! };
+//! let project = ProjectSpec {
+//!     services: BTreeMap::from([(db.name.clone(), db), (api.name.clone(), api)]),
+//!     ..ProjectSpec::empty(ProjectName::new("demo")?, dir.path())
+//! };
+//!
+//! let engine = Engine::new(StateDir::for_project(dir.path()));
+//! let mut events = engine.subscribe();
+//! let (progress, _) = tokio::sync::mpsc::unbounded_channel();
+//! let outcome = engine.start(&project, &[], StartOptions::default(), progress.clone()).await;
+//! assert!(outcome.is_ok(), "{outcome:?}");
+//!
+//! let mut status = engine.status().await;
+//! status.sort_by(|a, b| a.service.cmp(&b.service));
+//! let states: Vec<_> = status.iter().map(|r| (r.service.as_str(), r.state)).collect();
+//! assert_eq!(states, [("api", ReplicaState::Running), ("db", ReplicaState::Running)]);
+//! assert!(status.iter().all(|r| r.pid.is_some()));
+//!
+//! assert!(engine.stop(&[], progress).await.is_ok());
+//! assert!(engine.status().await.iter().all(|r| !r.state.is_alive()));
+//!
+//! let mut seen = Vec::new();
+//! while let Some(Ok(event)) = events.try_recv() {
+//!     match event {
+//!         FleetEvent::Ready { replica, .. } => seen.push(format!("{replica} ready")),
+//!         FleetEvent::Stopped { replica } => seen.push(format!("{replica} stopped")),
+//!         _ => {}
+//!     }
 //! }
-//! for r in &replicas {
-//!     r.wait_ready().await?;
-//! }
-//! tokio::time::sleep(Duration::from_secs(10)).await;
-//! for r in &replicas {
-//!     println!("{:?}", r.status().await);
-//!     r.stop().await; // stop signal, grace, SIGKILL: the whole process tree
-//! }
+//! // `api` starts once `db` is ready, and stops first.
+//! assert_eq!(seen, ["db.0 ready", "api.0 ready", "api.0 stopped", "db.0 stopped"]);
 //! # Ok(())
 //! # }
 //! ```

@@ -14,7 +14,7 @@
 //! rest of this program spawns share our session and are left to whoever spawned them.
 //! It runs on every SIGCHLD. Signals coalesce, but none is lost for good: a child that
 //! dies after a pass raises a new one, and an orphan that is already a zombie when it is
-//! reparented to us raises one too. A pass every [`BACKSTOP`] covers the unforeseen, and
+//! reparented to us raises one too. A pass every `BACKSTOP` (30 s) covers the unforeseen, and
 //! one every second stands in for SIGCHLD if it cannot be listened for.
 
 use std::sync::Once;
