@@ -2,6 +2,16 @@
 //! checking them with precise diagnostics, and resolving them into the
 //! [`ProjectSpec`](orchestra_core::spec::ProjectSpec) a command runs.
 //!
+//! **For** any program that reads Orchestra projects: the CLI, an editor or CI check, another
+//! runner. It reports every problem of every file at once, each with its file, line and fix.
+//! **Not for** running anything (`orchestra-supervisor` runs the spec, `orchestra-vendors`
+//! the containers) nor for writing configuration files; it never touches the `.orchestra`
+//! state folder.
+//!
+//! The shortest use:
+//! `Project::load(&discover(&Discovery::WalkUp(dir))?)?.resolve(Section::Start)?`; see the
+//! example below, and `examples/validate.rs` for printing the problems as the CLI does.
+//!
 //! # How it works
 //!
 //! 1. [`discover`] finds the project file by walking up from a folder (like git), or takes

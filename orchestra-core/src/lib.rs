@@ -7,6 +7,16 @@
 //! layout of the [`.orchestra` folder](paths), when that folder may be [trusted](trust), and
 //! how one service [addresses](address) another.
 //!
+//! **For** every other crate of Orchestra, and any program that talks to them: the types
+//! they hand each other, so that a spec resolved by `orchestra-config` is what
+//! `orchestra-supervisor` runs and what the daemon's socket carries. **Not for** doing
+//! anything: it reads no configuration (`orchestra-config`), runs no process
+//! (`orchestra-supervisor`) and opens no socket (the `orchestra` CLI).
+//!
+//! The shortest use, a service built in code rather than read from a `service.yml`:
+//! `ServiceSpec::command(ServiceName::new("web")?, dir, CommandSpec::Shell("./web".into()))`
+//! ([`spec::ServiceSpec::command`]).
+//!
 //! # How it works
 //!
 //! The crate holds data and pure decisions only; the one piece of I/O is the state folder

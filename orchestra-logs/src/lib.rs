@@ -4,6 +4,15 @@
 //! The crate knows nothing of processes: it works on a folder of line files named after
 //! what wrote them (`users.0.log`, `vendor.postgres.log`, `users.build.log`).
 //!
+//! **For** `orchestra logs` and anything else that shows a fleet's output: history, follow,
+//! merge, filter, format. **Not for** writing logs: a replica's stdout and stderr *are* its
+//! file (the supervisor opens it), so nothing here sits on the write path; nor for shipping
+//! logs elsewhere or parsing what they say.
+//!
+//! The shortest use: `read_history(&discover(dir, &Selection::all())?, 10, &Query::new())?`
+//! for the last ten lines of each source, [`Follow::start`] for what comes next (the
+//! example below).
+//!
 //! # How it works
 //!
 //! - [`discover`] lists the [`LogSource`]s of a logs folder for a [`Selection`].

@@ -1,6 +1,16 @@
 //! Vendor containers for Orchestra: the third-party software a fleet depends on
 //! (PostgreSQL, Redis, RabbitMQ…), run in Docker through the Engine API.
 //!
+//! **For** bringing a project's vendors up (pulled, started, ready), keeping them across
+//! runs while their settings do not change, and taking them down. **Not for** the project's
+//! own services (`orchestra-supervisor` runs those as processes; this crate only builds the
+//! scratch image they run in under `--docker`), nor for containers it did not create: it
+//! finds and touches only those labelled with its project.
+//!
+//! The shortest use: `let vendors = Vendors::new(connect().await?, project);`, then
+//! `vendors.up(&specs, progress).await?` and `vendors.down(&[], false).await?` (the example
+//! below).
+//!
 //! # How it works
 //!
 //! [`connect`] finds the engine (`DOCKER_HOST`, else the default unix socket) and pings it,
