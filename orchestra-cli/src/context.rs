@@ -8,10 +8,10 @@ use orchestra_core::address::Addressing;
 use orchestra_core::spec::{Hooks, ProjectSpec};
 use orchestra_core::{ProjectName, ServiceName, StateDir};
 
-use crate::daemon::docker::Mode;
 use crate::error::CliError;
 use crate::last_known;
 use crate::output::Output;
+use crate::runtime::FleetMode;
 
 /// The global options and the lazily loaded project.
 pub struct Context {
@@ -89,9 +89,9 @@ impl Context {
     pub fn resolve_as_running(&mut self, section: Section) -> Result<ProjectSpec, CliError> {
         let file = self.discover()?;
         let root = file.parent().unwrap_or(Path::new("."));
-        let addressing = match Mode::saved(&StateDir::for_project(root)) {
-            Mode::Docker => Addressing::Containers,
-            Mode::Host => Addressing::Host,
+        let addressing = match FleetMode::saved(&StateDir::for_project(root)) {
+            FleetMode::Docker => Addressing::Containers,
+            FleetMode::Host => Addressing::Host,
         };
         self.resolve_for(section, addressing)
     }

@@ -21,6 +21,7 @@ pub mod export;
 pub mod hooks;
 pub mod last_known;
 pub mod output;
+pub mod runtime;
 mod table;
 
 use std::process::ExitCode;

@@ -13,9 +13,9 @@ use orchestra_core::{ReplicaState, ServiceName, StateDir, VendorName};
 use super::fleet;
 use super::test::{Run, Target, Verdict, print_grouped, run_command};
 use crate::daemon::client::{Client, Reply};
-use crate::daemon::docker::Mode;
 use crate::error::CliError;
 use crate::output::Output;
+use crate::runtime::FleetMode;
 
 /// What was running before this run, so that only the rest is taken down afterwards.
 #[derive(Default)]
@@ -56,7 +56,7 @@ pub(crate) async fn run(
             rerun: false,
             keep_strays: false,
             // Into the fleet's own mode: a fleet run with --docker stays in Docker.
-            docker: Mode::saved(&state) == Mode::Docker,
+            docker: FleetMode::saved(&state) == FleetMode::Docker,
         };
         fleet::send(client, &request, out).await
     };

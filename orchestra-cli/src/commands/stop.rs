@@ -12,11 +12,11 @@ use super::fleet::{finish, progress_line, selection_or_all, send_watched};
 use crate::args::SelectArgs;
 use crate::context::Context;
 use crate::daemon::client::{Answer, Client};
-use crate::daemon::docker::{self, Mode};
 use crate::daemon::peer::trusted_state;
 use crate::error::CliError;
 use crate::hooks::{self, When};
 use crate::output::Output;
+use crate::runtime::{FleetMode, docker};
 
 /// `orchestra stop`: through the daemon when one runs, else straight from the records.
 pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
@@ -53,7 +53,7 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         .max()
         // No service known (files that never loaded): the default grace, never none.
         .unwrap_or(orchestra_core::spec::ServiceSpec::DEFAULT_STOP_TIMEOUT);
-    let stopped = if Mode::saved(&state) == Mode::Docker {
+    let stopped = if FleetMode::saved(&state) == FleetMode::Docker {
         stop_containers(&project, &services, cx.out).await?
     } else {
         orchestra_supervisor::stop_from_records(&state, &services, timeout)
@@ -88,7 +88,7 @@ impl WholeStop {
     pub(crate) fn before(project: &ProjectSpec, state: &StateDir) -> Self {
         Self {
             vendors: !project.vendors.is_empty(),
-            docker: Mode::saved(state) == Mode::Docker,
+            docker: FleetMode::saved(state) == FleetMode::Docker,
         }
     }
 
@@ -110,7 +110,7 @@ impl WholeStop {
                 for what in removed {
                     println!(
                         "{}",
-                        progress_line(&crate::daemon::vendors::removed(what), out, started)
+                        progress_line(&crate::runtime::vendors::removed(what), out, started)
                     );
                 }
             }

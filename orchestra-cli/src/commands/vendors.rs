@@ -121,7 +121,7 @@ pub async fn down(
         .map_err(CliError::vendor("cannot take the vendors down"))?;
     if !out.quiet {
         let started = std::time::Instant::now();
-        for line in crate::daemon::vendors::taken_down(&removed, volumes) {
+        for line in crate::runtime::vendors::taken_down(&removed, volumes) {
             println!("{}", fleet::progress_line(&line, out, started));
         }
     }

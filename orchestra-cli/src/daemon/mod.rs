@@ -5,16 +5,12 @@
 //! request over `.orchestra/daemon.sock` and prints the stream of events that answers it.
 
 pub mod client;
-pub mod docker;
 mod hold;
 mod incoming;
 mod listen;
 pub mod lock;
-mod logs;
 pub mod peer;
-mod priority;
 mod rivals;
 pub mod server;
 mod startup;
 mod subscribe;
-pub mod vendors;

@@ -6,23 +6,22 @@
 //! SIGTERM or SIGINT stop the fleet first.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orchestra_core::StateDir;
 use orchestra_core::protocol::{Event, Progress, Request};
-use orchestra_supervisor::{Engine, Hygiene, RerunRuntime, StartOptions};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-use super::docker::{Mode, Modes, Route};
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
-use super::vendors::{VendorRuntime, vendors_needed};
-use super::{incoming, listen, logs, rivals, startup};
+use super::{incoming, listen, rivals, startup};
 use crate::error::{CliError, DaemonError};
+use crate::runtime::vendors::taken_down;
+use crate::runtime::{Runtime, RuntimeError, Start};
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
 /// idle daemon should cost nothing.
@@ -36,24 +35,10 @@ const ORPHAN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Shared by the connection handlers.
 struct Daemon {
-    engine: Engine,
+    runtime: Runtime,
     state: StateDir,
     /// Requests being answered right now: the daemon never exits in the middle of one.
     in_flight: AtomicUsize,
-    /// Whether any replicas were adopted from records yet (done with the first project seen).
-    adopted: AtomicBool,
-    /// Vendor containers and the streams of their output.
-    vendors: VendorRuntime,
-    /// Log rotation settings of the project, from the latest request that brought them.
-    log_settings: logs::SharedSettings,
-    /// Rebuild-on-change of the services that asked for it.
-    rerun: Arc<RerunRuntime>,
-    /// The Docker engine (`start --docker`), and which engine runs the fleet.
-    modes: Modes,
-    /// Counts the stops asked for. A start in progress gives way to a stop that comes
-    /// after it: a migration task may run for minutes, and the stop must not queue behind
-    /// the start that waits for it.
-    stops: watch::Sender<u64>,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -90,25 +75,10 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     let mut hold = Hold::new(lock, &state);
     tracing::info!(pid = std::process::id(), socket = %socket.display(), "daemon listening");
 
-    let log_settings = logs::SharedSettings::default();
-    logs::spawn_log_care(state.logs_dir(), log_settings.clone());
-    let engine = Engine::new(state.clone()).with_log_opener(logs::opener(log_settings.clone()));
-    let rerun = RerunRuntime::new(engine.clone(), state.clone());
     let daemon = Arc::new(Daemon {
-        modes: Modes::new(
-            state.clone(),
-            log_settings.clone(),
-            engine.clone(),
-            rerun.clone(),
-        ),
-        rerun,
-        engine,
-        log_settings,
+        runtime: Runtime::new(state.clone()),
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
-        adopted: AtomicBool::new(false),
-        stops: watch::channel(0).0,
-        vendors: VendorRuntime::default(),
     });
     let mut sigterm = signal(SignalKind::terminate()).map_err(CliError::io("handling SIGTERM"))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(CliError::io("handling SIGINT"))?;
@@ -143,10 +113,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                 }
                 if served_any
                     && daemon.in_flight.load(Ordering::SeqCst) == 0
-                    && daemon.engine.is_idle().await
-                    && daemon.vendors.is_idle().await
-                    && daemon.rerun.is_idle().await
-                    && daemon.modes.is_idle().await
+                    && daemon.runtime.is_idle().await
                 {
                     // Leftovers of replicas that ended by themselves go with the fleet.
                     let _ = orchestra_supervisor::unix::orphans::stop_orphans(
@@ -171,10 +138,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
     }
     // Stop before removing the socket so that clients keep reaching a daemon that can
     // answer `ps` while the fleet goes down.
-    let (tx, _rx) = mpsc::unbounded_channel();
-    let route = daemon.modes.current().await;
-    route.engine.stop(&[], tx.clone()).await;
-    daemon.modes.stopped_all(&route, &tx).await;
+    daemon.runtime.shutdown(mpsc::unbounded_channel().0).await;
     // Not a socket another daemon bound in a recreated folder.
     if hold.owns_socket(&state) {
         let _ = std::fs::remove_file(&socket);
@@ -186,7 +150,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
 async fn take_back(hold: &mut Hold, daemon: &Daemon) -> Result<UnixListener, hold::Lost> {
     let listener = hold.reclaim(&daemon.state)?;
     hold::reopen_log(&daemon.state);
-    let written = daemon.modes.rewrite_records().await;
+    let written = daemon.runtime.rewrite_records().await;
     tracing::warn!(
         records = written,
         "the state folder was removed or replaced; recreated it and wrote the records again"
@@ -261,7 +225,7 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         // A watcher does not keep an idle daemon alive: its stream ends when the daemon
         // leaves.
         daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let engine = daemon.modes.current().await.engine;
+        let engine = daemon.runtime.engine().await;
         let streamed = super::subscribe::stream(&engine, &mut read, &mut write).await;
         daemon.in_flight.fetch_add(1, Ordering::SeqCst);
         return streamed;
@@ -272,7 +236,7 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     // A client that closes its side of the connection (Ctrl-C, or killed) gives up its
     // start; any other request runs to its end.
     let (hang_up, hung_up) = watch::channel(false);
-    let work = run_request(daemon, request, tx, status_tx, hung_up);
+    let work = run_request(&daemon.runtime, request, tx, status_tx, hung_up);
     tokio::pin!(work);
     // Forward progress while the request runs; a client that hung up does not stop the work.
     let mut client_gone = false;
@@ -312,26 +276,14 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
     write_event(&mut write, &final_event).await
 }
 
+/// Carries out one request through the runtime and says how it went.
 async fn run_request(
-    daemon: &Daemon,
+    runtime: &Runtime,
     request: Request,
     events: mpsc::UnboundedSender<Progress>,
     status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
     hung_up: watch::Receiver<bool>,
 ) -> Event {
-    // The engine that runs the fleet: on the host, or in containers.
-    let project = super::docker::project_of(&request);
-    if let Some(project) = project {
-        crate::last_known::save(&daemon.state, project);
-    }
-    let route = match project {
-        Some(project) => match daemon.modes.route(project).await {
-            Ok(route) => route,
-            Err(failure) => return done(Err(failure)),
-        },
-        None => daemon.modes.current().await,
-    };
-    let engine = &route.engine;
     let outcome = match request {
         Request::Start {
             project,
@@ -342,157 +294,56 @@ async fn run_request(
             keep_strays,
             docker,
         } => {
-            // Subscribed before anything starts: a stop asked for from here on cancels
-            // this start, whichever step it is in.
-            let stops = daemon.stops.subscribe();
-            adopt_once(daemon, &route, &project, &events).await;
-            let want = Mode::of_start(docker);
-            let entered = daemon.modes.enter(route.clone(), want, &project, &events);
-            let (route, _starting) = match entered.await {
-                Ok(entered) => entered,
-                Err(failure) => return done(Err(failure)),
-            };
-            let engine = &route.engine;
-            // The counts checked against the fleet's ports before the vendors start; the
-            // engine checks them again as it starts.
-            if let Err(refused) = engine.plan(&project, &scale) {
-                return self::refused(&refused);
-            }
-            // Vendors first: the services that need them expect them ready.
-            let needed = vendors_needed(&project, &services);
-            let vendors_up = if needed.is_empty() {
-                Ok(())
-            } else {
-                daemon.vendors.up(&project, &needed, events.clone()).await
-            };
-            if let Err(failure) = vendors_up {
-                return Event::Done {
-                    ok: false,
-                    failures: vec![failure],
-                };
-            }
-            let selected: Vec<_> = if services.is_empty() {
-                project.services.keys().cloned().collect()
-            } else {
-                services.clone()
-            };
-            // Strays stopped (or refused) and ports checked before anything starts.
-            let hygiene = if keep_strays {
-                Hygiene::RefuseStrays
-            } else {
-                Hygiene::StopStrays
-            };
-            let opts = StartOptions {
+            let start = Start {
+                project: *project,
+                services,
                 scale,
                 no_build,
-                hygiene,
+                rerun,
+                keep_strays,
+                docker,
             };
-            let cancelled = client_hung_up_or_stop(hung_up.clone(), stops.clone());
-            let outcome = engine
-                .start_unless(&project, &services, opts, events, cancelled)
-                .await;
-            let given_up = *hung_up.borrow() || stops.has_changed().unwrap_or(false);
-            let rerun = rerun && !given_up;
-            // What the start held back is not watched: a change would start it anyway.
-            let watched: Vec<_> = selected
-                .into_iter()
-                .filter(|s| !outcome.held_back.contains(s))
-                .collect();
-            route.rerun.watch(&project, &watched, rerun).await;
-            outcome
+            runtime.start(start, events, hung_up).await
         }
         Request::VendorsUp { project, vendors } => {
-            let result = daemon.vendors.up(&project, &vendors, events).await;
-            return done(result);
+            let up = runtime.vendors_up(&project, &vendors, events).await;
+            return done(up);
         }
         Request::VendorsDown {
             project,
             vendors,
             volumes,
         } => {
-            let result = daemon.vendors.down(&project, &vendors, volumes).await;
-            for line in result
-                .iter()
-                .flat_map(|d| super::vendors::taken_down(d, volumes))
-            {
+            let down = runtime.vendors_down(&project, &vendors, volumes).await;
+            for line in down.iter().flat_map(|d| taken_down(d, volumes)) {
                 let _ = events.send(line);
             }
-            return done(result.map(drop));
+            return done(down.map(drop));
         }
-        Request::Stop { services } => {
-            daemon.stops.send_modify(|n| *n += 1);
-            route.rerun.unwatch(&services).await;
-            let outcome = engine.stop(&services, events.clone()).await;
-            if services.is_empty() {
-                daemon.modes.stopped_all(&route, &events).await;
-            }
-            outcome
-        }
+        Request::Stop { services } => Ok(runtime.stop(&services, events).await),
         Request::Restart { project, services } => {
-            adopt_once(daemon, &route, &project, &events).await;
-            engine.restart(&project, &services, events).await
+            runtime.restart(&project, &services, events).await
         }
-        Request::Scale { project, scale } => {
-            adopt_once(daemon, &route, &project, &events).await;
-            engine.scale(&project, &scale, events).await
-        }
+        Request::Scale { project, scale } => runtime.scale(&project, &scale, events).await,
         // Answered by `subscribe::stream` before a request gets here.
         Request::Subscribe => return done(Ok(())),
         Request::Status => {
-            // Before any request brought the project's specs, nothing was adopted yet:
-            // the records are the truth.
-            let mut replicas = if daemon.adopted.load(Ordering::SeqCst) {
-                engine.status().await
-            } else {
-                orchestra_supervisor::status_from_records(&daemon.state)
-            };
-            for row in &mut replicas {
-                if row.reason.is_none() {
-                    row.reason = route.rerun.failure(&row.service).await;
-                }
-            }
-            replicas.extend(daemon.vendors.status().await);
-            let _ = status.send(replicas);
-            return Event::Done {
-                ok: true,
-                failures: Vec::new(),
-            };
+            let _ = status.send(runtime.status().await);
+            return done(Ok(()));
         }
-        Request::Shutdown => {
-            daemon.stops.send_modify(|n| *n += 1);
-            let outcome = engine.stop(&[], events.clone()).await;
-            daemon.modes.stopped_all(&route, &events).await;
-            // The idle check ends the process once this answer is written.
-            outcome
-        }
+        // The idle check ends the process once this answer is written.
+        Request::Shutdown => Ok(runtime.shutdown(events).await),
     };
-    if let Some(plan) = &outcome.refused {
-        return refused(plan);
-    }
-    Event::Done {
-        ok: outcome.is_ok(),
-        failures: outcome.wire_failures(),
-    }
-}
-
-/// Completes once the client of the request hung up.
-async fn client_hung_up(mut hung_up: watch::Receiver<bool>) {
-    if hung_up.wait_for(|gone| *gone).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Completes once the client of the request hung up, or a stop was asked for since
-/// `stops` was subscribed.
-async fn client_hung_up_or_stop(hung_up: watch::Receiver<bool>, mut stops: watch::Receiver<u64>) {
-    let stop_asked = async move {
-        if stops.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        () = client_hung_up(hung_up) => {}
-        () = stop_asked => {}
+    match outcome {
+        Ok(outcome) => match &outcome.refused {
+            Some(plan) => refused(plan),
+            None => Event::Done {
+                ok: outcome.is_ok(),
+                failures: outcome.wire_failures(),
+            },
+        },
+        Err(RuntimeError::Refused(plan)) => refused(&plan),
+        Err(e) => done(Err(e)),
     }
 }
 
@@ -504,39 +355,16 @@ fn refused(plan: &orchestra_core::scale::PlanRefused) -> Event {
     }
 }
 
-fn done(result: Result<(), orchestra_core::protocol::Failure>) -> Event {
+fn done(result: Result<(), RuntimeError>) -> Event {
     match result {
         Ok(()) => Event::Done {
             ok: true,
             failures: Vec::new(),
         },
-        Err(failure) => Event::Done {
+        Err(e) => Event::Done {
             ok: false,
-            failures: vec![failure],
+            failures: vec![e.to_wire()],
         },
-    }
-}
-
-/// Takes over the replicas a previous daemon left running, the first time a request brings
-/// the project's specs (they say how to restart and stop them). Every such request also
-/// brings the current log settings. Adoption goes through the engine of the fleet's saved
-/// mode, so containers are adopted as containers.
-async fn adopt_once(
-    daemon: &Daemon,
-    route: &Route,
-    project: &orchestra_core::spec::ProjectSpec,
-    events: &mpsc::UnboundedSender<Progress>,
-) {
-    *daemon
-        .log_settings
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = project.logs;
-    if !daemon.adopted.swap(true, Ordering::SeqCst) {
-        let adopted = route.engine.adopt(project).await;
-        if !adopted.is_empty() {
-            tracing::info!(count = adopted.len(), "adopted running replicas");
-        }
-        daemon.modes.adopted(route, events).await;
     }
 }
 

@@ -13,10 +13,10 @@ use super::fleet::selection_or_all;
 use crate::args::PsArgs;
 use crate::context::Context;
 use crate::daemon::client::{Answer, Client};
-use crate::daemon::docker::{self, Mode};
 use crate::daemon::peer::trusted_state;
 use crate::error::CliError;
 use crate::hooks::{self, When};
+use crate::runtime::{FleetMode, docker};
 use outside::Outside;
 use table::notes;
 pub(crate) use table::render_table;
@@ -51,7 +51,7 @@ pub async fn ps(cx: &mut Context, args: &PsArgs) -> Result<(), CliError> {
         rows
     } else {
         let mut rows = orchestra_supervisor::status_from_records(&state);
-        if Mode::saved(&state) == Mode::Docker {
+        if FleetMode::saved(&state) == FleetMode::Docker {
             docker::published_ports(&state, &mut rows);
         }
         if !project.vendors.is_empty() {

@@ -1,19 +1,20 @@
-//! The daemon's side of vendors: bring containers up before the services that need them,
+//! The runtime's side of vendors: bring containers up before the services that need them,
 //! stream each container's output into `.orchestra/logs/vendor.<name>.log`, take them down.
 //!
 //! Docker is touched only when the project has vendors: a fleet without any never connects.
 
-use orchestra_core::chain::error_chain;
 use std::collections::{BTreeMap, BTreeSet};
 
-use orchestra_core::protocol::{Failure, Phase, Progress};
+use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::spec::{Dependency, ProjectSpec};
 use orchestra_core::{ReplicaStatus, ServiceName, StateDir, VendorName};
 use orchestra_vendors::{TakenDown, Vendors};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 
-/// Vendor containers as the daemon sees them.
+use super::RuntimeError;
+
+/// Vendor containers as the runtime sees them.
 #[derive(Default)]
 pub struct VendorRuntime {
     inner: Mutex<Inner>,
@@ -62,7 +63,7 @@ impl VendorRuntime {
         project: &ProjectSpec,
         names: &[VendorName],
         events: mpsc::UnboundedSender<Progress>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), RuntimeError> {
         let specs: Vec<_> = project
             .vendors
             .values()
@@ -90,13 +91,9 @@ impl VendorRuntime {
                 inner.log_tasks.insert(spec.name.clone(), task);
             }
         }
-        result.map(drop).map_err(|e| Failure {
-            unit: e
-                .vendor()
-                .map_or_else(|| "vendors".into(), ToString::to_string),
-            reason: error_chain(&e),
-            log_tail: e.log_tail().to_vec(),
-        })
+        result
+            .map(drop)
+            .map_err(|e| RuntimeError::Vendor(Box::new(e)))
     }
 
     /// Stops and removes `names` (all when empty); named volumes go only with `volumes`.
@@ -105,7 +102,7 @@ impl VendorRuntime {
         project: &ProjectSpec,
         names: &[VendorName],
         volumes: bool,
-    ) -> Result<TakenDown, Failure> {
+    ) -> Result<TakenDown, RuntimeError> {
         if project.vendors.is_empty() {
             return Ok(TakenDown::default());
         }
@@ -115,19 +112,16 @@ impl VendorRuntime {
             Ok(vendors) => vendors,
             // A start that named only services needing no vendor never reached Docker, and
             // an engine nobody can reach holds nothing to take down: the stop goes on.
-            Err(failure) if never_up => {
-                tracing::info!(reason = %failure.reason, "no vendor to take down");
+            Err(e) if never_up => {
+                tracing::info!(error = %crate::error::error_chain(&e), "no vendor to take down");
                 return Ok(TakenDown::default());
             }
-            Err(failure) => return Err(failure),
+            Err(e) => return Err(e),
         };
-        let removed = vendors.down(names, volumes).await.map_err(|e| Failure {
-            unit: e
-                .vendor()
-                .map_or_else(|| "vendors".into(), ToString::to_string),
-            reason: error_chain(&e),
-            log_tail: Vec::new(),
-        })?;
+        let removed = vendors
+            .down(names, volumes)
+            .await
+            .map_err(|e| RuntimeError::Vendor(Box::new(e)))?;
         inner
             .log_tasks
             .retain(|name, _| !(names.is_empty() || names.contains(name)));
@@ -151,15 +145,13 @@ impl VendorRuntime {
 }
 
 impl Inner {
-    async fn connect(&mut self, project: &ProjectSpec) -> Result<Vendors, Failure> {
+    async fn connect(&mut self, project: &ProjectSpec) -> Result<Vendors, RuntimeError> {
         if let Some(v) = &self.vendors {
             return Ok(v.clone());
         }
-        let docker = orchestra_vendors::connect().await.map_err(|e| Failure {
-            unit: "vendors".into(),
-            reason: error_chain(&e),
-            log_tail: Vec::new(),
-        })?;
+        let docker = orchestra_vendors::connect()
+            .await
+            .map_err(|e| RuntimeError::Vendor(Box::new(e)))?;
         let vendors = Vendors::new(docker, project.name.clone());
         self.vendors = Some(vendors.clone());
         Ok(vendors)
