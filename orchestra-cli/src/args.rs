@@ -80,6 +80,17 @@ it detects (folders with go.mod or a main package), and add .orchestra/ to .giti
     )]
     Ps(PsArgs),
 
+    /// A live view of the fleet and its logs in the terminal, with keys to restart, stop,
+    /// start and scale.
+    #[command(
+        long_about = "A live view of the fleet in the terminal: every service replica and vendor \
+with its state, health, CPU, memory, ports, restarts and the reason for its state, above the \
+logs of the whole fleet or of the selection. Keys act on the selection (r restart, s stop, \
+u start, +/- scale); ? lists them all; q quits and leaves the fleet running.",
+        after_help = "Examples:\n  orchestra ui\n  orchestra -C ~/src/shop ui"
+    )]
+    Ui,
+
     /// Show the logs of services, from history then (with -f) live.
     #[command(
         after_help = "Examples:\n  orchestra logs -f\n  orchestra logs users -n 50 --grep ERROR\n  orchestra logs --since 10m --timestamps"

@@ -37,6 +37,13 @@ impl Context {
         }
     }
 
+    /// A context with the same options that loads the files again: a command that runs
+    /// for long (`ui`) acts on the files as they are at each action.
+    #[must_use]
+    pub fn reloaded(&self) -> Self {
+        Self::new(self.out, self.config.clone())
+    }
+
     /// Finds and loads the project, once.
     pub fn project(&mut self) -> Result<&Project, CliError> {
         if self.project.is_none() {

@@ -113,6 +113,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Logs(args) => block_on(commands::logs::run(&mut cx, &args)),
         Command::Test(args) => block_on(commands::test::run(&mut cx, &args)),
         Command::Vendors(args) => block_on(commands::vendors::run(&mut cx, &args)),
+        Command::Ui => block_on(commands::ui::run(&mut cx)),
         Command::Daemon(args) => {
             let state = match args.state_dir {
                 Some(dir) => orchestra_core::StateDir::at(dir),

@@ -19,4 +19,5 @@ mod strays;
 mod tasks;
 mod test_cmd;
 mod trust;
+mod ui;
 mod vendors;

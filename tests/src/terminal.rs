@@ -56,6 +56,28 @@ impl Terminal {
         assert!(status.success(), "tmux send-keys {keys:?} failed");
     }
 
+    /// Whether the program in the terminal draws on the alternate screen (a full-screen
+    /// UI does; the shell's screen is the main one).
+    pub fn alternate_screen(&self) -> bool {
+        self.display("#{alternate_on}") == "1"
+    }
+
+    /// The pid of the shell running the command (the command is its child).
+    pub fn shell_pid(&self) -> u32 {
+        self.display("#{pane_pid}")
+            .parse()
+            .expect("tmux gives the pane's pid")
+    }
+
+    /// A tmux format of the session's pane, e.g. `#{pane_pid}`.
+    fn display(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, format])
+            .output()
+            .expect("tmux display-message runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Polls the screen until `found` accepts it; panics with the last screen after `deadline`.
     pub fn wait_for(&self, deadline: Duration, what: &str, found: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();

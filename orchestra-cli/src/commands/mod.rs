@@ -18,4 +18,5 @@ pub mod schema;
 pub mod start;
 pub mod stop;
 pub mod test;
+pub mod ui;
 pub mod vendors;
