@@ -26,9 +26,12 @@ fn two_services() -> Fleet {
 /// were before it started.
 const AS_IT_WAS: &str = "terminal-as-it-was";
 
-/// The line of `screen` that contains `text`, if any.
+/// The line of the table (the screen above the log pane) that contains `text`, if any.
 fn line_with<'a>(screen: &'a str, text: &str) -> Option<&'a str> {
-    screen.lines().find(|l| l.contains(text))
+    screen
+        .lines()
+        .take_while(|l| !l.starts_with("┌ logs"))
+        .find(|l| l.contains(text))
 }
 
 /// A terminal in the fleet's folder running the UI between two readings of the terminal's
@@ -151,4 +154,57 @@ fn the_ui_needs_a_terminal() {
         out.stderr.contains("`orchestra ui` needs a terminal"),
         "{out}"
     );
+}
+
+#[test]
+fn keys_scale_stop_and_start_the_selection() {
+    let fleet = two_services();
+    let first = running_worker(&fleet);
+    let terminal = ui_on(&fleet, 80, 24);
+    terminal.send_keys(&["j"]);
+    terminal.wait_for(PATIENCE, "the worker selected", |s| {
+        s.contains("└ worker.0 · ")
+    });
+
+    terminal.send_keys(&["+"]);
+    poll_until(PATIENCE, "a second worker", || {
+        (state(&ps(&fleet), "worker", 1) == "running").then_some(())
+    });
+    terminal.wait_for(PATIENCE, "worker.1 on screen", |s| {
+        line_with(s, "worker.1").is_some_and(|l| l.contains("running"))
+    });
+    terminal.wait_for(PATIENCE, "the scale's outcome", |s| {
+        s.contains("worker runs 2")
+    });
+    terminal.send_keys(&["-"]);
+    poll_until(PATIENCE, "one worker again", || {
+        (state(&ps(&fleet), "worker", 1).is_empty()).then_some(())
+    });
+    terminal.wait_for(PATIENCE, "worker.1 gone from the screen", |s| {
+        line_with(s, "worker.1").is_none() && s.contains("worker runs 1")
+    });
+
+    terminal.send_keys(&["s"]);
+    poll_until(PATIENCE, "the worker stopped", || {
+        pid(&ps(&fleet), "worker", 0).is_none().then_some(())
+    });
+    terminal.wait_for(PATIENCE, "the worker stopped on screen", |s| {
+        line_with(s, "worker.0").is_some_and(|l| l.contains("stopped"))
+            && s.contains("worker stopped")
+    });
+    assert_eq!(
+        state(&ps(&fleet), "alpha", 0),
+        "running",
+        "only the selection stops"
+    );
+
+    terminal.send_keys(&["u"]);
+    let again = running_worker(&fleet);
+    assert_ne!(again, first);
+    terminal.wait_for(PATIENCE, "the worker running on screen", |s| {
+        line_with(s, "worker.0").is_some_and(|l| l.contains("running"))
+            && s.contains("worker started")
+    });
+    terminal.send_keys(&["q"]);
+    assert_terminal_given_back(&terminal);
 }

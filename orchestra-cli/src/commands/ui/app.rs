@@ -97,6 +97,8 @@ pub(super) struct App {
     pub dirty: bool,
     /// Whether the user asked to leave.
     pub quit: bool,
+    /// Actions sent and not answered yet: leaving hangs up on them, which cancels a start.
+    in_flight: usize,
     /// Whether the whole screen must be cleared and drawn (Ctrl-L).
     pub redraw: bool,
     selected: Option<UnitKey>,
@@ -118,6 +120,7 @@ impl App {
             logs_follow_selection: false,
             dirty: true,
             quit: false,
+            in_flight: 0,
             redraw: false,
             selected,
         }
@@ -180,6 +183,7 @@ impl App {
             }
             Msg::Lines(lines) => self.logs.extend(lines.into_iter().map(Entry::Output)),
             Msg::Done { action, result } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
                 self.notice = Some(match result {
                     Ok(()) => Notice {
                         text: action.done(),
@@ -199,10 +203,10 @@ impl App {
         self.dirty = true;
         match &mut self.mode {
             Mode::Help => {
-                if let Some(Command::Quit) = keys::command(key) {
-                    self.quit = true;
-                }
                 self.mode = Mode::Normal;
+                if let Some(Command::Quit) = keys::command(key) {
+                    self.leave();
+                }
                 None
             }
             Mode::Search(text) => {
@@ -227,8 +231,12 @@ impl App {
                 None
             }
             Mode::Normal => {
-                self.notice = None;
-                self.command(keys::command(key)?)
+                let command = keys::command(key)?;
+                // A warning about leaving stays for the key that confirms it.
+                if command != Command::Quit {
+                    self.notice = None;
+                }
+                self.command(command)
             }
         }
     }
@@ -236,7 +244,7 @@ impl App {
     fn command(&mut self, command: Command) -> Option<Action> {
         let page = (self.log_height / 2).max(1);
         match command {
-            Command::Quit => self.quit = true,
+            Command::Quit => self.leave(),
             Command::Select(delta) => {
                 let at = self.selected_index().unwrap_or(0);
                 self.select(at.saturating_add_signed(delta));
@@ -307,10 +315,23 @@ impl App {
         Some(self.announce(action))
     }
 
-    /// Says that `action` is under way.
+    /// Says that `action` is under way, and counts it until its answer.
     fn announce(&mut self, action: Action) -> Action {
+        self.in_flight += 1;
         self.say(action.under_way(), Tone::Info);
         action
+    }
+
+    /// Quits, unless an action is under way and this is the first `q` since it started:
+    /// then says what leaving would do, and the next `q` quits.
+    fn leave(&mut self) {
+        const WARNING: &str = "an action is under way: leaving now hangs up on it (a start is cancelled); q again leaves";
+        let warned = self.notice.as_ref().is_some_and(|n| n.text == WARNING);
+        if self.in_flight == 0 || warned {
+            self.quit = true;
+        } else {
+            self.say(WARNING.to_owned(), Tone::Bad);
+        }
     }
 
     fn say(&mut self, text: String, tone: Tone) {

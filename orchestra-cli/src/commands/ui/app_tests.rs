@@ -212,3 +212,27 @@ fn an_action_ends_with_a_notice() {
         ))
     );
 }
+
+#[test]
+fn leaving_during_an_action_asks_for_a_second_q() {
+    let mut app = app();
+    assert!(char(&mut app, 'u').is_some());
+    char(&mut app, 'q');
+    assert!(!app.quit);
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("q again leaves"))
+    );
+    char(&mut app, 'q');
+    assert!(app.quit, "the second q leaves");
+
+    let mut app = self::app();
+    let action = char(&mut app, 'u').expect("a start");
+    app.apply(Msg::Done {
+        action,
+        result: Ok(()),
+    });
+    char(&mut app, 'q');
+    assert!(app.quit, "nothing under way: q leaves at once");
+}
