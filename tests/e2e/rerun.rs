@@ -115,11 +115,12 @@ fn logs(fleet: &Fleet) -> String {
         .stdout
 }
 
-/// How many reruns web's log announces.
+/// How many reruns web's log announces (`[orchestra] web: web/greeting.go changed →
+/// rebuilding`); a build started again for newer changes of the same rerun is not one.
 fn reruns(fleet: &Fleet) -> usize {
     logs(fleet)
         .lines()
-        .filter(|l| l.contains("[orchestra] web: change detected"))
+        .filter(|l| l.contains("[orchestra] web: ") && l.contains("changed → rebuilding"))
         .count()
 }
 

@@ -53,6 +53,8 @@ pub(super) enum Op {
     Restart {
         project: Arc<ProjectSpec>,
         services: Vec<ServiceName>,
+        /// Build first (a rerun has built already).
+        build: bool,
         events: Events,
         reply: oneshot::Sender<Outcome>,
     },
@@ -192,6 +194,7 @@ impl Fleet {
                 Op::Restart {
                     project,
                     services,
+                    build,
                     events,
                     reply,
                 } => {
@@ -210,7 +213,7 @@ impl Fleet {
                     set.extend(replace.iter().cloned());
                     let plan = Plan {
                         scale: counts,
-                        build: true,
+                        build,
                         replace,
                         keep_live: false,
                     };

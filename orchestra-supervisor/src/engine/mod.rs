@@ -6,7 +6,7 @@
 //! dependencies are ready. `status` and `is_idle` read the replica handles directly and
 //! never wait behind a long start.
 
-mod build;
+pub(crate) mod build;
 mod fleet;
 mod hygiene;
 mod order;
@@ -280,12 +280,35 @@ impl Engine {
         services: &[ServiceName],
         events: mpsc::UnboundedSender<Progress>,
     ) -> Outcome {
+        self.restart_with(project, services, events, true).await
+    }
+
+    /// [`Engine::restart`] without the build: replaces the replicas of `services` with what
+    /// is built now. A rerun builds on its own first, so that a newer change can drop that
+    /// build before anything is stopped.
+    pub async fn replace(
+        &self,
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        events: mpsc::UnboundedSender<Progress>,
+    ) -> Outcome {
+        self.restart_with(project, services, events, false).await
+    }
+
+    async fn restart_with(
+        &self,
+        project: &ProjectSpec,
+        services: &[ServiceName],
+        events: mpsc::UnboundedSender<Progress>,
+        build: bool,
+    ) -> Outcome {
         let project = Arc::new(project.clone());
         let services = services.to_vec();
         self.ask(
             |reply| Op::Restart {
                 project,
                 services,
+                build,
                 events,
                 reply,
             },

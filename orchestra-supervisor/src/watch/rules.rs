@@ -121,6 +121,11 @@ impl ServiceRules {
     }
 }
 
+/// Whether a file name is an editor's lock, swap, probe or backup file.
+pub(crate) fn editor_artifact(name: &std::ffi::OsStr) -> bool {
+    editor_artifacts().is_match(name)
+}
+
 fn editor_artifacts() -> &'static GlobSet {
     static SET: OnceLock<GlobSet> = OnceLock::new();
     SET.get_or_init(|| {

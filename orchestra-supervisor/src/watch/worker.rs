@@ -1,30 +1,32 @@
-//! The watcher's thread: turns raw file-system events into one name per burst.
+//! The watcher's thread: turns raw file-system events into one batch of changes per edge.
 //!
 //! notify's inotify thread hands every event to [`Msg::Fs`]; this thread classifies it
-//! against the [`Fleet`]'s rules, feeds the [`Debouncer`], and sleeps until the next burst is
-//! due or the next message arrives. With nothing changing it is blocked in `recv`: no timer,
-//! no polling.
+//! against the [`Fleet`]'s rules and the Go services' [`GoGraph`], feeds the [`Debouncer`],
+//! and sleeps until the next burst is due or the next message arrives. With nothing changing
+//! it is blocked in `recv`: no timer, no polling.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use notify::Event;
-use notify::event::{EventKind, ModifyKind, RenameMode};
-use orchestra_core::name::ServiceName;
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RemoveKind, RenameMode};
 use orchestra_core::spec::ServiceSpec;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::debounce::{Change, Debouncer, Due};
-use super::rules::{Fleet, ServiceRules};
+use super::gograph::GoGraph;
+use super::rules::{Fleet, ServiceRules, editor_artifact};
+use super::{Changes, Watching};
 
 /// What the thread is told.
 pub(crate) enum Msg {
     /// An event (or error) from notify.
     Fs(notify::Result<Event>),
-    /// The watched services changed: their compiled rules, and the specs to recompile them
-    /// from when a `.gitignore` changes.
-    Fleet(Fleet, Vec<ServiceSpec>),
+    /// The watched services changed: their compiled rules, the specs to recompile them from
+    /// when a `.gitignore` changes, and the Go services' package graph.
+    Fleet(Fleet, Vec<ServiceSpec>, GoGraph),
     /// The watcher was dropped.
     Stop,
 }
@@ -35,22 +37,42 @@ pub(crate) struct Bounds {
     pub(crate) state_dir: PathBuf,
 }
 
+/// What the thread keeps.
+struct State {
+    fleet: Fleet,
+    specs: Vec<ServiceSpec>,
+    graph: GoGraph,
+    bursts: Debouncer,
+}
+
 /// Runs until [`Msg::Stop`], the sender side going away, or `changed` being closed.
-pub(crate) fn run(rx: &Receiver<Msg>, changed: &UnboundedSender<ServiceName>, bounds: &Bounds) {
-    let mut fleet = Fleet::default();
-    let mut specs = Vec::new();
-    let mut bursts = Debouncer::default();
+pub(crate) fn run(
+    rx: &Receiver<Msg>,
+    changed: &UnboundedSender<Changes>,
+    bounds: &Bounds,
+    watching: &Arc<Mutex<Watching>>,
+) {
+    let mut state = State {
+        fleet: Fleet::default(),
+        specs: Vec::new(),
+        graph: GoGraph::default(),
+        bursts: Debouncer::default(),
+    };
     loop {
         let now = Instant::now();
-        for due in bursts.take_due(now) {
-            if fires(&fleet, &due) {
-                tracing::debug!(service = %due.name, "files changed");
-                if changed.send(due.name).is_err() {
-                    return;
-                }
+        let mut batch = Changes::new();
+        for due in state.bursts.take_due(now) {
+            if fires(&state.fleet, &due) {
+                batch.insert(due.name, due.files);
             }
         }
-        let msg = match bursts.next_deadline() {
+        if !batch.is_empty() {
+            tracing::debug!(services = ?batch.keys().collect::<Vec<_>>(), "files changed");
+            if changed.send(batch).is_err() {
+                return;
+            }
+        }
+        let msg = match state.bursts.next_deadline() {
             Some(deadline) => match rx.recv_timeout(deadline.saturating_duration_since(now)) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -63,23 +85,30 @@ pub(crate) fn run(rx: &Receiver<Msg>, changed: &UnboundedSender<ServiceName>, bo
         };
         match msg {
             Msg::Stop => return,
-            Msg::Fleet(new, new_specs) => {
-                for rules in fleet.iter() {
+            Msg::Fleet(new, new_specs, graph) => {
+                for rules in state.fleet.iter() {
                     if new.get(&rules.name).is_none() {
-                        bursts.forget(&rules.name);
+                        state.bursts.forget(&rules.name);
                     }
                 }
-                fleet = new;
-                specs = new_specs;
+                state.fleet = new;
+                state.specs = new_specs;
+                state.graph = graph;
             }
             Msg::Fs(Err(err)) => {
                 tracing::warn!("file watcher: {err}");
             }
             Msg::Fs(Ok(event)) => {
                 if event.paths.iter().any(|p| p.ends_with(".gitignore")) {
-                    fleet = recompile(&specs, bounds).unwrap_or(fleet);
+                    state.fleet = recompile(&state.specs, bounds).unwrap_or(state.fleet);
                 }
-                classify(&fleet, &event, Instant::now(), &mut bursts);
+                if is_complete(event.kind)
+                    && event.paths.iter().any(|p| state.graph.needs_refresh(p))
+                {
+                    refresh(&mut state, bounds, watching);
+                }
+                let now = Instant::now();
+                classify(&state.fleet, &state.graph, &event, now, &mut state.bursts);
             }
         }
     }
@@ -93,16 +122,49 @@ fn recompile(specs: &[ServiceSpec], bounds: &Bounds) -> Option<Fleet> {
     rules.ok().map(Fleet::new)
 }
 
-/// Records what `event` means for the services owning its paths.
-fn classify(fleet: &Fleet, event: &Event, now: Instant, bursts: &mut Debouncer) {
+/// Reads the Go package graph again (a module file or an import changed) and watches the
+/// folders it now names.
+fn refresh(state: &mut State, bounds: &Bounds, watching: &Arc<Mutex<Watching>>) {
+    let started = Instant::now();
+    state.graph = GoGraph::read(&state.specs, &bounds.project_root);
+    tracing::debug!(packages = state.graph.len(), elapsed = ?started.elapsed(), "go package graph read again");
+    let folders = state.graph.folders();
+    if let Err(err) = watching
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .set_extra(folders)
+    {
+        tracing::warn!("cannot watch a package folder: {err}");
+    }
+}
+
+/// Whether the file an event names is in its final state: closed after writing, renamed or
+/// removed. Data written to a file still open is not.
+fn is_complete(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Remove(_)
+    )
+}
+
+/// Records what `event` means for the services owning its paths, and for the Go services
+/// whose package graph holds them.
+fn classify(fleet: &Fleet, graph: &GoGraph, event: &Event, now: Instant, bursts: &mut Debouncer) {
     if event.need_rescan() {
         // The kernel's queue overflowed: changes were lost, so any service may have changed.
         tracing::warn!("file watcher overflowed; treating every service as changed");
         for rules in fleet.iter() {
-            bursts.record(&rules.name, rules.debounce, now, Change::Relevant);
+            let change = Change::Relevant {
+                file: rules.dir.clone(),
+                complete: false,
+            };
+            bursts.record(&rules.name, rules.debounce, now, change);
         }
         return;
     }
+    let complete = is_complete(event.kind);
     let renamed_away = matches!(
         event.kind,
         EventKind::Modify(ModifyKind::Name(RenameMode::From))
@@ -111,31 +173,57 @@ fn classify(fleet: &Fleet, event: &Event, now: Instant, bursts: &mut Debouncer) 
         event.kind,
         EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
     );
-    // Opening, reading and closing (a build reading every source) change nothing. A folder
-    // is removed only once empty, and the removals of its files were seen one by one.
-    if matches!(
-        event.kind,
-        EventKind::Access(_) | EventKind::Remove(notify::event::RemoveKind::Folder)
-    ) {
+    // Opening, reading and closing (a build reading every source) change nothing; closing
+    // after writing completes a change. A folder is removed only once empty, and the
+    // removals of its files were seen one by one.
+    // A rename within the watched folders is reported as its two halves, then once more as
+    // both: that last report would count as a second change.
+    if matches!(event.kind, EventKind::Access(_) if !complete)
+        || matches!(
+            event.kind,
+            EventKind::Remove(RemoveKind::Folder)
+                | EventKind::Modify(ModifyKind::Name(RenameMode::Both))
+        )
+    {
         return;
     }
     for path in &event.paths {
-        let Some(rules) = fleet.owner(path) else {
-            continue;
-        };
         let is_dir = path.is_dir();
-        let change = if rules.is_relevant(path, is_dir) {
-            Change::Relevant
-        } else if is_dir && may_add_folder && !rules.is_excluded(path, true) {
-            Change::NewFolder(path.clone())
-        } else if renamed_away && looks_like_folder(path) && !rules.is_excluded(path, true) {
-            // A folder moved out of the watched tree takes its sources with it, but only its
-            // own name is reported and it can no longer be inspected.
-            Change::Relevant
-        } else {
+        if let Some(rules) = fleet.owner(path) {
+            let change = if rules.is_relevant(path, is_dir) {
+                Some(Change::Relevant {
+                    file: path.clone(),
+                    complete,
+                })
+            } else if is_dir && may_add_folder && !rules.is_excluded(path, true) {
+                Some(Change::NewFolder(path.clone()))
+            } else if renamed_away && looks_like_folder(path) && !rules.is_excluded(path, true) {
+                // A folder moved out of the watched tree takes its sources with it, but only
+                // its own name is reported and it can no longer be inspected.
+                Some(Change::Relevant {
+                    file: path.clone(),
+                    complete,
+                })
+            } else {
+                None
+            };
+            if let Some(change) = change {
+                bursts.record(&rules.name, rules.debounce, now, change);
+            }
+        }
+        if is_dir || path.file_name().is_some_and(editor_artifact) {
             continue;
-        };
-        bursts.record(&rules.name, rules.debounce, now, change);
+        }
+        // The Go services importing the file's package, wherever it lies.
+        for name in graph.services_of(path).into_iter().flatten() {
+            if let Some(rules) = fleet.get(name) {
+                let change = Change::Relevant {
+                    file: path.clone(),
+                    complete,
+                };
+                bursts.record(name, rules.debounce, now, change);
+            }
+        }
     }
 }
 
@@ -144,7 +232,7 @@ fn looks_like_folder(path: &Path) -> bool {
     !path.exists() && path.extension().is_none()
 }
 
-/// Whether a closed burst is worth a rerun: a relevant change, or a new folder that turned out
+/// Whether a due burst is worth a rerun: a relevant change, or a new folder that turned out
 /// to hold a relevant file.
 fn fires(fleet: &Fleet, due: &Due) -> bool {
     if due.relevant {
