@@ -10,6 +10,7 @@
 //! [`QUIET`], longer than the watcher's longest hold-back of a burst (2 s).
 
 mod edits;
+mod monorepo;
 mod rolling;
 mod watching;
 
