@@ -169,4 +169,4 @@ pub use strays::{PortHolder, Stray, StrayReason, find_strays, port_holder, stop_
 pub use unix::identity::{IdentityExt, Liveness};
 pub use unix::subreaper::enable_subreaper;
 pub use unix::{UnixReplica, UnixSupervisor, new_instance};
-pub use watch::{FleetWatcher, WatchError};
+pub use watch::{FleetWatcher, WatchError, WatchEvent};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use orchestra_core::name::ServiceName;
 use orchestra_core::spec::{CommandSpec, RerunSpec, ServiceKind, ServiceSpec};
-use orchestra_supervisor::watch::{Changes, FleetWatcher};
+use orchestra_supervisor::watch::{FleetWatcher, WatchEvent};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 const GO: &[&str] = &["**/*.go", "go.mod", "go.sum"];
@@ -81,30 +81,38 @@ impl Project {
             Events {
                 rx,
                 queued: VecDeque::new(),
+                stale: Vec::new(),
             },
         )
     }
 }
 
 struct Events {
-    rx: UnboundedReceiver<Changes>,
+    rx: UnboundedReceiver<WatchEvent>,
     /// Services of a batch not yet looked at, with their files.
     queued: VecDeque<(String, BTreeSet<PathBuf>)>,
+    /// The services told stale so far.
+    stale: Vec<String>,
 }
 
 impl Events {
     /// The next service sent and its files, waiting at most [`DEADLINE`].
     async fn next_with_files(&mut self) -> (String, BTreeSet<PathBuf>) {
-        if self.queued.is_empty() {
-            let batch = tokio::time::timeout(DEADLINE, self.rx.recv())
+        while self.queued.is_empty() {
+            let event = tokio::time::timeout(DEADLINE, self.rx.recv())
                 .await
                 .expect("an event before the deadline")
                 .expect("the watcher is alive");
-            self.queued.extend(
-                batch
-                    .into_iter()
-                    .map(|(name, files)| (name.to_string(), files)),
-            );
+            match event {
+                WatchEvent::Changed(batch) => self.queued.extend(
+                    batch
+                        .into_iter()
+                        .map(|(name, files)| (name.to_string(), files)),
+                ),
+                WatchEvent::Stale(names) => {
+                    self.stale.extend(names.iter().map(ToString::to_string));
+                }
+            }
         }
         self.queued.pop_front().expect("a batch names a service")
     }
@@ -154,6 +162,11 @@ async fn a_burst_of_200_files_gives_its_first_file_then_the_rest() {
     assert_eq!((name.as_str(), first.len()), ("users", 1), "{first:?}");
     let (name, rest) = events.next_with_files().await;
     assert_eq!(name, "users");
+    assert_eq!(
+        events.stale,
+        ["users"],
+        "told stale once, before the rest came"
+    );
     assert!(
         rest.len() >= 50 && rest.is_subset(&files) && rest.is_disjoint(&first),
         "the rest of the burst, the first few dozen named: {rest:?}"

@@ -13,8 +13,9 @@
 //!    rebuilding`;
 //! 2. each service runs its tests first when `rerun: {test: true}` (so a failing test never
 //!    replaces a good binary), then its build — all of the batch at once, one per core;
-//! 3. if more changes of those services arrive meanwhile, the builds are dropped (their
-//!    compilers killed) and start again with the newer sources: a burst is still served by
+//! 3. if more changes of a service arrive meanwhile (the rest of a `git checkout`, a
+//!    formatter rewriting the file), its build is dropped at once (its compiler killed) and
+//!    starts again on the rest of the burst, once that is quiet: a burst is still served by
 //!    one replacement;
 //! 4. the services whose build passed have their replicas replaced through the engine's
 //!    restart path without a second build, in dependency order, a scaled service one
@@ -51,6 +52,7 @@
 //! # }
 //! ```
 
+mod builds;
 mod pipeline;
 mod report;
 
@@ -62,14 +64,14 @@ use orchestra_core::{ServiceName, StateDir};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::engine::Engine;
-use crate::watch::{Changes, FleetWatcher};
+use crate::watch::{FleetWatcher, WatchEvent};
 
 /// The rerun state of one engine: which services are watched, and what the last run said.
 pub struct RerunRuntime {
     engine: Engine,
     state: StateDir,
     inner: Mutex<Inner>,
-    changed: mpsc::UnboundedSender<Changes>,
+    changed: mpsc::UnboundedSender<WatchEvent>,
 }
 
 impl std::fmt::Debug for RerunRuntime {
@@ -95,7 +97,7 @@ impl RerunRuntime {
     /// A runtime driving `engine`; call [`RerunRuntime::watch`] to start watching. Make it
     /// inside a tokio runtime: its pipeline is a task.
     pub fn new(engine: Engine, state: StateDir) -> Arc<Self> {
-        let (tx, rx) = mpsc::unbounded_channel::<Changes>();
+        let (tx, rx) = mpsc::unbounded_channel::<WatchEvent>();
         let runtime = Arc::new(Self {
             engine,
             state,

@@ -3,38 +3,53 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use orchestra_core::spec::{Dependency, ProjectSpec, ServiceSpec};
-use orchestra_core::{ServiceName, StateDir};
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use orchestra_core::ServiceName;
+use orchestra_core::spec::{Dependency, ProjectSpec};
+use tokio::sync::mpsc;
 
 use super::RerunRuntime;
-use super::report::{describe, run_tests};
+use super::builds::{BuildResult, Builds};
+use super::report::describe;
 use crate::engine::Outcome;
-use crate::engine::build::build;
-use crate::watch::Changes;
+use crate::watch::{Changes, WatchEvent};
+
+/// How long a batch waits for the rest of a burst it was told of (see
+/// [`WatchEvent::Stale`]) before it goes on without the service: the watcher sends it
+/// within a few seconds, unless the service stopped being watched meanwhile.
+const REST_OF_BURST: Duration = Duration::from_secs(30);
 
 /// Takes the watcher's changes until the runtime or the watcher goes away. Changes that
 /// arrive while a batch runs are merged and make the next batch.
-pub(super) async fn run(runtime: Weak<RerunRuntime>, mut rx: mpsc::UnboundedReceiver<Changes>) {
+pub(super) async fn run(runtime: Weak<RerunRuntime>, mut rx: mpsc::UnboundedReceiver<WatchEvent>) {
     let mut pending = Changes::new();
     loop {
         if pending.is_empty() {
             match rx.recv().await {
-                Some(changes) => merge(&mut pending, changes),
+                Some(WatchEvent::Changed(changes)) => merge(&mut pending, changes),
+                // Nothing is building: nothing turns stale.
+                Some(WatchEvent::Stale(_)) => continue,
                 None => return,
             }
         }
-        while let Ok(changes) = rx.try_recv() {
-            merge(&mut pending, changes);
+        // Services told stale after their changes came, and before the rest came: their
+        // build waits for the rest.
+        let mut stale = BTreeSet::new();
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                WatchEvent::Changed(changes) => {
+                    stale.retain(|s| !changes.contains_key(s));
+                    merge(&mut pending, changes);
+                }
+                WatchEvent::Stale(names) => stale.extend(names),
+            }
         }
         let Some(runtime) = runtime.upgrade() else {
             return;
         };
         pending = runtime
-            .run_batch(std::mem::take(&mut pending), &mut rx)
+            .run_batch(std::mem::take(&mut pending), stale, &mut rx)
             .await;
     }
 }
@@ -45,15 +60,16 @@ fn merge(into: &mut Changes, changes: Changes) {
     }
 }
 
-/// How a service's build (with its tests) went: `Err` says why it failed.
-type Built = BTreeMap<ServiceName, Result<(), String>>;
+/// How each service's build (with its tests) went.
+type Built = BTreeMap<ServiceName, BuildResult>;
 
 impl RerunRuntime {
     /// Runs one batch; returns the changes of other services that arrived meanwhile.
     async fn run_batch(
         self: &Arc<Self>,
         batch: Changes,
-        rx: &mut mpsc::UnboundedReceiver<Changes>,
+        stale: BTreeSet<ServiceName>,
+        rx: &mut mpsc::UnboundedReceiver<WatchEvent>,
     ) -> Changes {
         let (project, mut batch) = {
             let mut inner = self.inner.lock().await;
@@ -76,37 +92,54 @@ impl RerunRuntime {
         self.announce(&batch, "rebuilding");
         let mut later = Changes::new();
         let mut built = Built::new();
-        loop {
-            let to_build = batch.keys().filter(|s| !built.contains_key(*s));
-            let mut builds = build_all(&self.state, &project, to_build);
-            let newer = loop {
-                tokio::select! {
-                    joined = builds.join_next() => match joined {
-                        None => break None,
-                        Some(Ok((name, result))) => {
-                            built.insert(name, result);
+        let mut builds = Builds::new(self.state.clone(), Arc::clone(&project));
+        // Services whose build was dropped as stale, until the rest of their burst comes.
+        let mut waiting: BTreeSet<ServiceName> = stale
+            .into_iter()
+            .filter(|s| batch.contains_key(s))
+            .collect();
+        for name in batch.keys().filter(|s| !waiting.contains(*s)) {
+            builds.start(name);
+        }
+        let mut watching = true;
+        while !builds.is_empty() || !waiting.is_empty() {
+            tokio::select! {
+                Some((name, result)) = builds.next(), if !builds.is_empty() => {
+                    built.insert(name, result);
+                }
+                event = rx.recv(), if watching => match event {
+                    Some(WatchEvent::Stale(names)) => {
+                        for name in names.iter().filter(|n| batch.contains_key(*n)) {
+                            builds.stop(name);
+                            built.remove(name);
+                            waiting.insert(name.clone());
                         }
-                        Some(Err(e)) => tracing::warn!("a rerun build task failed: {e}"),
-                    },
-                    Some(changes) = rx.recv() => {
+                    }
+                    Some(WatchEvent::Changed(changes)) => {
                         let (ours, others): (Changes, Changes) =
                             changes.into_iter().partition(|(s, _)| batch.contains_key(s));
                         merge(&mut later, others);
-                        if !ours.is_empty() {
-                            break Some(ours);
+                        if ours.is_empty() {
+                            continue;
                         }
+                        for name in ours.keys() {
+                            waiting.remove(name);
+                            built.remove(name);
+                            builds.start(name);
+                        }
+                        self.announce(&ours, "building again");
+                        merge(&mut batch, ours);
                     }
+                    None => {
+                        watching = false;
+                        waiting.clear();
+                    }
+                },
+                () = tokio::time::sleep(REST_OF_BURST), if builds.is_empty() => {
+                    tracing::warn!(services = ?waiting, "the rest of a burst never came");
+                    waiting.clear();
                 }
-            };
-            let Some(ours) = newer else { break };
-            // Dropping the builds kills their compilers; those whose sources changed again
-            // build again, with the ones that had not finished.
-            drop(builds);
-            for service in ours.keys() {
-                built.remove(service);
             }
-            self.announce(&ours, "building again");
-            merge(&mut batch, ours);
         }
         self.replace(&project, &built, started).await;
         self.inner.lock().await.running.clear();
@@ -219,37 +252,4 @@ impl RerunRuntime {
             }
         }
     }
-}
-
-/// Tests (when asked) and builds `services`, one per core.
-fn build_all<'a>(
-    state: &StateDir,
-    project: &ProjectSpec,
-    services: impl Iterator<Item = &'a ServiceName>,
-) -> JoinSet<(ServiceName, Result<(), String>)> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let permits = Arc::new(Semaphore::new(cores));
-    let mut builds = JoinSet::new();
-    for name in services {
-        let Some(spec) = project.services.get(name).cloned() else {
-            continue;
-        };
-        let permits = Arc::clone(&permits);
-        let state = state.clone();
-        builds.spawn(async move {
-            let _permit = permits.acquire().await;
-            let result = test_and_build(&spec, &state).await;
-            (spec.name, result)
-        });
-    }
-    builds
-}
-
-/// Runs the unit tests when `rerun.test` asks (their output goes into the service's log
-/// when they fail), then the build.
-async fn test_and_build(spec: &ServiceSpec, state: &StateDir) -> Result<(), String> {
-    if spec.rerun.test {
-        run_tests(spec, state).await?;
-    }
-    build(spec, state).await.map_err(|f| f.to_string())
 }

@@ -56,6 +56,10 @@ struct Burst {
     fired: bool,
     /// It is to fire now, on its leading edge.
     leading: bool,
+    /// It changed after firing, and that is to be told at once (see [`Debouncer::take_stale`]).
+    stale: bool,
+    /// That was told.
+    told: bool,
     relevant: bool,
     files: BTreeSet<PathBuf>,
     folders: Vec<PathBuf>,
@@ -108,11 +112,16 @@ impl Debouncer {
             quiet,
             fired: false,
             leading: false,
+            stale: false,
+            told: false,
             relevant: false,
             files: BTreeSet::new(),
             folders: Vec::new(),
         });
         burst.last = burst.last.max(now);
+        if burst.fired && !burst.told {
+            burst.stale = true;
+        }
         match change {
             Change::Relevant { file, complete } => {
                 burst.relevant = true;
@@ -163,11 +172,28 @@ impl Debouncer {
                     self.bursts.remove(&name);
                 } else {
                     burst.leading = false;
+                    burst.told = false;
+                    burst.stale = false;
                     burst.fired = true;
                     burst.relevant = false;
                     burst.first = now;
                 }
                 (fired.relevant || !fired.folders.is_empty()).then_some(fired)
+            })
+            .collect()
+    }
+
+    /// The services that changed again since they fired, once per firing: what was started
+    /// for them works on sources that are being rewritten (the rest of a burst follows when
+    /// it is quiet).
+    pub(crate) fn take_stale(&mut self) -> BTreeSet<ServiceName> {
+        self.bursts
+            .iter_mut()
+            .filter(|(_, b)| b.stale)
+            .map(|(name, b)| {
+                b.stale = false;
+                b.told = true;
+                name.clone()
             })
             .collect()
     }
@@ -211,6 +237,7 @@ mod tests {
         );
         assert_eq!(d.next_deadline(), Some(t0 + ms(1)), "closed: due now");
         let due = d.take_due(t0 + ms(1));
+        assert!(d.take_stale().is_empty(), "nothing changed since");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].files, BTreeSet::from(["/p/users/main.go".into()]));
         assert!(d.take_due(t0 + ms(101)).is_empty(), "nothing more changed");
@@ -228,6 +255,8 @@ mod tests {
                 assert_eq!(d.take_due(t0).len(), 1, "the leading edge");
             }
         }
+        assert_eq!(d.take_stale(), BTreeSet::from([users()]), "told once");
+        assert!(d.take_stale().is_empty());
         assert_eq!(d.next_deadline(), Some(t0 + ms(550)));
         assert!(d.take_due(t0 + ms(549)).is_empty());
         let due = d.take_due(t0 + ms(550));

@@ -33,10 +33,11 @@
 //! # Using it
 //!
 //! Give it the services that rerun (`--rerun`, or `rerun.enabled`), and call
-//! [`FleetWatcher::set_services`] when the fleet changes. Each batch of [`Changes`] names the
-//! services to rebuild with the files that changed. The rerun pipeline
-//! ([`RerunRuntime`](crate::RerunRuntime)) starts their build at once and, when more changes
-//! of a service arrive while it builds, drops that build and builds again.
+//! [`FleetWatcher::set_services`] when the fleet changes. Each [`WatchEvent::Changed`] names
+//! the services to rebuild with the files that changed; [`WatchEvent::Stale`] says at once
+//! that more of a burst is being written. The rerun pipeline
+//! ([`RerunRuntime`](crate::RerunRuntime)) starts a build at once and drops it when it
+//! turns stale, building again on the rest of the burst.
 //!
 //! ```no_run
 //! # async fn demo(services: Vec<orchestra_core::spec::ServiceSpec>) -> Result<(), Box<dyn std::error::Error>> {
@@ -44,9 +45,11 @@
 //!
 //! let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
 //! let _watcher = FleetWatcher::start(&services, std::path::Path::new("/p/.orchestra"), tx)?;
-//! while let Some(changes) = changed.recv().await {
-//!     for (service, files) in changes {
-//!         println!("{service}: {files:?} changed: rebuild it");
+//! while let Some(event) = changed.recv().await {
+//!     if let orchestra_supervisor::watch::WatchEvent::Changed(changes) = event {
+//!         for (service, files) in changes {
+//!             println!("{service}: {files:?} changed: rebuild it");
+//!         }
 //!     }
 //! }
 //! # Ok(()) }
@@ -80,6 +83,17 @@ pub const MAX_WAIT_FLOOR: Duration = Duration::from_secs(2);
 /// few dozen; a service folder when changes were lost, empty when a new folder of sources
 /// appeared).
 pub type Changes = BTreeMap<ServiceName, BTreeSet<PathBuf>>;
+
+/// What the watcher sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// These services' sources changed: rebuild them.
+    Changed(Changes),
+    /// These services changed again since they were sent: more of a burst is being written,
+    /// so what was started for them works on stale sources. A [`WatchEvent::Changed`]
+    /// follows once they are quiet.
+    Stale(BTreeSet<ServiceName>),
+}
 
 /// Why the watcher could not start or follow the fleet.
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +196,7 @@ impl FleetWatcher {
     pub fn start(
         services: &[ServiceSpec],
         state_dir: &Path,
-        changed: UnboundedSender<Changes>,
+        changed: UnboundedSender<WatchEvent>,
     ) -> Result<FleetWatcher, WatchError> {
         let (tx, rx) = mpsc::channel();
         let events = tx.clone();

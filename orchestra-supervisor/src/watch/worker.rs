@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::debounce::{Change, Debouncer, Due};
 use super::gograph::GoGraph;
 use super::rules::{Fleet, ServiceRules, editor_artifact};
-use super::{Changes, Watching};
+use super::{Changes, WatchEvent, Watching};
 
 /// What the thread is told.
 pub(crate) enum Msg {
@@ -48,7 +48,7 @@ struct State {
 /// Runs until [`Msg::Stop`], the sender side going away, or `changed` being closed.
 pub(crate) fn run(
     rx: &Receiver<Msg>,
-    changed: &UnboundedSender<Changes>,
+    changed: &UnboundedSender<WatchEvent>,
     bounds: &Bounds,
     watching: &Arc<Mutex<Watching>>,
 ) {
@@ -60,6 +60,10 @@ pub(crate) fn run(
     };
     loop {
         let now = Instant::now();
+        let stale = state.bursts.take_stale();
+        if !stale.is_empty() && changed.send(WatchEvent::Stale(stale)).is_err() {
+            return;
+        }
         let mut batch = Changes::new();
         for due in state.bursts.take_due(now) {
             if fires(&state.fleet, &due) {
@@ -68,7 +72,7 @@ pub(crate) fn run(
         }
         if !batch.is_empty() {
             tracing::debug!(services = ?batch.keys().collect::<Vec<_>>(), "files changed");
-            if changed.send(batch).is_err() {
+            if changed.send(WatchEvent::Changed(batch)).is_err() {
                 return;
             }
         }
