@@ -161,7 +161,16 @@ impl Formatter {
             out.push_str(&self.time_column(line.ts));
         }
         out.push_str(&self.prefix(line.kind, &line.unit, line.replica));
-        out.push_str(&line.line);
+        match self.note_style(&line.line) {
+            Some(style) => {
+                out.push_str("\x1b[");
+                out.push_str(style);
+                out.push('m');
+                out.push_str(&line.line);
+                out.push_str("\x1b[0m");
+            }
+            None => out.push_str(&line.line),
+        }
         out
     }
 
@@ -177,8 +186,34 @@ impl Formatter {
             out.write_all(self.time_column(line.ts).as_bytes())?;
         }
         out.write_all(&prefix)?;
-        out.write_all(line.line.as_bytes())?;
+        match self.note_style(&line.line) {
+            Some(style) => write!(out, "\x1b[{style}m{}\x1b[0m", line.line)?,
+            None => out.write_all(line.line.as_bytes())?,
+        }
         out.write_all(b"\n")
+    }
+
+    /// The colour of a line Orchestra wrote into a log itself (`[orchestra] users, orders:
+    /// pkg/auth/token.go changed → rebuilding`), so a rerun stands out among the services'
+    /// output: bold cyan when a rebuild starts, green when the new build serves, red when
+    /// the previous build stays, yellow for any other note. `None` without colours or for a
+    /// service's own line.
+    fn note_style(&self, line: &str) -> Option<&'static str> {
+        if !self.color {
+            return None;
+        }
+        let note = line.strip_prefix("[orchestra] ")?;
+        Some(
+            if note.ends_with("→ rebuilding") || note.ends_with("→ building again") {
+                "1;36"
+            } else if note.ends_with("serving the new build") {
+                "32"
+            } else if note.ends_with("still running the previous build") {
+                "31"
+            } else {
+                "33"
+            },
+        )
     }
 
     /// The cached prefix of `line`'s source, rendered when missing; remembered as the last.
@@ -266,4 +301,53 @@ fn write_json(line: &LogLine, out: &mut impl io::Write) -> io::Result<()> {
 /// `ts` in RFC 3339, UTC, with milliseconds.
 pub fn rfc3339(ts: SystemTime) -> String {
     DateTime::<Utc>::from(ts).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rerun_line(text: &str) -> LogLine {
+        LogLine {
+            unit: Arc::from("users"),
+            kind: LogKind::Service,
+            replica: Some(0),
+            ts: None,
+            line: text.to_owned(),
+        }
+    }
+
+    fn written(f: &mut Formatter, line: &LogLine) -> String {
+        let mut out = Vec::new();
+        f.write_line(line, &mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn orchestra_notes_are_coloured_on_a_terminal_only() {
+        let note = rerun_line("[orchestra] users, orders: pkg/auth/token.go changed → rebuilding");
+        let mut plain = Formatter::new(&[], false, false);
+        assert_eq!(
+            written(&mut plain, &note),
+            "users | [orchestra] users, orders: pkg/auth/token.go changed → rebuilding\n"
+        );
+        let mut colour = Formatter::new(&[], true, false);
+        let text = written(&mut colour, &note);
+        assert!(
+            text.ends_with(
+                "\x1b[1;36m[orchestra] users, orders: pkg/auth/token.go changed → rebuilding\x1b[0m\n"
+            ),
+            "{text:?}"
+        );
+        assert_eq!(colour.format(&note), text.trim_end_matches('\n'));
+        let failed = rerun_line(
+            "[orchestra] users: build failed (exit 1); still running the previous build",
+        );
+        assert!(written(&mut colour, &failed).contains("\x1b[31m[orchestra]"));
+        let own = rerun_line("listening on 8080");
+        assert!(
+            written(&mut colour, &own).ends_with("\x1b[0m listening on 8080\n"),
+            "only the prefix is coloured"
+        );
+    }
 }

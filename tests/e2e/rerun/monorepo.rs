@@ -40,6 +40,7 @@ fn rerun_lines(fleet: &Fleet) -> Vec<String> {
     let out = fleet.cmd(["logs", "-n", "1000000"]).assert_success().stdout;
     out.lines()
         .filter(|l| l.contains("[orchestra] ") && l.contains("→ rebuilding"))
+        .inspect(|l| assert!(!l.contains('\x1b'), "no colours into a pipe: {l:?}"))
         .map(str::to_owned)
         .collect()
 }
