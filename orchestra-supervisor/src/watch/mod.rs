@@ -245,7 +245,14 @@ impl FleetWatcher {
             .map(|s| ServiceRules::new(s, &self.bounds.project_root, &self.bounds.state_dir))
             .collect::<Result<Vec<_>, _>>()?;
         let wanted = outermost(services.iter().map(|s| s.dir.as_path()));
+        let started = std::time::Instant::now();
         let graph = GoGraph::read(services, &self.bounds.project_root);
+        tracing::debug!(
+            services = services.len(),
+            packages = graph.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "go package graph read"
+        );
         let package_folders = graph.folders();
 
         // The new rules go first, so the first event of a new folder finds its service, and
