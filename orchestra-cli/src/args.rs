@@ -266,6 +266,17 @@ pub struct TestArgs {
     /// Services tested at once (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Only the services a change affects: files changed since the merge base with the
+    /// default branch (or --since), uncommitted ones included; Go services by the packages
+    /// they import.
+    #[arg(long)]
+    pub affected: bool,
+    /// With --affected: the git revision to compare with.
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub since: Option<String>,
+    /// With --affected: print the affected services, one a line, and test nothing.
+    #[arg(long, requires = "affected")]
+    pub list: bool,
 }
 
 /// `scale`.

@@ -95,6 +95,9 @@ pub enum CliError {
     /// Ctrl-C gave the command up; the message says what was left how. Exit 130.
     #[error("{0}")]
     Interrupted(String),
+    /// `test --affected` could not tell what changed. Exit 2.
+    #[error(transparent)]
+    Affected(#[from] crate::commands::affected::AffectedError),
     /// An I/O error talking to the system. Exit 1.
     #[error("{context}")]
     Io {
@@ -144,7 +147,9 @@ impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            Self::Config(_) | Self::Select(_) | Self::Usage { .. } => exit::USAGE,
+            Self::Config(_) | Self::Select(_) | Self::Usage { .. } | Self::Affected(_) => {
+                exit::USAGE
+            }
             Self::NotDone { .. }
             | Self::Unit { .. }
             | Self::Daemon(_)

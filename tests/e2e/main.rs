@@ -2,6 +2,7 @@
 //! per area; the harness lives in the `orchestra_tests` library.
 
 mod addresses;
+mod affected;
 mod cli;
 mod docker_mode;
 mod engine;

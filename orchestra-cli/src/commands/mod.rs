@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod acceptance;
+pub mod affected;
 pub mod attach;
 pub mod completions;
 pub mod config;

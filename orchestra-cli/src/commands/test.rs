@@ -41,6 +41,9 @@ pub(crate) struct Run {
 pub async fn run(cx: &mut Context, args: &TestArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Test)?;
     let selected = cx.select(&args.select.services)?;
+    let Some(selected) = super::affected::narrow(&project, selected, args, cx.out)? else {
+        return Ok(());
+    };
     hooks::run(&project, When::Before)?;
     let out = cx.out;
     let stream = out.verbose > 0;

@@ -156,6 +156,16 @@ impl GoGraph {
         self.packages.get(file.parent()?)
     }
 
+    /// The services whose tests read `file`: those whose build reads it, and for a test
+    /// file (`_test.go`), those whose graph holds its package.
+    pub(crate) fn tested_by(&self, file: &Path) -> Option<&BTreeSet<ServiceName>> {
+        let name = file.file_name()?.to_str()?;
+        if name.ends_with("_test.go") {
+            return self.packages.get(file.parent()?);
+        }
+        self.services_of(file)
+    }
+
     /// Whether a change of `file` may change the graph: a module file, or a source of a
     /// known package that imports what its package did not (read from the file).
     pub(crate) fn needs_refresh(&self, file: &Path) -> bool {

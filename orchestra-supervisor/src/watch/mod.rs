@@ -55,11 +55,14 @@
 //! # Ok(()) }
 //! ```
 
+mod affected;
 mod debounce;
 mod gograph;
 mod imports;
 mod rules;
 mod worker;
+
+pub use affected::affected;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
