@@ -119,8 +119,41 @@ pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String
     let detail = p
         .message
         .as_deref()
+        .map(|m| without_word(m, word))
+        .filter(|m| !m.is_empty())
         .map(|m| format!(" {}", out.dim(&format!("({m})"))))
         .unwrap_or_default();
     let at = out.dim(&format!("{:>6.2}s", since.elapsed().as_secs_f64()));
     format!("{at} {mark} {unit:<20} {word}{detail}")
+}
+
+/// A progress message without the phase word the line already shows, so a build failure
+/// reads `build failed (exit 2)`, not `build failed (build failed (exit 2))`.
+fn without_word<'m>(message: &'m str, word: &str) -> &'m str {
+    let Some(rest) = message.strip_prefix(word) else {
+        return message;
+    };
+    let rest = rest.trim_start_matches([':', ' ']);
+    rest.strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_word;
+
+    #[test]
+    fn a_message_does_not_repeat_the_phase_word() {
+        assert_eq!(
+            without_word("build failed (exit 2)", "build failed"),
+            "exit 2"
+        );
+        assert_eq!(
+            without_word("build failed: cannot run `go`: not found", "build failed"),
+            "cannot run `go`: not found"
+        );
+        assert_eq!(without_word("pid 42", "ready"), "pid 42");
+        assert_eq!(without_word("build failed", "build failed"), "");
+    }
 }

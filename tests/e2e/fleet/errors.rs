@@ -15,7 +15,11 @@ fn a_failing_build_exits_1_with_the_compiler_output() {
         )
         .service("broken", "env: { GOPROXY: \"off\" }\n");
     let out = fleet.cmd(["start"]).assert_exit(1);
-    assert!(out.stdout.contains("build failed"), "{out}");
+    assert!(out.stdout.contains("build failed (exit 2)"), "{out}");
+    // Each line says it once: no `build failed (build failed (exit 2))`.
+    for line in out.stdout.lines().chain(out.stderr.lines()) {
+        assert!(line.matches("build failed").count() <= 1, "repeated: {out}");
+    }
     assert!(out.stderr.contains("broken"), "{out}");
     assert!(
         out.stderr.contains("undefined: noSuchFunction"),
