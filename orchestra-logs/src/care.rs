@@ -15,7 +15,9 @@
 //! [`MIN_GAP`] of its last look is looked at when that gap ends, so a file written a
 //! million times a second costs at most `1 / MIN_GAP` looks a second, each one stat and one
 //! 16-byte append, however many lines it writes. An idle fleet costs nothing at all: no
-//! event, no timer, no wake-up. A log that cannot be watched (the system's watch limit
+//! event, no timer, no wake-up. A one-shot watch that fires is removed by the kernel
+//! after its event is queued; an arm that comes in between lands on the dying watch, so
+//! the removal's own event (`IN_IGNORED`) of a watch still in use means: arm and look again. A log that cannot be watched (the system's watch limit
 //! reached) is looked at every second instead.
 //!
 //! An entry's time is the moment of the look: an upper bound of when the indexed bytes
@@ -145,17 +147,34 @@ impl LogCare {
                 } else if event.mask.contains(EventMask::MODIFY)
                     && let Some(path) = watching.path_of(&event.wd)
                 {
-                    match looks.last_look(path) {
-                        Some(last) if now < last + MIN_GAP => {
-                            schedule(&mut due, path.to_path_buf(), last + MIN_GAP);
-                        }
-                        _ => now_look.push(path.to_path_buf()),
-                    }
+                    changed(path.to_path_buf(), now, &looks, &mut due, &mut now_look);
+                } else if event.mask.contains(EventMask::IGNORED)
+                    && let Some(path) = watching.dropped(&event.wd)
+                {
+                    // The log's current watch is gone: armed again while the kernel was
+                    // removing it after it fired, the arm landed on the dying watch. Look
+                    // again, which arms a new one; else the log would never be seen again.
+                    changed(path, now, &looks, &mut due, &mut now_look);
                 }
             }
             now_look.sort();
             now_look.dedup();
         }
+    }
+}
+
+/// `path` changed at `now`: it is looked at now, or at the end of its gap when it was
+/// looked at less than [`MIN_GAP`] ago.
+fn changed(
+    path: PathBuf,
+    now: Instant,
+    looks: &Looks,
+    due: &mut HashMap<PathBuf, Instant>,
+    now_look: &mut Vec<PathBuf>,
+) {
+    match looks.last_look(&path) {
+        Some(last) if now < last + MIN_GAP => schedule(due, path, last + MIN_GAP),
+        _ => now_look.push(path),
     }
 }
 
@@ -199,4 +218,64 @@ fn list_logs(dir: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Whether the index of `log` reaches the file's end.
+    fn indexed_to_end(log: &Path) -> bool {
+        let len = std::fs::metadata(log).map_or(0, |m| m.len());
+        let index = crate::Index::load(log).unwrap_or_default();
+        len > 0 && index.entries().last().is_some_and(|e| e.len == len)
+    }
+
+    /// Many logs written at once, each line a write of its own: every log stays watched
+    /// and its index reaches its end. (An arm racing with a firing one-shot watch once
+    /// left logs unwatched for good.)
+    #[test]
+    fn every_log_of_many_writers_is_indexed_to_its_end() {
+        const LOGS: usize = 64;
+        const LINES: usize = 200;
+        let dir = tempfile::tempdir().unwrap();
+        let care = LogCare::new(dir.path(), SharedSettings::default());
+        // The care runs until the process ends: it has no stop, as in the daemon.
+        std::thread::spawn(move || care.run());
+        let logs: Vec<PathBuf> = (0..LOGS)
+            .map(|i| dir.path().join(format!("w.{i}.log")))
+            .collect();
+        let writers: Vec<_> = logs
+            .iter()
+            .cloned()
+            .map(|log| {
+                std::thread::spawn(move || {
+                    let mut file = orchestra_core::paths::open_append(&log).unwrap();
+                    for n in 0..LINES {
+                        writeln!(file, "line {n}").unwrap();
+                        // Spaced writes: each one fires the log's watch on its own.
+                        std::thread::sleep(Duration::from_micros(500));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let behind: Vec<&PathBuf> = logs.iter().filter(|l| !indexed_to_end(l)).collect();
+            if behind.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {LOGS} logs not indexed to their end, e.g. {}",
+                behind.len(),
+                behind[0].display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

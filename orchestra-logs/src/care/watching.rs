@@ -36,6 +36,18 @@ impl Watching {
         self.by_wd.get(wd).map(PathBuf::as_path)
     }
 
+    /// The kernel removed the watch `wd`. If it was still the current watch of a log,
+    /// that log is no longer watched: forgets the watch and returns the log, to be armed
+    /// again. A watch replaced by a newer one (the usual case after a one-shot fired)
+    /// returns `None`.
+    pub(super) fn dropped(&mut self, wd: &WatchDescriptor) -> Option<PathBuf> {
+        let path = self.by_wd.remove(wd)?;
+        if self.by_path.get(&path) == Some(wd) {
+            self.by_path.remove(&path);
+        }
+        Some(path)
+    }
+
     /// Whether `path` could not be watched.
     pub(super) fn is_unwatched(&self, path: &Path) -> bool {
         self.unwatched.contains(path)
