@@ -49,6 +49,7 @@ WRITER_GO = r"""
 //	logwriter replay FILE       FILE's bytes in 64 KiB writes, then waits for SIGTERM
 //	logwriter replay-exit FILE  the same, then exits
 //	logwriter latency ID        "ID <seq> <unix ns>" every 10 ms for 2 s, then waits
+//	logwriter ticks ID N        N lines "<seq> <unix ns>" 100 ms apart, then waits
 package main
 
 import (
@@ -98,6 +99,14 @@ func main() {
 		}
 		if mode == "replay-exit" {
 			return
+		}
+	case "ticks":
+		n, _ := strconv.Atoi(os.Args[3])
+		// Replicas start together: spread their writes over the 100 ms.
+		time.Sleep(time.Duration(os.Getpid()%100) * time.Millisecond)
+		for seq := 1; seq <= n; seq++ {
+			fmt.Fprintf(os.Stdout, "%d %d\n", seq, time.Now().UnixNano())
+			time.Sleep(100 * time.Millisecond)
 		}
 	case "latency":
 		for seq := 1; seq <= 200; seq++ {
