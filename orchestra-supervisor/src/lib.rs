@@ -37,17 +37,18 @@
 //!
 //! # How it works
 //!
-//! - Each replica leads its own session (and so process group), spawned through
-//!   process-wrap's `ProcessSession`; its stdout and stderr *are* its log file, opened for
-//!   appending, so the supervisor is never on the write path. Its environment carries a
-//!   unique `ORCHESTRA_INSTANCE` token.
-//! - A replica's process tree is its session and group, the descendants of its members
-//!   (by parent pid), and any process carrying its token — which finds a daemon that
-//!   double-forked out of the session. Every member is identified by pid *and* start time
+//! - Each replica leads its own process group inside the supervisor's session (one
+//!   session for the fleet, which the scheduler weighs as one against the user's
+//!   terminal), spawned with `posix_spawn`; its stdout and stderr *are* its log file,
+//!   opened for appending, so the supervisor is never on the write path. Its environment
+//!   carries a unique `ORCHESTRA_INSTANCE` token.
+//! - A replica's process tree is its group, the descendants of its members (by parent
+//!   pid), and any process carrying its token — which finds a daemon that double-forked
+//!   out of the group. Every member is identified by pid *and* start time
 //!   ([`IdentityExt`]), so a recycled pid is never signalled.
 //! - The daemon calls [`enable_subreaper`]: orphans of replicas are reparented to it and
 //!   stay findable; a reaper thread reaps the dead ones without stealing the statuses
-//!   tokio waits for. A live one that left every tie to its replica (session, folder,
+//!   tokio waits for. A live one that left every tie to its replica (group, folder,
 //!   token) still belongs to the fleet: [`unix::orphans`] stops it with the fleet.
 //! - A `/proc` that cannot be read (out of descriptors) never counts as "the process is
 //!   gone" ([`Liveness::Unreadable`]): a stop keeps looking, and a record stays until its

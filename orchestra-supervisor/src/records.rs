@@ -196,8 +196,8 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
 /// Stops the recorded replicas of `services` (all when empty) without a daemon: each goes
 /// through the stop ladder (its recorded stop signal, then SIGKILL after `timeout`),
 /// signalling only processes whose identity is verified; leftovers of a replica whose
-/// main process already ended are found through its session and instance token. Records
-/// are removed. Returns the replicas that had processes to stop.
+/// main process already ended are found through its process group and instance token.
+/// Records are removed. Returns the replicas that had processes to stop.
 pub async fn stop_from_records(
     state: &StateDir,
     services: &[ServiceName],

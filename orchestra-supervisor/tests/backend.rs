@@ -210,3 +210,28 @@ async fn a_record_whose_pid_was_recycled_is_never_signalled() {
     bystander.kill().unwrap();
     bystander.wait().unwrap();
 }
+
+#[tokio::test]
+async fn a_replica_leads_a_process_group_in_the_spawners_session() {
+    // Not a session of its own: with autogroup scheduling every session weighs as much as
+    // the user's terminal, and a busy fleet of sessions starves it.
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, log) = log_in(tmp.path(), "g.log");
+    let spec = shell_replica("group", 0, tmp.path(), "exec sleep 30");
+    let replica = UnixSupervisor.spawn(&spec, log).await.unwrap();
+    let pid = nix::unistd::Pid::from_raw(replica.identity().pid);
+    let session = nix::unistd::getsid(Some(pid)).unwrap();
+    let group = nix::unistd::getpgid(Some(pid)).unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let plan = StopPlan {
+        signal: Signal::TERM,
+        timeout: Duration::from_secs(5),
+    };
+    stop_replica(replica.as_ref(), plan, rx).await.unwrap();
+    assert_eq!(group, pid, "the replica leads its own group");
+    assert_eq!(
+        session,
+        nix::unistd::getsid(None).unwrap(),
+        "and shares our session"
+    );
+}

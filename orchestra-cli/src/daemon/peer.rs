@@ -141,8 +141,8 @@ impl fmt::Display for Unresponsive {
 impl Unresponsive {
     /// Kills the daemon of `state` (SIGKILL reaches a stopped process too), after checking
     /// it is still the process that took the connection and an orchestra daemon of this
-    /// folder, and waits until it is gone. Its replicas live on, in their own sessions, for
-    /// the caller to stop from their records. Any other program listening there is left
+    /// folder, and waits until it is gone. Its replicas live on, each in its own process
+    /// group, for the caller to stop from their records. Any other program listening there is left
     /// alone, and that is an error.
     pub async fn kill(&self, state: &StateDir) -> Result<(), CliError> {
         let Some(identity) = &self.daemon.identity else {

@@ -5,12 +5,14 @@
 //! replicas, and the rotation of their logs (copying each file's head to `.log.1`, at the
 //! rate the fleet writes) falls ever further behind: logs grow far past `max_size`.
 //!
-//! Linux shares CPU between sessions first when autogroup is on (each replica leads a
-//! session of its own, and so does the daemon), and between threads within a session by
-//! their nice value. So the daemon raises its session's autogroup priority, and the log
-//! care thread its own, where the system allows it (root, `CAP_SYS_NICE`, or an
-//! `RLIMIT_NICE` that permits it); otherwise it says once, in daemon.log, that rotation
-//! may lag behind busy services.
+//! Linux shares CPU between sessions first when autogroup is on, then between the threads
+//! of a session by their nice value. The replicas are process groups inside the daemon's
+//! session, so the fleet and the daemon weigh as one session against the developer's
+//! terminal (which is why the session's own weight is left alone: raising it would raise
+//! the whole fleet above the terminal). Inside that session, the log care thread raises
+//! its own priority where the system allows it (root, `CAP_SYS_NICE`, or an `RLIMIT_NICE`
+//! that permits it); otherwise it says once, in daemon.log, that rotation may lag behind
+//! busy services.
 
 use std::io;
 
@@ -18,34 +20,15 @@ use std::io;
 /// daemon that is idle (nearly always) costs nothing for it.
 const NICE: i32 = -10;
 
-/// Raises the priority of the daemon's session (when the daemon leads it, so a terminal's
-/// session is never changed) and of the calling thread. Failures are logged, not returned:
-/// the daemon works the same without, only later under load.
+/// Raises the priority of the calling thread (on Linux, `setpriority` of the process id
+/// 0 applies to the calling thread only). A failure is logged, not returned: the daemon
+/// works the same without, only later under load.
 pub fn raise_for_log_care() {
-    let session = raise_session();
-    let thread = rustix::process::setpriority_process(None, NICE).map_err(io::Error::from);
-    match (session, thread) {
-        (Ok(()), Ok(())) => tracing::debug!(nice = NICE, "log care runs at a raised priority"),
-        (session, thread) => {
-            let why = session.err().or(thread.err());
-            tracing::info!(
-                error = ?why,
-                "cannot raise the log care's priority: under heavy load from the services, rotation may lag behind `logs.max_size`"
-            );
-        }
-    }
-}
-
-/// Sets the autogroup nice value of the daemon's session; nothing to do where autogroup
-/// is not in use.
-fn raise_session() -> io::Result<()> {
-    let pid = nix::unistd::getpid();
-    if nix::unistd::getsid(None).map_err(io::Error::from)? != pid {
-        // Not our own session: raising it would raise whoever shares it.
-        return Ok(());
-    }
-    match std::fs::write("/proc/self/autogroup", NICE.to_string()) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
+    match rustix::process::setpriority_process(None, NICE).map_err(io::Error::from) {
+        Ok(()) => tracing::debug!(nice = NICE, "log care runs at a raised priority"),
+        Err(why) => tracing::info!(
+            error = %why,
+            "cannot raise the log care's priority: under heavy load from the services, rotation may lag behind `logs.max_size`"
+        ),
     }
 }

@@ -9,7 +9,7 @@ use orchestra_core::{ProcessEnd, ReplicaId, StateDir};
 
 use super::Failed;
 
-use crate::unix::spawn::spawn_session;
+use crate::unix::spawn::spawn_group;
 
 /// Lines of log shown with a failure.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -52,11 +52,11 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
         .envs(&service.env)
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr));
-    let status = match spawn_session(cmd) {
+    let status = match spawn_group(cmd) {
         Ok(mut child) => {
-            let mut session = KillSessionOnDrop(Some(child.pid));
+            let mut group = KillGroupOnDrop(Some(child.pid));
             let status = child.wait().await;
-            session.disarm();
+            group.disarm();
             status
         }
         Err(e) => Err(e),
@@ -84,19 +84,19 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
     }
 }
 
-/// Kills a build's whole session when the build is dropped before it ends: a cancelled
-/// start must leave no compiler running. The leader is still our un-reaped child then, so
-/// its pid (which is also the session's process group) cannot have been reused.
-struct KillSessionOnDrop(Option<i32>);
+/// Kills a build's whole process group when the build is dropped before it ends: a
+/// cancelled start must leave no compiler running. The leader is still our un-reaped child
+/// then, so its pid (which is also the group's id) cannot have been reused.
+struct KillGroupOnDrop(Option<i32>);
 
-impl KillSessionOnDrop {
+impl KillGroupOnDrop {
     /// The build ended by itself: its leader is reaped, so its pid is no longer ours.
     fn disarm(&mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for KillSessionOnDrop {
+impl Drop for KillGroupOnDrop {
     fn drop(&mut self) {
         if let Some(leader) = self.0.filter(|&pid| pid > 0) {
             let group = nix::unistd::Pid::from_raw(leader);

@@ -224,7 +224,7 @@ impl Engine {
     }
 
     /// [`Engine::start`], given up when `cancelled` completes first: its builds are killed
-    /// (their whole session), the replicas it launched are stopped, and the outcome says
+    /// (their whole process group), the replicas it launched are stopped, and the outcome says
     /// the start was cancelled. Replicas that ran before the start are left alone.
     pub async fn start_unless(
         &self,

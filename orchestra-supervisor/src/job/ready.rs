@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::backend::RunningReplica;
 use crate::probe::{self, HttpTarget};
 use crate::strays::port_holder;
-use crate::unix::spawn::spawn_session;
+use crate::unix::spawn::spawn_group;
 
 /// How often the log probe reads new lines.
 const LOG_POLL: Duration = Duration::from_millis(50);
@@ -152,7 +152,7 @@ async fn check_exec(
         .envs(&spec.env)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut child = spawn_session(cmd).map_err(|e| format!("`{command}`: {e}"))?;
+    let mut child = spawn_group(cmd).map_err(|e| format!("`{command}`: {e}"))?;
     // Declared after `child`, so dropped first: when the attempt is abandoned (the probe
     // timed out), the probe's group is killed while its leader is still unreaped.
     let guard = KillGroupOnDrop(Some(child.pid));

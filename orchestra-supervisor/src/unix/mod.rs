@@ -32,7 +32,7 @@ use tree::{Roots, Table};
 pub use exit::ADOPTED_POLL;
 pub use tree::INSTANCE_ENV;
 
-/// Runs replicas as local processes, each leading its own session.
+/// Runs replicas as local processes, each leading its own process group.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnixSupervisor;
 
@@ -89,7 +89,7 @@ impl Supervisor for UnixSupervisor {
             .env(INSTANCE_ENV, &instance)
             .stdout(log)
             .stderr(stderr);
-        let mut child = spawn::spawn_session(command).map_err(spawn_error)?;
+        let mut child = spawn::spawn_group(command).map_err(spawn_error)?;
         let pid = child.pid;
         let identity = ProcessIdentity::of(pid).unwrap_or_else(|_| ProcessIdentity {
             pid,
@@ -153,7 +153,7 @@ pub struct UnixReplica {
     end: watch::Receiver<Option<ProcessEnd>>,
     /// Whether the leader is our own child (spawned here, not adopted).
     child: bool,
-    /// Members seen so far (pid → start time), so that one which left the session is still
+    /// Members seen so far (pid → start time), so that one which left the group is still
     /// found while its identity holds.
     known: Mutex<HashMap<i32, u64>>,
 }
@@ -352,7 +352,7 @@ impl UnixReplica {
     }
 
     /// What is left of a replica whose main process already ended (or whose pid was
-    /// recycled): its session members and token holders, if any.
+    /// recycled): its group members and token holders, if any.
     pub(crate) fn leftovers(identity: ProcessIdentity, instance: String) -> Self {
         let (_tx, rx) = watch::channel(Some(ProcessEnd::Unknown));
         Self::new(identity, instance, rx, false)

@@ -1,12 +1,12 @@
 //! Processes that escaped their replica's tree and were reparented to this subreaper.
 //!
-//! A replica's tree is found through its session, its process group, its parent links and
-//! its `ORCHESTRA_INSTANCE` token. A grandchild that calls `setsid`, changes to `/` and
-//! execs with an empty environment breaks every one of those links as soon as its parent
-//! exits — but, this process being the child subreaper, the kernel then makes it our
-//! child. So whatever is our child, was not spawned by us (the owned registry says so)
-//! and does not share our session came from the fleet: it belongs to it, and is stopped
-//! with it.
+//! A replica's tree is found through its process group, its parent links and its
+//! `ORCHESTRA_INSTANCE` token. A grandchild that calls `setsid`, changes to `/` and execs
+//! with an empty environment breaks every one of those links as soon as its parent exits
+//! — but, this process being the child subreaper, the kernel then makes it our child. So
+//! whatever is our child, was not spawned by us (the owned registry says so) and is not in
+//! our process group (where the rest of this program's children are) came from the fleet:
+//! it belongs to it, and is stopped with it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +45,7 @@ pub fn orphans() -> Vec<Orphan> {
         return Vec::new();
     }
     let me = std::process::id() as i32;
-    let Some(my_session) = super::subreaper::session_of(me) else {
+    let Some(my_group) = super::subreaper::group_of(me) else {
         return Vec::new();
     };
     let owned = Owned::lock();
@@ -54,7 +54,7 @@ pub fn orphans() -> Vec<Orphan> {
         .filter(|&pid| !owned.contains(pid))
         .filter_map(|pid| {
             let stat = proc::stat(pid)?;
-            let orphan = stat.ppid == me && stat.session != my_session && !stat.is_zombie();
+            let orphan = stat.ppid == me && stat.pgrp != my_group && !stat.is_zombie();
             orphan.then(|| Orphan {
                 identity: stat.identity(pid),
                 command: proc::shown(&proc::argv(pid)),
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_program_that_is_not_a_subreaper_has_no_orphans() {
-        // Its own children in other sessions are not the fleet's.
+        // Its own children in other groups are not the fleet's.
         let mut child = std::process::Command::new("setsid")
             .args(["sleep", "30"])
             .spawn()

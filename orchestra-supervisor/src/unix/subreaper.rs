@@ -10,8 +10,9 @@
 //! of tokio's, hiding the others behind it. So the reaper lists our children from
 //! `/proc/self/task/*/children` and reaps, one pid at a time with `waitpid(pid, WNOHANG)`,
 //! those that are zombies, are not registered as owned (see `owned.rs`: spawning and
-//! reaping hold the same lock), and are in another session than ours — the children the
-//! rest of this program spawns share our session and are left to whoever spawned them.
+//! reaping hold the same lock), and are in another process group than ours — the
+//! children the rest of this program spawns share our group and are left to whoever
+//! spawned them, while every replica leads a group of its own.
 //! It runs on every SIGCHLD. Signals coalesce, but none is lost for good: a child that
 //! dies after a pass raises a new one, and an orphan that is already a zombie when it is
 //! reparented to us raises one too. A pass every `BACKSTOP` (30 s) covers the unforeseen, and
@@ -96,7 +97,7 @@ async fn reaper() {
 /// Reaps every dead inherited orphan now; returns how many.
 pub fn reap_orphans() -> usize {
     let me = std::process::id() as i32;
-    let Some(my_session) = session_of(me) else {
+    let Some(my_group) = group_of(me) else {
         return 0;
     };
     let owned = Owned::lock();
@@ -108,7 +109,7 @@ pub fn reap_orphans() -> usize {
         let Some(stat) = proc::stat(pid) else {
             continue;
         };
-        if stat.ppid != me || stat.state != 'Z' || stat.session == my_session {
+        if stat.ppid != me || stat.state != 'Z' || stat.pgrp == my_group {
             continue;
         }
         if waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).is_ok() {
@@ -118,8 +119,9 @@ pub fn reap_orphans() -> usize {
     reaped
 }
 
-pub(crate) fn session_of(pid: i32) -> Option<i32> {
-    proc::stat(pid).map(|s| s.session)
+/// The process group of `pid`.
+pub(crate) fn group_of(pid: i32) -> Option<i32> {
+    proc::stat(pid).map(|s| s.pgrp)
 }
 
 /// Our children, from every thread's `children` file (an orphan is reparented to one of

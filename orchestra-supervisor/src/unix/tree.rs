@@ -3,9 +3,11 @@
 //! A replica is more than its main process: shells fork, `go run` spawns the real binary,
 //! daemons double-fork and call `setsid`. The tree is the union of
 //! - the main process, when its identity still matches;
-//! - members of its session and process group (it leads both), started after it;
+//! - members of its process group (it leads it), and of the session it leads (a replica
+//!   adopted from an older daemon that started each replica in a session of its own),
+//!   started after it;
 //! - processes carrying its `ORCHESTRA_INSTANCE` token in their environment (found even
-//!   after they left the session and were reparented), when the table was read with the
+//!   after they left the group and were reparented), when the table was read with the
 //!   tokens ([`Table::read_with_tokens`]);
 //! - earlier members whose start time still matches;
 //! - every descendant (by parent pid) of the above.

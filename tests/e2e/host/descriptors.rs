@@ -1,5 +1,6 @@
 //! Only stdin, stdout and stderr cross from the caller into the daemon and the replicas,
-//! and the daemon leads a session of its own with no controlling terminal.
+//! the daemon leads a session of its own with no controlling terminal, and the replicas
+//! are process groups inside it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -81,4 +82,36 @@ fn the_daemon_leads_its_own_session_without_a_terminal() {
         Some("0"),
         "the daemon has no controlling terminal: {fields:?}"
     );
+}
+
+#[test]
+fn every_replica_leads_a_process_group_inside_the_daemons_session() {
+    // One session for the fleet: the scheduler weighs sessions against each other, and a
+    // session per replica made a busy fleet of 200 weigh as 200 terminals.
+    let run = "run: \"echo $$ > pid.txt; exec sleep 100000\"\n";
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("a", run)
+        .service("b", run);
+    fleet.cmd(["start"]).assert_success();
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    let daemon_session = stat_fields(daemon).get(3).cloned();
+    for service in ["a", "b"] {
+        let pid = poll_until(PATIENCE, "the replica to write its pid", || {
+            std::fs::read_to_string(fleet.path(format!("{service}/pid.txt")))
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+        });
+        let fields = stat_fields(pid);
+        assert_eq!(
+            fields.get(2),
+            Some(&pid.to_string()),
+            "{service} leads its own process group: {fields:?}"
+        );
+        assert_eq!(
+            fields.get(3),
+            daemon_session.as_ref(),
+            "{service} is in the daemon's session: {fields:?}"
+        );
+    }
 }
