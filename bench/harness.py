@@ -24,20 +24,26 @@ BASE_PORT = 24000
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "50,200").split(",")]
+GO, TINY = "Go HTTP", "tiny C"
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_service_binary():
-    """The trivial service: the static HTTP fixture, listening on $PORT."""
+def build_service_binaries():
+    """The two services of the fleet: the static Go HTTP fixture, and a tiny static C
+    listener (bench/tiny.c) whose own start-up costs next to nothing, so that the fleet
+    of it shows the manager's cost of starting processes, not Go's. Both listen on $PORT."""
     OUT.mkdir(parents=True, exist_ok=True)
-    binary = OUT / "svc"
+    go = OUT / "svc"
     src = ROOT / "tests" / "fixtures" / "go" / "http"
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
-    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=src, env=env, check=True)
-    return binary
+    subprocess.run(["go", "build", "-o", str(go), "."], cwd=src, env=env, check=True)
+    tiny = OUT / "tiny"
+    subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(tiny), str(ROOT / "bench" / "tiny.c")],
+                   check=True)
+    return {"Go HTTP": go, "tiny C": tiny}
 
 
 def ports_for(n):
@@ -261,40 +267,50 @@ class Orchestra:
 # ── the benchmarks ───────────────────────────────────────────────────────────────────────────
 
 
-def fleet(binary):
+def measure(make, n):
+    """Starts and stops one tool `REPEAT` times; the medians."""
+    starts, stops, rss, ps = [], [], [], []
+    name = None
+    for _ in range(REPEAT):
+        # A port still held (by a previous run, or anything else) would make a peer
+        # that gives up on one failed child look broken: start from free ports.
+        wait_ports(ports_for(n), want_open=False)
+        tool = make()
+        name = tool.name
+        starts.append(tool.start())
+        pid = tool.manager_pid()
+        if pid:
+            rss.append(proc_rss_bytes(pid))
+        if isinstance(tool, Orchestra):
+            ps.append(tool.ps_latency())
+        stops.append(tool.stop())
+    return name, {
+        "start_s": statistics.median(starts), "stop_s": statistics.median(stops),
+        "rss_mib": statistics.median(rss) / 2**20 if rss else None,
+        "ps_s": statistics.median(ps) if ps else None,
+    }
+
+
+def fleet(binaries):
+    """Every tool with the Go service; the bash floor and Orchestra with the tiny one too
+    (the peers' own start-up dwarfs either service's)."""
     results = {}
-    for n in SIZES:
-        tools = [lambda: Bash(binary, n, False), lambda: Honcho(binary, n, False),
-                 lambda: Supervisord(binary, n, False), lambda: Orchestra(binary, n, False),
-                 lambda: Orchestra(binary, n, True)]
-        for make in tools:
-            starts, stops, rss, ps = [], [], [], []
-            name = None
-            for _ in range(REPEAT):
-                # A port still held (by a previous run, or anything else) would make a peer
-                # that gives up on one failed child look broken: start from free ports.
-                wait_ports(ports_for(n), want_open=False)
-                tool = make()
-                name = tool.name
-                starts.append(tool.start())
-                pid = tool.manager_pid()
-                if pid:
-                    rss.append(proc_rss_bytes(pid))
-                if isinstance(tool, Orchestra):
-                    ps.append(tool.ps_latency())
-                stops.append(tool.stop())
-            results[(n, name)] = {
-                "start_s": statistics.median(starts), "stop_s": statistics.median(stops),
-                "rss_mib": statistics.median(rss) / 2**20 if rss else None,
-                "ps_s": statistics.median(ps) if ps else None,
-            }
-            r = results[(n, name)]
-            log(f"{n:>4} services  {name:<22} start {r['start_s']:.3f}s  stop {r['stop_s']:.3f}s"
-                + (f"  rss {r['rss_mib']:.1f} MiB" if r["rss_mib"] else "")
-                + (f"  ps {r['ps_s'] * 1000:.1f} ms" if r["ps_s"] else ""))
+    for service, binary in binaries.items():
+        for n in SIZES:
+            tools = [lambda: Bash(binary, n, False), lambda: Orchestra(binary, n, False),
+                     lambda: Orchestra(binary, n, True)]
+            if service == GO:
+                tools[1:1] = [lambda: Honcho(binary, n, False), lambda: Supervisord(binary, n, False)]
+            for make in tools:
+                name, r = measure(make, n)
+                results[(service, n, name)] = r
+                log(f"{service:<8} {n:>4} services  {name:<22} start {r['start_s']:.3f}s  stop {r['stop_s']:.3f}s"
+                    + (f"  rss {r['rss_mib']:.1f} MiB" if r["rss_mib"] else "")
+                    + (f"  ps {r['ps_s'] * 1000:.1f} ms" if r["ps_s"] else ""))
     # Idle cost of the managing process with the largest fleet, measured once per tool.
     idle = {}
     big = max(SIZES)
+    binary = binaries[GO]
     for make in (lambda: Honcho(binary, big, False), lambda: Supervisord(binary, big, False),
                  lambda: Orchestra(binary, big, True)):
         tool = make()
@@ -311,19 +327,23 @@ def report(results, idle):
     lines = [
         f"`./bench/run fleet` (`BENCH_REPEAT={REPEAT}`, medians), release build, measured "
         f"{time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores (load average "
-        f"{os.getloadavg()[0]:.1f} at the end). Each service is the same static Go HTTP program "
-        "on its own port; \"start\" is from launching the tool until every port accepts a "
-        "connection, \"stop\" until every port is closed. A peer that did not stop within 60 s "
-        "had its process group killed. Idle CPU is measured once the manager has used no CPU "
-        "for a second after the start (at most 10 s later).",
+        f"{os.getloadavg()[0]:.1f} at the end). Each service is the same static program on its "
+        "own port: the Go HTTP fixture, or a tiny static C listener (bench/tiny.c) that starts "
+        "in a fraction of a millisecond, so that its fleet shows what the manager itself costs "
+        "per process (the peers run the Go one only). \"start\" is from launching the tool "
+        "until every port accepts a connection, \"stop\" until every port is closed. A peer "
+        "that did not stop within 60 s had its process group killed. Idle CPU is measured once "
+        "the manager has used no CPU for a second after the start (at most 10 s later).",
         "",
-        "| services | tool | start | × bash floor | stop | manager RSS | ps --json |",
-        "|---|---|---|---|---|---|---|",
+        "| service | services | tool | start | × bash floor | stop | manager RSS | ps --json |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for (n, name), r in sorted(results.items(), key=lambda kv: (kv[0][0], kv[1]["start_s"])):
-        floor = results[(n, "bash loop")]["start_s"]
+    for (service, n, name), r in sorted(
+            results.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[1]["start_s"])):
+        floor = results[(service, n, "bash loop")]["start_s"]
         lines.append(
-            f"| {n} | {name} | {r['start_s']:.3f} s | {r['start_s'] / floor:.2f}× | {r['stop_s']:.3f} s"
+            f"| {service} | {n} | {name} | {r['start_s']:.3f} s | {r['start_s'] / floor:.2f}×"
+            f" | {r['stop_s']:.3f} s"
             f" | {'%.1f MiB' % r['rss_mib'] if r['rss_mib'] else '-'}"
             f" | {'%.1f ms' % (r['ps_s'] * 1000) if r['ps_s'] else '-'} |")
     lines += ["", f"| idle manager, {big} replicas | CPU over {IDLE_SECONDS} s |", "|---|---|"]
@@ -332,11 +352,13 @@ def report(results, idle):
     tick = 100 / (os.sysconf("SC_CLK_TCK") * IDLE_SECONDS)
     lines += ["", f"CPU time is counted in clock ticks: one tick over {IDLE_SECONDS} s is {tick:.3f} %.", ""]
     for n in SIZES:
-        o = results[(n, "orchestra")]["start_s"]
-        ratios = [f"{results[(n, peer)]['start_s'] / o:.2f}× as fast as {peer}"
+        o = results[(GO, n, "orchestra")]["start_s"]
+        ratios = [f"{results[(GO, n, peer)]['start_s'] / o:.2f}× as fast as {peer}"
                   for peer in ("honcho", "supervisord")]
-        lines.append(f"{n} services: orchestra start = {o / results[(n, 'bash loop')]['start_s']:.2f}× "
-                     f"the bash floor, {', '.join(ratios)}.")
+        tiny = results[(TINY, n, "orchestra")]["start_s"] / results[(TINY, n, "bash loop")]["start_s"]
+        lines.append(f"{n} services: orchestra start = {o / results[(GO, n, 'bash loop')]['start_s']:.2f}× "
+                     f"the bash floor with the Go service ({tiny:.2f}× with the tiny one), "
+                     f"{', '.join(ratios)}.")
     lines += ["", verdict(results, idle)]
     return "\n".join(lines)
 
@@ -344,9 +366,10 @@ def report(results, idle):
 def verdict(results, idle):
     """The figures of the largest fleet against the targets."""
     big = max(SIZES)
-    o, probe = results[(big, "orchestra")], results[(big, "orchestra (tcp probe)")]
-    floor = results[(big, "bash loop")]["start_s"]
-    peers = [results[(big, p)]["start_s"] for p in ("honcho", "supervisord")]
+    o, probe = results[(GO, big, "orchestra")], results[(GO, big, "orchestra (tcp probe)")]
+    floor = results[(GO, big, "bash loop")]["start_s"]
+    tiny = results[(TINY, big, "orchestra")]["start_s"] / results[(TINY, big, "bash loop")]["start_s"]
+    peers = [results[(GO, big, p)]["start_s"] for p in ("honcho", "supervisord")]
     cpu = idle.get("orchestra (tcp probe)")
 
     def mark(ok):
@@ -355,6 +378,7 @@ def verdict(results, idle):
     checks = [
         f"start ≤ 1.5× the bash floor — {mark(o['start_s'] <= 1.5 * floor)} "
         f"({o['start_s'] / floor:.2f}×; {probe['start_s'] / floor:.2f}× with a tcp probe on every service)",
+        f"start of the tiny service ≤ 1.3× its bash floor — {mark(tiny <= 1.3)} ({tiny:.2f}×)",
         f"faster than every peer — {mark(o['start_s'] < min(peers))} "
         f"({min(peers) / o['start_s']:.1f}× the fastest)",
         f"stop ≤ 0.2 s — {mark(o['stop_s'] <= 0.2)} ({o['stop_s']:.3f} s)",
@@ -367,9 +391,9 @@ def verdict(results, idle):
 
 def main():
     what = sys.argv[1:] or ["fleet"]
-    binary = build_service_binary()
+    binaries = build_service_binaries()
     if "fleet" in what:
-        section = report(*fleet(binary))
+        section = report(*fleet(binaries))
         print(section)
         write_section("Fleet", section)
         log(f"written to {RESULTS}")

@@ -169,5 +169,5 @@ pub use stop::{StopPlan, StopReport, stop_replica};
 pub use strays::{PortHolder, Stray, StrayReason, find_strays, port_holder, stop_strays};
 pub use unix::identity::{IdentityExt, Liveness};
 pub use unix::subreaper::enable_subreaper;
-pub use unix::{UnixReplica, UnixSupervisor, new_instance};
+pub use unix::{FLEET_NICE, UnixReplica, UnixSupervisor, new_instance};
 pub use watch::{FleetWatcher, WatchError, WatchEvent};

@@ -212,7 +212,7 @@ async fn a_record_whose_pid_was_recycled_is_never_signalled() {
 }
 
 #[tokio::test]
-async fn a_replica_leads_a_process_group_in_the_spawners_session() {
+async fn a_replica_leads_a_process_group_in_the_spawners_session_at_a_lower_priority() {
     // Not a session of its own: with autogroup scheduling every session weighs as much as
     // the user's terminal, and a busy fleet of sessions starves it.
     let tmp = tempfile::tempdir().unwrap();
@@ -222,6 +222,15 @@ async fn a_replica_leads_a_process_group_in_the_spawners_session() {
     let pid = nix::unistd::Pid::from_raw(replica.identity().pid);
     let session = nix::unistd::getsid(Some(pid)).unwrap();
     let group = nix::unistd::getpgid(Some(pid)).unwrap();
+    let nice = |pid: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<String> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        fields[16].parse::<i32>().unwrap()
+    };
+    let (theirs, ours) = (nice(&pid.to_string()), nice("thread-self"));
     let (_tx, rx) = watch::channel(false);
     let plan = StopPlan {
         signal: Signal::TERM,
@@ -233,5 +242,10 @@ async fn a_replica_leads_a_process_group_in_the_spawners_session() {
         session,
         nix::unistd::getsid(None).unwrap(),
         "and shares our session"
+    );
+    assert_eq!(
+        theirs,
+        (ours + orchestra_supervisor::FLEET_NICE).min(19),
+        "and runs below our priority"
     );
 }

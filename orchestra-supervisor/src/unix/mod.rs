@@ -30,6 +30,7 @@ use identity::{IdentityExt, Liveness, start_time_and_state};
 use tree::{Roots, Table};
 
 pub use exit::ADOPTED_POLL;
+pub use spawn::FLEET_NICE;
 pub use tree::INSTANCE_ENV;
 
 /// Runs replicas as local processes, each leading its own process group.
