@@ -21,8 +21,10 @@ use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
 use crate::stop::{StopPlan, stop_replica};
 use crate::unix::identity::{IdentityExt, Liveness};
-use crate::unix::tree::{self, Roots, Table};
+use crate::unix::table::Table;
+use crate::unix::tree::{self, Roots};
 use crate::unix::{UnixReplica, UnixSupervisor};
+use crate::unix::{token, usage};
 use crate::unrecorded::{Unreadable, find_runs};
 
 /// What is written down about a live replica.
@@ -147,7 +149,7 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
             // Unreadable now is not gone: shown running, as it most likely is. A process
             // that is readable must also carry the run's token to be this replica.
             let alive = match r.identity.liveness() {
-                Liveness::Alive => tree::carries_token(r.identity.pid, &r.instance),
+                Liveness::Alive => token::carries_token(r.identity.pid, &r.instance),
                 Liveness::Unreadable => true,
                 Liveness::Zombie | Liveness::Gone => false,
             };
@@ -179,7 +181,7 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
                         known: &HashMap::new(),
                     },
                 );
-                let stats = tree::stats(&members, r.identity.start_time);
+                let stats = usage::stats(&members, r.identity.start_time);
                 status.state = ReplicaState::Running;
                 status.pid = Some(r.identity.pid);
                 status.ports = stats.ports;

@@ -124,7 +124,7 @@ pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
 ///
 /// Every readiness probe that reaches a port asks this, often hundreds at once as a fleet
 /// comes up, and the tables list every socket of the machine (thousands on a busy one). So
-/// concurrent callers share one read, as [`Table::fresh`](crate::unix::tree) does for the
+/// concurrent callers share one read, as [`Table::fresh`](crate::unix::table::Table::fresh) does for the
 /// process table: whoever asked before a read began is served by it, and a read keeps only
 /// the LISTEN lines, picked by their state before anything else of them is parsed.
 pub(crate) async fn listening_on(port: u16) -> HashSet<u64> {

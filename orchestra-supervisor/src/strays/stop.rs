@@ -11,7 +11,8 @@ use super::Stray;
 use crate::error::SupervisorError;
 use crate::stop::{KILL_GIVE_UP, LadderState, POLL_INTERVAL, Step, StopPlan, next_step};
 use crate::unix::signal_members;
-use crate::unix::tree::{Entry, Roots, Table, discover};
+use crate::unix::table::{Entry, Table};
+use crate::unix::tree::{Roots, discover};
 
 /// How stopping one stray went.
 #[derive(Debug)]

@@ -6,7 +6,10 @@ pub mod orphans;
 pub(crate) mod owned;
 pub(crate) mod spawn;
 pub mod subreaper;
+pub(crate) mod table;
+pub(crate) mod token;
 pub(crate) mod tree;
+pub(crate) mod usage;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -27,11 +30,12 @@ use tokio::sync::watch;
 use crate::backend::{RunningReplica, Supervisor, TreeStats};
 use crate::error::SupervisorError;
 use identity::{IdentityExt, Liveness, start_time_and_state};
-use tree::{Roots, Table};
+use table::{Entry, Table};
+use tree::Roots;
 
 pub use exit::ADOPTED_POLL;
 pub use spawn::FLEET_NICE;
-pub use tree::INSTANCE_ENV;
+pub use token::INSTANCE_ENV;
 
 /// Runs replicas as local processes, each leading its own process group.
 #[derive(Debug, Clone, Copy, Default)]
@@ -122,7 +126,7 @@ impl Supervisor for UnixSupervisor {
         // is a hint: a process that can be read must also carry the run's token.
         let liveness = identity.liveness();
         if matches!(liveness, Liveness::Gone | Liveness::Zombie)
-            || (liveness == Liveness::Alive && !tree::carries_token(identity.pid, instance))
+            || (liveness == Liveness::Alive && !token::carries_token(identity.pid, instance))
         {
             return None;
         }
@@ -177,11 +181,11 @@ impl UnixReplica {
 
     /// Its members in a table read just now (shared with concurrent callers); an error
     /// when `/proc` cannot be read whole.
-    async fn members(&self) -> std::io::Result<Vec<tree::Entry>> {
+    async fn members(&self) -> std::io::Result<Vec<Entry>> {
         Ok(self.members_in(&*Table::fresh().await?))
     }
 
-    fn members_in(&self, table: &Table) -> Vec<tree::Entry> {
+    fn members_in(&self, table: &Table) -> Vec<Entry> {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         let members = tree::discover(
             table,
@@ -251,7 +255,7 @@ impl RunningReplica for UnixReplica {
     async fn stats(&self) -> TreeStats {
         let table = Table::recent();
         let members = self.members_in(&table);
-        tree::stats(&members, self.identity.start_time)
+        usage::stats(&members, self.identity.start_time)
     }
 
     /// A socket listening on `port` is open in a live process of the tree (found in a
@@ -288,7 +292,7 @@ impl RunningReplica for UnixReplica {
 /// while it has members), which also reaches anything forked since the scan.
 pub(crate) fn signal_members(
     leader: &ProcessIdentity,
-    members: &[tree::Entry],
+    members: &[Entry],
     signal: Signal,
 ) -> Result<usize, SupervisorError> {
     let sig = signal.as_nix();
