@@ -179,9 +179,15 @@ impl<S: Send + 'static> Stream<S> {
     }
 
     /// Stops the command (SIGINT, as Ctrl-C) and waits for it and its reader to finish.
-    fn interrupt(mut self) -> std::process::ExitStatus {
+    fn interrupt(self) -> std::process::ExitStatus {
+        self.interrupt_within(Duration::from_secs(30))
+    }
+
+    /// Stops the command (SIGINT, as Ctrl-C) and waits for it and its reader to finish;
+    /// panics when it still runs after `deadline`.
+    fn interrupt_within(mut self, deadline: Duration) -> std::process::ExitStatus {
         orchestra_tests::send_signal(self.pid(), orchestra_tests::Signal::SIGINT);
-        let status = poll_until(Duration::from_secs(30), "logs -f to exit on SIGINT", || {
+        let status = poll_until(deadline, "logs -f to exit on SIGINT", || {
             self.child.try_wait().ok().flatten()
         });
         if let Some(reader) = self.reader.take() {

@@ -142,3 +142,42 @@ fn follow_of_busy_writers_to_a_slow_reader_skips_ahead_in_bounded_memory_and_sto
     assert!(status.success(), "`logs -f` ended with {status} on Ctrl-C");
     eprintln!("skipped: {skipped:?}, peak RSS {peak} KiB");
 }
+
+/// Sources in the stalled case: with history, `logs -f` of sixty busy services
+/// printed the history, then nothing live for 10 s, and ignored Ctrl-C for over a minute.
+const SOURCES: u32 = 60;
+
+#[test]
+fn follow_with_history_of_sixty_busy_sources_goes_live_and_ends_soon_after_ctrl_c() {
+    let fleet = Fleet::new().orchestra_yml("").service(
+        "busy",
+        &format!("run: \"while :; do echo line; done\"\nscale: {SOURCES}\n"),
+    );
+    fleet.cmd(["start"]).assert_success();
+    let logs = fleet.path(".orchestra/logs");
+    poll_until(PATIENCE * 3, "every writer to have 100 lines", || {
+        (0..SOURCES)
+            .all(|i| {
+                std::fs::metadata(logs.join(format!("busy.{i}.log"))).is_ok_and(|m| m.len() > 500)
+            })
+            .then_some(())
+    });
+
+    let follow = Stream::spawn(&fleet, &["logs", "-f", "-n", "100"], 0usize, |n, _| {
+        *n += 1;
+    });
+    let history = (SOURCES * 100) as usize;
+    follow.wait_for(PATIENCE * 3, "live lines after the history", |&n| {
+        (n > history + 10_000).then_some(())
+    });
+    let peak = peak_rss_kib(follow.pid());
+    assert!(
+        peak <= MAX_RSS_KIB,
+        "`logs -f` peaked at {peak} KiB of resident memory (at most {MAX_RSS_KIB} KiB expected)"
+    );
+    // Generous: the figure (well under a second) is measured by bench/load.py; before, it
+    // took minutes.
+    let status = follow.interrupt_within(Duration::from_secs(10));
+    assert!(status.success(), "`logs -f` ended with {status} on Ctrl-C");
+    fleet.cmd(["stop"]).assert_success();
+}
