@@ -8,7 +8,8 @@ use crate::args::ConfigArgs;
 use crate::context::Context;
 use crate::error::CliError;
 
-/// Prints the resolved project as YAML, or JSON with `--json`.
+/// Prints the resolved project as YAML in the files' own syntax (see
+/// [`super::config_yaml`]), or JSON with `--json`.
 pub fn run(cx: &mut Context, args: &ConfigArgs) -> Result<(), CliError> {
     let project = cx.resolve(Section::Config)?;
     let text = if args.json {
@@ -17,7 +18,8 @@ pub fn run(cx: &mut Context, args: &ConfigArgs) -> Result<(), CliError> {
         s.push('\n');
         s
     } else {
-        yaml_serde::to_string(&project).map_err(CliError::encode("the configuration as YAML"))?
+        super::config_yaml::render(&project)
+            .map_err(CliError::encode("the configuration as YAML"))?
     };
     std::io::stdout()
         .lock()

@@ -58,25 +58,41 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<(), CliError> {
         return super::import::run(&root, from, args.force, cx.out.quiet);
     }
     let project_file = root.join("orchestra.yml");
-    for existing in [root.join("orchestra.yml"), root.join("orchestra.yaml")] {
-        if existing.exists() && !args.force {
+    let existing = [root.join("orchestra.yml"), root.join("orchestra.yaml")]
+        .into_iter()
+        .find(|p| p.exists());
+    // `--services` in a project that has its orchestra.yml adds the service files and
+    // keeps the project file; only `--force` replaces it.
+    let keep = match &existing {
+        Some(_) if args.force => None,
+        Some(file) if args.services => Some(file.clone()),
+        Some(file) => {
             return Err(CliError::usage(
-                format!("{} already exists", existing.display()),
-                "pass --force to overwrite it",
+                format!("{} already exists", file.display()),
+                "pass --force to overwrite it, or --services to add service.yml files to this project",
             ));
         }
-    }
+        None => None,
+    };
     let services = detect_services(&root).map_err(CliError::io("listing the project folder"))?;
-    let header = schema::modeline(&root, &root, schema::PROJECT_SCHEMA);
     schema::write(&root)?;
-    write_file(&project_file, &format!("{header}{ORCHESTRA_YML}"))?;
+    if keep.is_none() {
+        let header = schema::modeline(&root, &root, schema::PROJECT_SCHEMA);
+        write_file(&project_file, &format!("{header}{ORCHESTRA_YML}"))?;
+    }
     let mut out = std::io::stdout().lock();
     let say = |out: &mut std::io::StdoutLock<'_>, line: String| {
         if !cx.out.quiet {
             let _ = writeln!(out, "{line}");
         }
     };
-    say(&mut out, format!("wrote {}", project_file.display()));
+    match &keep {
+        Some(file) => say(
+            &mut out,
+            format!("kept {} (--force replaces it)", file.display()),
+        ),
+        None => say(&mut out, format!("wrote {}", project_file.display())),
+    }
     say(
         &mut out,
         format!(

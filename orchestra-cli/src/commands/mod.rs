@@ -5,6 +5,7 @@ pub mod affected;
 pub mod attach;
 pub mod completions;
 pub mod config;
+pub mod config_yaml;
 pub mod export;
 pub mod fleet;
 pub mod import;

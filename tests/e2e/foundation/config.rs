@@ -76,7 +76,7 @@ fn config_json_resolves_go_defaults_and_env_precedence() {
         .cmd(["config"])
         .env("ORCH_TEST_OWN", "from-own-env")
         .assert_success();
-    for needle in ["api:", "kind: go", "FROM_OWN: from-own-env!", "port: 4500"] {
+    for needle in ["name: api", "FROM_OWN: from-own-env!", "port: 4500"] {
         assert!(
             yaml.stdout.contains(needle),
             "no `{needle}` in config:\n{yaml}"
@@ -347,4 +347,50 @@ fn a_million_nested_brackets_are_refused_naming_the_place() {
         "{}",
         &out.stderr[..out.stderr.len().min(2000)]
     );
+}
+
+/// `orchestra config` prints the files' own syntax, without serde tags: written back as
+/// files, each document loads and resolves to the same configuration.
+#[test]
+fn config_yaml_is_plain_and_loads_again_when_pasted_back_into_files() {
+    let original = orchestra_tests::workspace_root().join("tests/fixtures/every-key");
+    let copy = Fleet::new();
+    let cmd = |dir: &std::path::Path, args: &[&str]| {
+        orchestra_tests::Cmd::new(orchestra_tests::orchestra_bin(), args.iter().copied(), dir)
+            .assert_success()
+            .stdout
+    };
+    let old_root = original.display().to_string();
+    let new_root = copy.root().display().to_string();
+    let yaml = cmd(&original, &["config"]).replace(&old_root, &new_root);
+    assert!(!yaml.contains('!'), "serde tags in `config`:\n{yaml}");
+    let documents: Vec<&str> = yaml.split("\n---\n").collect();
+    assert_eq!(
+        documents.len(),
+        3,
+        "orchestra.yml, api and migrate:\n{yaml}"
+    );
+    copy.write("orchestra.yml", documents[0]);
+    for doc in &documents[1..] {
+        let name = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("name: "))
+            .unwrap_or_else(|| panic!("no name in\n{doc}"));
+        copy.write(format!("{name}/service.yml"), doc);
+    }
+
+    let resolved = |dir: &std::path::Path| -> serde_json::Value {
+        let text = cmd(dir, &["config", "--json"]).replace(&old_root, &new_root);
+        let mut v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        // Where the built binary goes is inferred from `{bin}`, which resolution replaced.
+        for service in v["services"]
+            .as_object_mut()
+            .expect("services")
+            .values_mut()
+        {
+            service.as_object_mut().expect("a service").remove("binary");
+        }
+        v
+    };
+    assert_eq!(resolved(copy.root()), resolved(&original));
 }

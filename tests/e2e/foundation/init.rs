@@ -169,3 +169,33 @@ fn init_leaves_an_existing_ignore_rule_alone() {
     fleet.cmd(["init"]).assert_success();
     assert_eq!(fleet.read(".gitignore"), "/.orchestra\n*.log\n");
 }
+
+#[test]
+fn init_services_adds_service_files_to_a_project_that_has_its_orchestra_yml() {
+    // `orchestra init` points at `init --services`, which must then work in that project.
+    let mine = "env: { MINE: \"yes\" }\n";
+    let fleet = unconfigured_project();
+    let first = fleet.cmd(["init"]).assert_success();
+    assert!(
+        first.stdout.contains("orchestra init --services"),
+        "{first}"
+    );
+    fleet.write("orchestra.yml", mine);
+
+    let out = fleet.cmd(["init", "--services"]).assert_success();
+    assert!(out.stdout.contains("kept"), "{out}");
+    assert_eq!(
+        fleet.read("orchestra.yml"),
+        mine,
+        "--services replaced the project file"
+    );
+    for dir in ["gomod", "mainpkg"] {
+        assert!(
+            fleet.path(dir).join("service.yml").is_file(),
+            "no {dir}/service.yml: {out}"
+        );
+    }
+    assert_eq!(fleet.read("web/service.yml"), WEB_YML);
+    let config = json(&fleet.cmd(["config", "--json"]).assert_success());
+    assert_eq!(config["services"]["gomod"]["env"]["MINE"], "yes");
+}
