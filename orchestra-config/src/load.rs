@@ -10,6 +10,7 @@ use regex::Regex;
 
 use crate::error::Problem;
 use crate::node::{self, COMPLEX_KEY_MARK, DUPLICATE_MARK, Node, TAG_MARK};
+use crate::raw::env_file::EnvFileRef;
 use crate::read::{EnvEntry, Located, Origin};
 use crate::source::{MAX_FILE_SIZE, ReadFailure, SourceFile, Target};
 
@@ -187,37 +188,73 @@ fn leading_tab(text: &str) -> Option<usize> {
     None
 }
 
+/// The name of the dotenv file read, when present, beside orchestra.yml and each service.yml.
+pub(crate) const DOTENV: &str = ".env";
+
+/// The variables of the dotenv files of one `env_file:` (relative to `base`), after those of
+/// `base/.env` when it exists and is not named there: it is read at the same precedence,
+/// before the files named, so that they win.
+pub(crate) fn env_files(
+    base: &Path,
+    root: &Path,
+    named: &[EnvFileRef],
+    problems: &mut Vec<Problem>,
+) -> Vec<EnvEntry> {
+    let implicit = base.join(DOTENV);
+    let mut vars = Vec::new();
+    if implicit.is_file() && !named.iter().any(|e| base.join(&e.path.value) == implicit) {
+        vars.extend(read_env_file(&implicit, root, problems));
+    }
+    for entry in named {
+        vars.extend(env_file(base, root, entry, problems));
+    }
+    vars
+}
+
 /// Reads a dotenv file named by `entry`, relative to `base`.
 pub(crate) fn env_file(
     base: &Path,
     root: &Path,
-    entry: &Located<String>,
+    entry: &EnvFileRef,
     problems: &mut Vec<Problem>,
 ) -> Vec<EnvEntry> {
-    let path = base.join(&entry.value);
+    let written = &entry.path;
+    let path = base.join(&written.value);
     // `symlink_metadata`, not `exists`: a dangling link or a loop is read, and so reported
     // for what it is, rather than called missing.
     if path.symlink_metadata().is_err() {
-        problems.push(
-            entry
-                .origin
-                .problem(
-                    Target::Value,
-                    format!("env file `{}` does not exist", path.display()),
-                    "no such file",
-                )
-                .help(format!(
-                    "create it, or remove it from `env_file` in {}",
-                    entry.origin.file.name
-                )),
-        );
+        if entry.required {
+            let key = crate::read::display_path(&written.origin.path);
+            problems.push(
+                written
+                    .origin
+                    .problem(
+                        Target::Value,
+                        format!(
+                            "env file `{}` does not exist (named by `{key}` in {})",
+                            path.display(),
+                            written.origin.file.name
+                        ),
+                        "no such file",
+                    )
+                    .help(format!(
+                        "create it, write `{{ path: {}, required: false }}` if it may be absent, or remove it",
+                        written.value
+                    )),
+            );
+        }
         return Vec::new();
     }
-    let name = crate::discover::display_name(root, &path);
-    let file = match SourceFile::read(&path, name) {
+    read_env_file(&path, root, problems)
+}
+
+/// Reads the dotenv file at `path`.
+fn read_env_file(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Vec<EnvEntry> {
+    let name = crate::discover::display_name(root, path);
+    let file = match SourceFile::read(path, name) {
         Ok(f) => Arc::new(f),
         Err((name, failure)) => {
-            problems.push(read_failure(&path, &name, failure));
+            problems.push(read_failure(path, &name, failure));
             return Vec::new();
         }
     };

@@ -59,11 +59,7 @@ impl Project {
             return Err(ConfigError::new(problems));
         };
         let raw = raw_project::read(&mut Ctx::new(source, &mut problems), &node);
-        let env_file = raw
-            .env_file
-            .iter()
-            .flat_map(|e| load::env_file(&root, &root, e, &mut problems))
-            .collect();
+        let env_file = load::env_files(&root, &root, &raw.env_file, &mut problems);
         let vendor_env_files = raw
             .vendors
             .iter()
@@ -205,12 +201,8 @@ impl Project {
                 }
             }
         };
-        let env_file = raw
-            .env_file
-            .iter()
-            .flatten()
-            .flat_map(|e| load::env_file(dir, &self.root, e, problems))
-            .collect();
+        let named = raw.env_file.as_deref().unwrap_or_default();
+        let env_file = load::env_files(dir, &self.root, named, problems);
         let kind = if discover::is_go_service(dir) {
             ServiceKind::Go
         } else {

@@ -2,6 +2,7 @@
 //! per configuration element. Every key is checked here; values that depend on the
 //! environment (interpolated ports) are checked again at resolution.
 
+pub(crate) mod env_file;
 pub(crate) mod project;
 pub(crate) mod ready;
 pub(crate) mod service;

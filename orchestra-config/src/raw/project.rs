@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use orchestra_core::name::ProjectName;
 use orchestra_core::spec::{CommandSpec, LogSettings};
 
+use super::env_file::{self, EnvFileRef};
 use super::service::{self, RawService};
 use super::vendor::{self, RawVendor};
 use crate::node::Node;
@@ -50,7 +51,7 @@ pub(crate) struct RawSection {
 pub(crate) struct RawProject {
     pub name: Option<Located<ProjectName>>,
     pub env: Vec<EnvEntry>,
-    pub env_file: Vec<Located<String>>,
+    pub env_file: Vec<EnvFileRef>,
     pub global: RawSection,
     pub sections: BTreeMap<&'static str, RawSection>,
     pub services: Option<Vec<Located<String>>>,
@@ -92,7 +93,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node) -> RawProject {
         .unwrap_or_default();
     p.env_file = f
         .get("env_file")
-        .map(|(n, path)| read::strings(ctx, n, &path))
+        .map(|(n, path)| env_file::read(ctx, n, &path))
         .unwrap_or_default();
     p.global.before = f
         .get("before")

@@ -8,6 +8,7 @@ use orchestra_core::policy::RestartPolicy;
 use orchestra_core::scale::{MAX_REPLICAS, replica_count};
 use orchestra_core::spec::CommandSpec;
 
+use super::env_file::{self, EnvFileRef};
 use super::ready::{self, RawReady};
 use crate::node::Node;
 use crate::read::{self, Ctx, EnvEntry, Located};
@@ -91,7 +92,7 @@ pub(crate) struct DockerImage(pub Option<String>);
 pub(crate) struct RawService {
     pub name: Option<Located<ServiceName>>,
     pub env: Option<Vec<EnvEntry>>,
-    pub env_file: Option<Vec<Located<String>>>,
+    pub env_file: Option<Vec<EnvFileRef>>,
     pub scale: Option<u32>,
     pub port: Option<Located<String>>,
     pub build: Option<CommandSpec>,
@@ -191,7 +192,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node, path: &[Seg]) -> Option<RawSe
     }
 
     s.env = f.get("env").map(|(n, p)| read::env_map(ctx, n, &p));
-    s.env_file = f.get("env_file").map(|(n, p)| read::strings(ctx, n, &p));
+    s.env_file = f.get("env_file").map(|(n, p)| env_file::read(ctx, n, &p));
     s.scale = f.get("scale").and_then(|(n, p)| scale(ctx, n, &p));
     s.port = f.get("port").and_then(|(n, p)| port(ctx, n, &p));
     for (key, slot) in [

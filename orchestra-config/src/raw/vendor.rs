@@ -7,6 +7,7 @@ use orchestra_core::name::VendorName;
 use orchestra_core::policy::RestartPolicy;
 use orchestra_core::spec::{CommandSpec, VendorReady, VolumeMount, VolumeSource};
 
+use super::env_file::{self, EnvFileRef};
 use super::vendor_port;
 use crate::node::Node;
 use crate::read::{self, Ctx, EnvEntry, Located};
@@ -35,7 +36,7 @@ pub(crate) struct RawVendor {
     pub entrypoint: Option<CommandSpec>,
     pub ports: Vec<Located<String>>,
     pub env: Vec<EnvEntry>,
-    pub env_file: Vec<Located<String>>,
+    pub env_file: Vec<EnvFileRef>,
     pub volumes: Vec<Located<String>>,
     pub ready: Option<VendorReady>,
     pub ready_timeout: Option<Duration>,
@@ -90,7 +91,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, name: &str, node: &Node, path: &[Seg]) -> 
         .unwrap_or_default();
     let env_file = f
         .get("env_file")
-        .map(|(n, p)| read::strings(ctx, n, &p))
+        .map(|(n, p)| env_file::read(ctx, n, &p))
         .unwrap_or_default();
     let volumes = f
         .get("volumes")

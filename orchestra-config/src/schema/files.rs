@@ -10,7 +10,8 @@ use std::marker::PhantomData;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use super::leaf::{
-    ByteSize, Command, Commands, Duration, EnvMap, Globs, Name, Policy, Port, SignalName, Strings,
+    ByteSize, Command, Commands, Duration, EnvFiles, EnvMap, Globs, Name, Policy, Port, SignalName,
+    Strings,
 };
 
 /// Either shape: `restart: on-failure` or `restart: {policy: …}`, the "string or map"
@@ -84,7 +85,7 @@ pub(crate) struct ServiceSettings {
     /// Environment of this service.
     env: EnvMap,
     /// Dotenv file(s), relative to the file that names them.
-    env_file: Strings,
+    env_file: EnvFiles,
     /// Number of replicas.
     #[schemars(range(min = 0, max = 1000))]
     scale: u32,
@@ -191,7 +192,7 @@ pub(crate) struct ProjectFile {
     /// Environment for every service, hook and test.
     env: EnvMap,
     /// Dotenv file(s), relative to orchestra.yml.
-    env_file: Strings,
+    env_file: EnvFiles,
     /// Hooks run before every command.
     before: Commands,
     /// Hooks run after every command.
@@ -284,7 +285,7 @@ pub(crate) struct Vendor {
     #[schemars(default)]
     env: EnvMap,
     #[schemars(default)]
-    env_file: Strings,
+    env_file: EnvFiles,
     /// `NAME:/path`, `./dir:/path`, `/abs/dir:/path:ro`.
     #[schemars(default)]
     volumes: Strings,
@@ -371,4 +372,15 @@ pub(crate) struct VendorReady {
     /// Ready when the image's own HEALTHCHECK says so.
     healthcheck: bool,
     timeout: Duration,
+}
+
+/// The map form of an `env_file` entry.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct EnvFileEntry {
+    /// The file, relative to the file that names it.
+    path: Text,
+    /// `false`: a missing file is skipped instead of being an error.
+    #[schemars(default)]
+    required: bool,
 }

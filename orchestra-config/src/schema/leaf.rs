@@ -154,3 +154,22 @@ leaf!(
         ]
     }
 );
+
+leaf!(
+    /// `raw::env_file::read`: a path, `{path, required}`, or a list of either.
+    EnvFiles => {
+        "description": "dotenv file(s): a path, `{ path, required: false }` for one that may be absent, or a list",
+        "anyOf": [
+            { "type": "null" },
+            { "type": ["string", "number"], "minLength": 1 },
+            { "$ref": "#/$defs/EnvFileEntry" },
+            {
+                "type": "array",
+                "items": { "anyOf": [
+                    { "type": ["string", "number"], "minLength": 1 },
+                    { "$ref": "#/$defs/EnvFileEntry" }
+                ] }
+            }
+        ]
+    }
+);

@@ -30,7 +30,9 @@ pub fn service_schema() -> serde_json::Value {
 }
 
 fn generate<T: JsonSchema>() -> serde_json::Value {
-    let generator = SchemaSettings::draft2020_12().into_generator();
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    // Named by `$ref` in the hand-written `EnvFiles`, so defined here.
+    generator.subschema_for::<files::EnvFileEntry>();
     let mut schema: Schema = generator.into_root_schema_for::<T>();
     // An empty file is valid: YAML reads it as null.
     schema.insert("type".into(), serde_json::json!(["object", "null"]));
@@ -122,6 +124,10 @@ mod tests {
         assert_eq!(
             keys(&project, "/$defs/Vendor/properties/ready"),
             set(raw::vendor::READY_KEYS)
+        );
+        assert_eq!(
+            keys(&project, "/$defs/EnvFileEntry"),
+            set(raw::env_file::KEYS)
         );
         assert_eq!(
             keys(&project, "/$defs/LongPort"),

@@ -394,3 +394,41 @@ fn config_yaml_is_plain_and_loads_again_when_pasted_back_into_files() {
     };
     assert_eq!(resolved(copy.root()), resolved(&original));
 }
+
+/// A `.env` beside orchestra.yml and beside a service.yml is read at the precedence of
+/// `env_file` (the files named win over it); `required: false` lets a named file be absent.
+#[test]
+fn dotenv_files_beside_the_files_are_read_and_optional_env_files_may_be_absent() {
+    let fleet = Fleet::new()
+        .orchestra_yml("env_file: shared.env\n")
+        .file(".env", "A=root-dotenv\nB=root-dotenv\n")
+        .file("shared.env", "B=shared\n")
+        .service(
+            "api",
+            "run: ./api\nenv_file:\n  - { path: local.env, required: false }\n  - { path: absent.env, required: false }\n",
+        )
+        .file("api/.env", "C=api-dotenv\nD=api-dotenv\n")
+        .file("api/local.env", "D=local\n");
+    let config = json(&fleet.cmd(["config", "--json"]).assert_success());
+    let env = &config["services"]["api"]["env"];
+    assert_eq!(env["A"], "root-dotenv", "{env:#}");
+    assert_eq!(env["B"], "shared", "env_file wins over .env: {env:#}");
+    assert_eq!(env["C"], "api-dotenv", "{env:#}");
+    assert_eq!(env["D"], "local", "{env:#}");
+
+    // Without it, a missing file is an error naming the path and the key that asked.
+    fleet.write(
+        "api/service.yml",
+        "run: ./api\nenv_file: [local.env, absent.env]\n",
+    );
+    let out = fleet.cmd(["config"]).run();
+    assert_clean_failure(&out, 2);
+    for needle in [
+        "absent.env` does not exist",
+        "named by `env_file[1]` in api/service.yml",
+        "api/service.yml:2",
+        "required: false",
+    ] {
+        assert!(out.stderr.contains(needle), "no {needle:?} in: {out}");
+    }
+}
