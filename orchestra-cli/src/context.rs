@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use orchestra_config::{ConfigError, Discovery, Project, Section};
+use orchestra_config::{ConfigError, Discovery, Groups, Project, Section};
 use orchestra_core::address::Addressing;
 use orchestra_core::spec::{Hooks, ProjectSpec};
 use orchestra_core::{ProjectName, ServiceName, StateDir};
@@ -144,13 +144,24 @@ impl Context {
         );
     }
 
-    /// The services named on the command line: all when none, `~name` excludes.
+    /// The services named on the command line: all when none, `@group` stands for its
+    /// services, `~name` and `~@group` exclude.
     pub fn select(&mut self, args: &[String]) -> Result<Vec<ServiceName>, CliError> {
         let all = match &self.last_known {
             Some(project) => project.services.keys().cloned().collect(),
             None => self.project()?.service_names(),
         };
-        Ok(orchestra_config::select_services(&all, args)?)
+        let groups = self.groups()?;
+        Ok(orchestra_config::select_services(&all, &groups, args)?)
+    }
+
+    /// The project's `groups:`. A fleet acted on as it last ran has none: they live in the
+    /// files that do not load.
+    pub fn groups(&mut self) -> Result<Groups, CliError> {
+        if self.last_known.is_some() {
+            return Ok(Groups::default());
+        }
+        Ok(self.project()?.groups())
     }
 }
 

@@ -218,6 +218,15 @@ pub enum SelectError {
         /// The suggestion or the list of services.
         help: String,
     },
+    /// `@name` that is no group of the project.
+    #[error("no group named `@{name}`")]
+    #[diagnostic(help("{help}"))]
+    UnknownGroup {
+        /// The group name as given, without `@`.
+        name: String,
+        /// The suggestion and where it is defined, or the list of groups.
+        help: String,
+    },
     /// A name that is no vendor of the project.
     #[error("no vendor named `{name}`")]
     #[diagnostic(help("{help}"))]
@@ -238,6 +247,8 @@ pub enum SelectError {
     },
     /// `~` alone, or an empty argument.
     #[error("`{0}` is not a service name")]
-    #[diagnostic(help("write a service name, or `~name` to leave a service out"))]
+    #[diagnostic(help(
+        "write a service name or `@group`, or `~name` / `~@group` to leave services out"
+    ))]
     Empty(String),
 }

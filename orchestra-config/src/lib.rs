@@ -56,7 +56,7 @@
 //!
 //! let file = discover(&Discovery::WalkUp(dir.path().join("users")))?;
 //! let project = Project::load(&file)?;
-//! let chosen = select_services(&project.service_names(), &[])?;
+//! let chosen = select_services(&project.service_names(), &project.groups(), &[])?;
 //! let spec = project.resolve(Section::Start)?;
 //! let users = &spec.services[&chosen[0]];
 //! assert_eq!(users.port, Some(8080));
@@ -67,6 +67,7 @@
 mod discover;
 mod dotenv;
 mod error;
+mod groups;
 mod load;
 mod nesting;
 mod node;
@@ -83,6 +84,7 @@ mod validate;
 
 pub use discover::{Discovery, PROJECT_FILE_NAMES, SERVICE_FILE_NAMES, discover, is_go_service};
 pub use error::{ConfigError, Problem, SelectError};
+pub use groups::Groups;
 pub use project::Project;
 pub use resolve::Section;
 pub use schema::{project_schema, service_schema};

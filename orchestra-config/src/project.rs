@@ -10,6 +10,7 @@ use orchestra_core::spec::ServiceKind;
 
 use crate::discover::{self, SERVICE_FILE_NAMES};
 use crate::error::{ConfigError, Problem};
+use crate::groups::Groups;
 use crate::load;
 use crate::raw::project::{self as raw_project, RawProject};
 use crate::raw::service::{self as raw_service, RawService};
@@ -115,6 +116,15 @@ impl Project {
     /// The names of every service, sorted.
     pub fn service_names(&self) -> Vec<ServiceName> {
         self.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The `groups:` of orchestra.yml, for `@group` on the command line.
+    pub fn groups(&self) -> Groups {
+        let file = self.file.file_name().map_or_else(
+            || "orchestra.yml".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Groups::from_raw(&file, &self.raw.groups)
     }
 
     /// The names of every vendor, sorted.

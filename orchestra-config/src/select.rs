@@ -1,17 +1,25 @@
-//! Which services a command acts on (`users orders`, `~users`, or all), which vendors
-//! (`vendors up redis`), and which log sources, services and vendors alike (`logs api
-//! redis`). A name that is not in the project gets the same "did you mean" as a misspelt
-//! key in a file.
+//! Which services a command acts on (`users orders`, `@backend`, `~users`, `~@edge`, or
+//! all), which vendors (`vendors up redis`), and which log sources, services and vendors
+//! alike (`logs api redis`). A name that is not in the project gets the same "did you
+//! mean" as a misspelt key in a file.
 
 use orchestra_core::name::{ServiceName, VendorName};
 
 use crate::error::SelectError;
+use crate::groups::Groups;
 use crate::suggest::did_you_mean;
 
-/// Picks services from `all` by command-line arguments: none means all, names mean those
-/// (in the order given, without repeats), `~name`s mean all but those.
+/// Picks services from `all` by command-line arguments: none means all, names and
+/// `@group`s mean those (in the order given, without repeats), `~name`s and `~@group`s
+/// mean all but those.
+///
+/// # Errors
+///
+/// A name or group the project does not have, a bare `~` or `@`, or inclusions mixed with
+/// exclusions.
 pub fn select_services(
     all: &[ServiceName],
+    groups: &Groups,
     args: &[String],
 ) -> Result<Vec<ServiceName>, SelectError> {
     if args.is_empty() {
@@ -26,6 +34,21 @@ pub fn select_services(
         let name = arg.strip_prefix('~').unwrap_or(arg);
         if name.is_empty() {
             return Err(SelectError::Empty(arg.clone()));
+        }
+        if let Some(group) = name.strip_prefix('@') {
+            if group.is_empty() {
+                return Err(SelectError::Empty(arg.clone()));
+            }
+            let members = groups.get(group).ok_or_else(|| SelectError::UnknownGroup {
+                name: group.to_owned(),
+                help: groups.unknown_help(group),
+            })?;
+            for member in members {
+                if all.contains(member) && !named.contains(member) {
+                    named.push(member.clone());
+                }
+            }
+            continue;
         }
         let Some(found) = all.iter().find(|s| s.as_str() == name) else {
             let help = unknown_help(name, all.iter().map(ServiceName::as_str), "services");
@@ -76,7 +99,7 @@ pub struct Sources {
 }
 
 /// Picks services and vendors alike, as [`select_services`] picks services: none means
-/// all of both, names mean those, `~name`s all but those. A name that is both a service
+/// all of both, names and `@group`s mean those, `~name`s and `~@group`s all but those. A name that is both a service
 /// and a vendor means the service (its own files name it first).
 ///
 /// # Errors
@@ -86,6 +109,7 @@ pub struct Sources {
 pub fn select_sources(
     services: &[ServiceName],
     vendors: &[VendorName],
+    groups: &Groups,
     args: &[String],
 ) -> Result<Sources, SelectError> {
     if args.is_empty() {
@@ -101,7 +125,8 @@ pub fn select_sources(
         if name.is_empty() {
             return Err(SelectError::Empty(arg.clone()));
         }
-        if services.iter().any(|s| s.as_str() == name) {
+        // A group holds services: `select_services` checks it.
+        if name.starts_with('@') || services.iter().any(|s| s.as_str() == name) {
             service_args.push(arg.clone());
         } else if let Some(vendor) = vendors.iter().find(|v| v.as_str() == name) {
             if !named_vendors.contains(vendor) {
@@ -123,7 +148,7 @@ pub fn select_sources(
         let services = if service_args.is_empty() {
             Vec::new()
         } else {
-            select_services(services, &service_args)?
+            select_services(services, groups, &service_args)?
         };
         Ok(Sources {
             services,
@@ -131,7 +156,7 @@ pub fn select_sources(
         })
     } else if excluding == args.len() {
         Ok(Sources {
-            services: select_services(services, &service_args)?,
+            services: select_services(services, groups, &service_args)?,
             vendors: vendors
                 .iter()
                 .filter(|v| !named_vendors.contains(v))
@@ -168,7 +193,8 @@ mod tests {
 
     fn pick(args: &[&str]) -> Result<Vec<String>, SelectError> {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        select_services(&all(), &args).map(|v| v.into_iter().map(String::from).collect())
+        select_services(&all(), &Groups::default(), &args)
+            .map(|v| v.into_iter().map(String::from).collect())
     }
 
     #[test]
@@ -216,7 +242,7 @@ mod tests {
             .collect();
         let pick = |args: &[&str]| {
             let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-            select_sources(&all(), &vendors, &args).map(|s| {
+            select_sources(&all(), &vendors, &Groups::default(), &args).map(|s| {
                 let names = |v: Vec<String>| v.join(" ");
                 (
                     names(s.services.into_iter().map(String::from).collect()),
@@ -254,6 +280,45 @@ mod tests {
             matches!(&err, SelectError::UnknownSource { help, .. }
                 if help == "the services and vendors are: orders, payments, users, postgres, redis"),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn groups_select_and_exclude_their_services() {
+        let groups = Groups::of(
+            "orchestra.yml",
+            &[
+                ("backend", &["users", "orders"], 3),
+                ("edge", &["payments"], 4),
+            ],
+        );
+        let pick = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+            select_services(&all(), &groups, &args)
+                .map(|v| v.into_iter().map(String::from).collect::<Vec<_>>())
+        };
+        assert_eq!(pick(&["@backend"]).unwrap(), ["users", "orders"]);
+        assert_eq!(
+            pick(&["@edge", "users", "@backend"]).unwrap(),
+            ["payments", "users", "orders"]
+        );
+        assert_eq!(pick(&["~@backend"]).unwrap(), ["payments"]);
+        assert_eq!(pick(&["~@edge", "~users"]).unwrap(), ["orders"]);
+        assert_eq!(pick(&["@edge", "~users"]), Err(SelectError::Mixed));
+        assert_eq!(pick(&["@"]), Err(SelectError::Empty("@".into())));
+        assert_eq!(
+            pick(&["@backnd"]),
+            Err(SelectError::UnknownGroup {
+                name: "backnd".into(),
+                help: "did you mean `@backend`? (defined at orchestra.yml:3)".into()
+            })
+        );
+        assert_eq!(
+            pick(&["~@zzzzzz"]),
+            Err(SelectError::UnknownGroup {
+                name: "zzzzzz".into(),
+                help: "the groups are: @backend (orchestra.yml:3), @edge (orchestra.yml:4)".into()
+            })
         );
     }
 

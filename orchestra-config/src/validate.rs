@@ -16,6 +16,7 @@ pub(crate) fn project(p: &Project, problems: &mut Vec<Problem>) {
     unique_names(p, problems);
     runnable(p, problems);
     dependencies(p, problems);
+    groups(p, problems);
     cycles(p, problems);
     port_ranges(p, problems);
 }
@@ -120,6 +121,50 @@ fn dependencies(p: &Project, problems: &mut Vec<Problem>) {
             problems.push(
                 dep.origin
                     .problem(Target::Value, message, "unknown name")
+                    .help(help),
+            );
+        }
+    }
+}
+
+/// Every member of a group is a service: a group is a way to select services, and a name
+/// that is none would make `@group` select less than it says.
+fn groups(p: &Project, problems: &mut Vec<Problem>) {
+    let services: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    for group in &p.raw.groups {
+        for member in &group.members {
+            let name = member.value.as_str();
+            if services.contains(&name) {
+                continue;
+            }
+            let is_vendor = p.raw.vendors.iter().any(|v| v.name.value.as_str() == name);
+            let (message, help) = if is_vendor {
+                (
+                    format!(
+                        "group `{}` names `{name}`, a vendor: groups hold services",
+                        group.name.value
+                    ),
+                    "leave it out: a service's vendors start with it".to_owned(),
+                )
+            } else {
+                (
+                    format!(
+                        "group `{}` names `{name}`, which is not a service",
+                        group.name.value
+                    ),
+                    did_you_mean(name, services.iter().copied()).unwrap_or_else(|| {
+                        if services.is_empty() {
+                            "the project has no services".to_owned()
+                        } else {
+                            format!("the services are: {}", services.join(", "))
+                        }
+                    }),
+                )
+            };
+            problems.push(
+                member
+                    .origin
+                    .problem(Target::Value, message, "unknown service")
                     .help(help),
             );
         }

@@ -6,6 +6,7 @@ mod completions;
 mod config;
 mod exits;
 mod export;
+mod groups;
 mod hooks;
 mod init;
 mod schema;

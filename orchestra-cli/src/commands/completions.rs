@@ -43,10 +43,11 @@ pub fn run(args: &CompletionsArgs) -> Result<(), CliError> {
         .map_err(CliError::io("writing to stdout"))
 }
 
-/// Completes a service argument: the project's service names, or `~name` once `~` is typed.
+/// Completes a service argument: the project's service names and `@group`s, with a `~`
+/// in front once `~` is typed.
 pub fn complete_service(current: &OsStr) -> Vec<CompletionCandidate> {
     let current = current.to_string_lossy();
-    let Some(names) = project_service_names() else {
+    let Some(names) = project_selectors() else {
         return Vec::new();
     };
     let (prefix, typed) = match current.strip_prefix('~') {
@@ -60,18 +61,16 @@ pub fn complete_service(current: &OsStr) -> Vec<CompletionCandidate> {
         .collect()
 }
 
-fn project_service_names() -> Option<Vec<String>> {
+/// Every service name, then every group as `@name`.
+fn project_selectors() -> Option<Vec<String>> {
     let typed: Vec<OsString> = std::env::args_os().skip_while(|a| a != "--").collect();
     let mode = discovery(&typed, std::env::var_os("ORCHESTRA_CONFIG"))?;
     let file = orchestra_config::discover(&mode).ok()?;
     let project = orchestra_config::Project::load(&file).ok()?;
-    Some(
-        project
-            .service_names()
-            .into_iter()
-            .map(String::from)
-            .collect(),
-    )
+    let services = project.service_names().into_iter().map(String::from);
+    let groups = project.groups();
+    let groups = groups.names().map(|g| format!("@{g}"));
+    Some(services.chain(groups).collect())
 }
 
 /// How the command being completed would find its project: the shell passes the words

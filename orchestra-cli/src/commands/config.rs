@@ -18,7 +18,8 @@ pub fn run(cx: &mut Context, args: &ConfigArgs) -> Result<(), CliError> {
         s.push('\n');
         s
     } else {
-        super::config_yaml::render(&project)
+        let groups = cx.project()?.groups();
+        super::config_yaml::render(&project, &groups)
             .map_err(CliError::encode("the configuration as YAML"))?
     };
     std::io::stdout()

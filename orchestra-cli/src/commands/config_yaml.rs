@@ -8,6 +8,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use orchestra_config::Groups;
 use orchestra_core::HumanDuration;
 use orchestra_core::address::Addressing;
 use orchestra_core::spec::{
@@ -16,14 +17,28 @@ use orchestra_core::spec::{
 };
 use yaml_serde::{Mapping, Value};
 
-/// The documents, separated by `---`.
-pub fn render(project: &ProjectSpec) -> Result<String, yaml_serde::Error> {
+/// The documents, separated by `---`; `groups:` as orchestra.yml defines them.
+pub fn render(project: &ProjectSpec, groups: &Groups) -> Result<String, yaml_serde::Error> {
     let mut out = format!(
         "# {} (project `{}`), resolved\n",
         project.file.display(),
         project.name
     );
-    out.push_str(&yaml_serde::to_string(&project_doc(project))?);
+    let mut doc = project_doc(project);
+    if !groups.is_empty() {
+        let mut written = Mapping::new();
+        for name in groups.names() {
+            let members: Vec<Value> = groups
+                .get(name)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| Value::from(s.as_str()))
+                .collect();
+            set(&mut written, name, Value::Sequence(members));
+        }
+        set(&mut doc, "groups", Value::Mapping(written));
+    }
+    out.push_str(&yaml_serde::to_string(&doc)?);
     for service in project.services.values() {
         out.push_str("---\n");
         let _ = writeln!(out, "# {}, resolved", service.file.display());

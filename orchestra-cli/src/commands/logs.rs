@@ -24,7 +24,9 @@ pub async fn run(cx: &mut Context, args: &LogsArgs) -> Result<(), CliError> {
     // Vendors are sources like services: `logs redis`, `logs api redis`, `logs ~redis`.
     let services: Vec<ServiceName> = project.services.keys().cloned().collect();
     let vendors: Vec<VendorName> = project.vendors.keys().cloned().collect();
-    let picked = orchestra_config::select_sources(&services, &vendors, &args.select.services)?;
+    let groups = cx.groups()?;
+    let picked =
+        orchestra_config::select_sources(&services, &vendors, &groups, &args.select.services)?;
     if !args.select.services.is_empty() && picked.services.is_empty() && picked.vendors.is_empty() {
         return Err(CliError::usage(
             format!(

@@ -3,6 +3,7 @@
 //! environment (interpolated ports) are checked again at resolution.
 
 pub(crate) mod env_file;
+pub(crate) mod groups;
 pub(crate) mod project;
 pub(crate) mod ready;
 pub(crate) mod service;

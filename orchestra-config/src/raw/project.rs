@@ -6,6 +6,7 @@ use orchestra_core::name::ProjectName;
 use orchestra_core::spec::{CommandSpec, LogSettings};
 
 use super::env_file::{self, EnvFileRef};
+use super::groups::{self, RawGroup};
 use super::service::{self, RawService};
 use super::vendor::{self, RawVendor};
 use crate::node::Node;
@@ -24,6 +25,7 @@ pub(crate) const KEYS: &[&str] = &[
     "before",
     "after",
     "services",
+    "groups",
     "defaults",
     "vendors",
     "logs",
@@ -55,6 +57,7 @@ pub(crate) struct RawProject {
     pub global: RawSection,
     pub sections: BTreeMap<&'static str, RawSection>,
     pub services: Option<Vec<Located<String>>>,
+    pub groups: Vec<RawGroup>,
     pub defaults: RawService,
     pub vendors: Vec<RawVendor>,
     pub logs: LogSettings,
@@ -167,6 +170,10 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, node: &Node) -> RawProject {
             }
         }
     }
+    p.groups = f
+        .get("groups")
+        .map(|(n, path)| groups::read(ctx, n, &path))
+        .unwrap_or_default();
     if let Some((n, path)) = f.get("defaults")
         && let Some(d) = service::read(ctx, n, &path)
     {

@@ -10,8 +10,8 @@ use std::marker::PhantomData;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use super::leaf::{
-    ByteSize, Command, Commands, Duration, EnvFiles, EnvMap, Globs, Name, Policy, Port, SignalName,
-    Strings,
+    ByteSize, Command, Commands, Duration, EnvFiles, EnvMap, Globs, Groups, Name, Policy, Port,
+    SignalName, Strings,
 };
 
 /// Either shape: `restart: on-failure` or `restart: {policy: …}`, the "string or map"
@@ -199,6 +199,8 @@ pub(crate) struct ProjectFile {
     after: Commands,
     /// Folders that may hold services; default `["*"]`.
     services: Globs,
+    /// Named sets of services: `groups: {backend: [users, orders]}`, then `start @backend`.
+    groups: Groups,
     /// A default for any service.yml key.
     defaults: Nullable<ServiceSettings>,
     /// Third-party containers, and the section of `orchestra vendors`.

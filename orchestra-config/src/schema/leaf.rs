@@ -173,3 +173,20 @@ leaf!(
         ]
     }
 );
+
+leaf!(
+    /// `raw::groups::read`: group names to the services they hold.
+    Groups => {
+        "description": "named groups of services, selected on the command line as `@name` (`~@name` leaves them out)",
+        "type": ["object", "null"],
+        "propertyNames": { "pattern": NAME_PATTERN },
+        "additionalProperties": {
+            "description": "the services of the group",
+            "anyOf": [
+                { "type": "null" },
+                { "type": "string", "pattern": NAME_PATTERN },
+                { "type": "array", "items": { "type": "string", "pattern": NAME_PATTERN } }
+            ]
+        }
+    }
+);
