@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The heading of the options every command takes, shown after the command's own so that
+/// `orchestra start --help` opens with what is particular to `start`.
+const GLOBAL: &str = "Global options";
+
 /// Runs a fleet of services on your machine from one place.
 #[derive(Debug, Parser)]
 #[command(
@@ -24,24 +28,47 @@ pub struct Cli {
         long = "config",
         global = true,
         env = "ORCHESTRA_CONFIG",
-        value_name = "FILE"
+        value_name = "FILE",
+        help_heading = GLOBAL,
+        display_order = 1
     )]
     pub config: Option<PathBuf>,
 
     /// Change to this folder before doing anything.
-    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        global = true,
+        value_name = "DIR",
+        help_heading = GLOBAL,
+        display_order = 2
+    )]
     pub directory: Option<PathBuf>,
 
     /// Never print colours (also implied by NO_COLOR or output that is not a terminal).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL, display_order = 3)]
     pub no_color: bool,
 
     /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = GLOBAL,
+        display_order = 4
+    )]
     pub quiet: bool,
 
     /// Print more about what happens (repeat for more); with `test`, stream test output.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = clap::ArgAction::Count,
+        help_heading = GLOBAL,
+        display_order = 5
+    )]
     pub verbose: u8,
 
     /// What to do.

@@ -1,8 +1,10 @@
 //! `orchestra start`: build and start the fleet (or the named services) through the daemon.
 
 use orchestra_config::Section;
+use orchestra_core::ServiceName;
 use orchestra_core::address::Addressing;
 use orchestra_core::protocol::{Event, Phase, Request};
+use orchestra_core::spec::ProjectSpec;
 
 use super::fleet::finish;
 use super::progress::ProgressView;
@@ -30,6 +32,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     } else {
         cx.select(&args.select.services)?
     };
+    nothing_to_start(&project, &args.select.services, &services)?;
     let scale = scale_map(cx, &project, &args.scale)?;
     hooks::run(&project, When::Before)?;
     let state = trusted_state(&project)?;
@@ -54,6 +57,34 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     let client = Client::connect_or_spawn(&state).await?;
     let reply = send_interruptible(client, &request, cx.out).await?;
     finish(&project, &reply, cx.out, "started")
+}
+
+/// Refuses a start that would start nothing: a selection that leaves every service out
+/// (`~users ~orders`, an empty group), or a project with neither services nor vendors.
+/// Saying so beats a silent success that leaves the user waiting for services.
+fn nothing_to_start(
+    project: &ProjectSpec,
+    args: &[String],
+    selected: &[ServiceName],
+) -> Result<(), CliError> {
+    let names: Vec<&str> = project.services.keys().map(ServiceName::as_str).collect();
+    if !args.is_empty() && selected.is_empty() {
+        return Err(CliError::usage(
+            format!("nothing to start: `{}` selects no service", args.join(" ")),
+            format!(
+                "the services are: {}; name some, or leave fewer out with `~`",
+                names.join(", ")
+            ),
+        ));
+    }
+    if args.is_empty() && project.services.is_empty() && project.vendors.is_empty() {
+        return Err(CliError::usage(
+            "nothing to start: the project has no services or vendors",
+            "add a folder with a service.yml (`orchestra init --services` writes one for each \
+             folder it detects), or a vendor under `vendors:` in orchestra.yml",
+        ));
+    }
+    Ok(())
 }
 
 /// Sends a start and prints its progress; the first Ctrl-C cancels it (the daemon kills
