@@ -130,6 +130,16 @@ u start, +/- scale); ? lists them all; q quits and leaves the fleet running.",
     )]
     Test(TestArgs),
 
+    /// Run a command with a service's environment, or inside a vendor's container.
+    #[command(
+        long_about = "Run CMD in the service's folder with exactly the environment its replica 0 \
+gets from `start` (the merged env, PORT, the addresses of what it depends on), with the \
+terminal, stdin and exit code its own; whether or not the fleet runs. For a vendor, CMD runs \
+inside its container (brought up first if needed), as `docker exec -it` would run it.",
+        after_help = "Examples:\n  orchestra exec users -- go run ./cmd/migrate\n  orchestra exec users -- env\n  orchestra exec postgres -- psql -U postgres\n  orchestra exec redis -- redis-cli ping"
+    )]
+    Exec(ExecArgs),
+
     /// Change the number of replicas of running services.
     #[command(after_help = "Examples:\n  orchestra scale users=3 orders=1")]
     Scale(ScaleArgs),
@@ -304,6 +314,25 @@ pub struct TestArgs {
     /// With --affected: print the affected services, one a line, and test nothing.
     #[arg(long, requires = "affected")]
     pub list: bool,
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The service (or vendor) whose environment or container to run in.
+    #[arg(
+        value_name = "SERVICE",
+        add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::complete_service)
+    )]
+    pub target: String,
+    /// The command and its arguments, after `--`.
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
 }
 
 /// `scale`.

@@ -8,6 +8,11 @@ use orchestra_core::exit;
 
 use crate::daemon::peer::Unresponsive;
 
+/// Exit code of `exec` when its command is not found, as a shell reports it.
+const NOT_FOUND: u8 = 127;
+/// Exit code of `exec` when its command is found but cannot be run.
+const NOT_EXECUTABLE: u8 = 126;
+
 /// Why a command did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -98,6 +103,20 @@ pub enum CliError {
     /// `test --affected` could not tell what changed. Exit 2.
     #[error(transparent)]
     Affected(#[from] crate::commands::affected::AffectedError),
+    /// The command of `orchestra exec` ended with this code, which is passed on as the
+    /// exit code of `orchestra` itself; the command already said why.
+    #[error("the command exited with code {0}")]
+    Exited(u8),
+    /// The command of `orchestra exec` could not be run. Exit 127 when it is not found, 126
+    /// otherwise, as a shell says.
+    #[error("cannot run `{program}`")]
+    Exec {
+        /// The program as given.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// An I/O error talking to the system. Exit 1.
     #[error("{context}")]
     Io {
@@ -163,6 +182,9 @@ impl CliError {
             | Self::Lost(_)
             | Self::Io { .. } => exit::FAILURE,
             Self::Interrupted(_) => exit::INTERRUPTED,
+            Self::Exited(code) => *code,
+            Self::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => NOT_FOUND,
+            Self::Exec { .. } => NOT_EXECUTABLE,
         })
     }
 

@@ -61,6 +61,8 @@ pub fn run() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // `exec`'s command said its piece itself: only its code is left to pass on.
+        Err(CliError::Exited(code)) => ExitCode::from(code),
         Err(e) => {
             let code = e.exit_code();
             e.report(out.color_err);
@@ -98,6 +100,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Config(args) => commands::config::run(&mut cx, &args),
         Command::Schema(args) => commands::schema::run(&mut cx, &args),
         Command::Export(args) => block_on(commands::export::run(&mut cx, &args)),
+        Command::Exec(args) => commands::exec::run(&mut cx, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::ListServices => {
             for name in cx.project()?.service_names() {
@@ -127,9 +130,9 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
 }
 
 /// Runs a client command's future: one thread is plenty to wait on a socket.
-fn block_on<F: std::future::Future<Output = Result<(), CliError>>>(
+pub(crate) fn block_on<T, F: std::future::Future<Output = Result<T, CliError>>>(
     future: F,
-) -> Result<(), CliError> {
+) -> Result<T, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -80,6 +80,7 @@ pub mod backend;
 mod client;
 mod container;
 mod error;
+pub mod exec;
 mod image;
 mod inspect;
 mod logs;

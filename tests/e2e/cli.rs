@@ -36,7 +36,7 @@ fn a_command_help_shows_its_own_options_first_then_the_global_ones_in_a_fixed_or
     insta::assert_snapshot!("stop_help", out.stdout);
 
     // Every command: its own section first, the global one last, in declaration order.
-    for command in ["start", "ps", "logs", "test", "export"] {
+    for command in ["start", "ps", "logs", "test", "exec", "export"] {
         let out = fleet
             .cmd([command, "--help"])
             .env("COLUMNS", "100")

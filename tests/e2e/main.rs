@@ -7,6 +7,7 @@ mod cli;
 mod docker_mode;
 mod engine;
 mod examples;
+mod exec;
 mod export;
 mod export_kubernetes;
 mod fleet;

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod completions;
 pub mod config;
 pub mod config_yaml;
+pub mod exec;
 pub mod export;
 pub mod fleet;
 pub mod import;
