@@ -130,6 +130,16 @@ u start, +/- scale); ? lists them all; q quits and leaves the fleet running.",
     )]
     Test(TestArgs),
 
+    /// Explain why a service is in its state: its probe, its exit, its build, its port.
+    #[command(
+        long_about = "Explain in a few lines why a service (or vendor) is in its state, from what \
+the daemon knows and what its logs say: the dependency it waits for and that dependency's probe, \
+how it crashed and how often it was restarted, its build's first error, the process holding its \
+port; with the last lines of its log. Exits 0 when the service is healthy, 1 otherwise.",
+        after_help = "Examples:\n  orchestra why users\n  orchestra why users || orchestra logs users -n 50"
+    )]
+    Why(WhyArgs),
+
     /// Run a command with a service's environment, or inside a vendor's container.
     #[command(
         long_about = "Run CMD in the service's folder with exactly the environment its replica 0 \
@@ -314,6 +324,17 @@ pub struct TestArgs {
     /// With --affected: print the affected services, one a line, and test nothing.
     #[arg(long, requires = "affected")]
     pub list: bool,
+}
+
+/// `why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The service (or vendor) to explain.
+    #[arg(
+        value_name = "SERVICE",
+        add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::complete_service)
+    )]
+    pub service: String,
 }
 
 /// `exec`.

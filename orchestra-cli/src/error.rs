@@ -103,8 +103,8 @@ pub enum CliError {
     /// `test --affected` could not tell what changed. Exit 2.
     #[error(transparent)]
     Affected(#[from] crate::commands::affected::AffectedError),
-    /// The command of `orchestra exec` ended with this code, which is passed on as the
-    /// exit code of `orchestra` itself; the command already said why.
+    /// The outcome was already told (by the command of `orchestra exec`, or by `why`'s
+    /// explanation): only this exit code is left to pass on.
     #[error("the command exited with code {0}")]
     Exited(u8),
     /// The command of `orchestra exec` could not be run. Exit 127 when it is not found, 126

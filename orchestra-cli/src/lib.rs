@@ -61,7 +61,7 @@ pub fn run() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
-        // `exec`'s command said its piece itself: only its code is left to pass on.
+        // Already said (by `exec`'s command, or `why`'s explanation): only the code is left.
         Err(CliError::Exited(code)) => ExitCode::from(code),
         Err(e) => {
             let code = e.exit_code();
@@ -101,6 +101,7 @@ fn dispatch(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Schema(args) => commands::schema::run(&mut cx, &args),
         Command::Export(args) => block_on(commands::export::run(&mut cx, &args)),
         Command::Exec(args) => commands::exec::run(&mut cx, &args),
+        Command::Why(args) => block_on(commands::why::why(&mut cx, &args)),
         Command::Completions(args) => commands::completions::run(&args),
         Command::ListServices => {
             for name in cx.project()?.service_names() {

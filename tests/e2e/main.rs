@@ -23,3 +23,4 @@ mod test_cmd;
 mod trust;
 mod ui;
 mod vendors;
+mod why;

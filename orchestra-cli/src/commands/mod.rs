@@ -23,3 +23,4 @@ pub mod stop;
 pub mod test;
 pub mod ui;
 pub mod vendors;
+pub mod why;
