@@ -77,7 +77,7 @@ fn a_service_waiting_for_a_dependency_names_it_its_probe_and_its_last_lines() {
     );
     assert!(
         lines[1].starts_with(&format!(
-            "  db is not ready: its probe `tcp 127.0.0.1:{port}` (timeout 5m) has not passed for "
+            "  db is not ready: its probe `tcp 127.0.0.1:{port}` (timeout 5m) has not passed"
         )),
         "{out}"
     );

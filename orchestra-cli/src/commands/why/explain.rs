@@ -314,7 +314,7 @@ mod tests {
                 "users is not started: it waits for orders, which is not ready",
                 "  orders is not ready: its probe tcp 127.0.0.1:8080 has not passed for 12s",
                 "    last lines of orders.0:",
-                "        │ connecting to the database"
+                "      │ connecting to the database"
             ]
         );
     }
