@@ -203,7 +203,7 @@ fn waiting(facts: &Facts, row: &ReplicaStatus) -> Explanation {
             facts.unit, dep.unit
         ),
     );
-    for line in inner.lines.iter() {
+    for line in &inner.lines {
         e.line(line.clone());
     }
     e
