@@ -17,6 +17,10 @@ const FIXTURE_ROOTS: &[&str] = &[
     "orchestra-config/tests/fixtures",
 ];
 
+/// The fixture project that is wrong on purpose (the `validate` example's bad input): the
+/// schema must reject it rather than match it.
+const BROKEN_FIXTURE: &str = "orchestra-config/tests/fixtures/broken";
+
 /// Every orchestra.yml and service.yml under `dir`, split in (project files, service files).
 fn config_files(dir: &Path, out: &mut (Vec<PathBuf>, Vec<PathBuf>)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -25,6 +29,9 @@ fn config_files(dir: &Path, out: &mut (Vec<PathBuf>, Vec<PathBuf>)) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
+        if path == workspace_root().join(BROKEN_FIXTURE) {
+            continue;
+        }
         if path.is_dir() && !name.starts_with('.') {
             config_files(&path, out);
         } else if matches!(name.as_str(), "orchestra.yml" | "orchestra.yaml") {
@@ -69,6 +76,13 @@ fn every_example_and_fixture_file_matches_the_schema() {
         let out = check(schema, files, fleet.root());
         assert_eq!(out.code(), Some(0), "{}: {out}", schema.display());
     }
+    // The broken fixture's `depend_on` typo is caught by the schema as by the parser.
+    let broken = workspace_root()
+        .join(BROKEN_FIXTURE)
+        .join("api/service.yml");
+    let out = check(&service, &[broken], fleet.root());
+    assert_eq!(out.code(), Some(1), "the broken fixture matched: {out}");
+    assert!(out.to_string().contains("depend_on"), "{out}");
     // And the parser takes each project as it stands, so the files checked are valid ones
     // (orchestra-config's shop fixture reads `$SHOP` from Orchestra's environment).
     for file in &projects {
