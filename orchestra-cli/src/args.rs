@@ -267,6 +267,9 @@ pub struct PsArgs {
     /// Also list ports held by processes of the project outside the fleet.
     #[arg(long)]
     pub ports: bool,
+    /// Redraw every second until Ctrl-C (in place on a terminal).
+    #[arg(long, short)]
+    pub watch: bool,
 }
 
 /// `logs`.

@@ -63,4 +63,4 @@ pub use name::{ProjectName, ReplicaId, ServiceName, VendorName};
 pub use paths::StateDir;
 pub use process::{ProcessEnd, ProcessIdentity};
 pub use signal::Signal;
-pub use state::{ReplicaState, ReplicaStatus};
+pub use state::{Health, ReplicaState, ReplicaStatus};

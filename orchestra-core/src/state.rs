@@ -61,6 +61,29 @@ impl fmt::Display for ReplicaState {
     }
 }
 
+/// What a replica's readiness probe says; a replica without a probe has no health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// The probe passed.
+    Ready,
+    /// The probe has not passed yet.
+    Starting,
+    /// The probe fails, or something other than the replica answers it.
+    Unhealthy,
+}
+
+impl Health {
+    /// The lowercase name used in `ps` and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Starting => "starting",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
 /// Whether a `ps` row is one of the project's services or a vendor container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -94,7 +117,52 @@ pub struct ReplicaStatus {
     pub cpu_percent: Option<f64>,
     /// Resident memory of its process tree.
     pub rss_bytes: Option<u64>,
-    /// Why it is crashed or backing off, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why it is in its state (crashed, backing off, waiting, not started, a failed
+    /// rebuild), when known: the whole sentence; `ps` shortens it for its table.
+    #[serde(default)]
     pub reason: Option<String>,
+    /// What its readiness probe says; none without a probe.
+    #[serde(default)]
+    pub health: Option<Health>,
+    /// The exit code of its last run, when that run exited.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// The signal that ended its last run (`SIGKILL`), when one did.
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// How long its last run lasted before it ended, in seconds.
+    #[serde(default)]
+    pub last_exit_s: Option<f64>,
+    /// The restarts in a row after which the restart policy gave up on it.
+    #[serde(default)]
+    pub gave_up_after: Option<u32>,
+}
+
+impl ReplicaStatus {
+    /// A row with only its identity and state: no process, no history.
+    pub fn new(
+        service: impl Into<String>,
+        replica: u32,
+        kind: UnitKind,
+        state: ReplicaState,
+    ) -> Self {
+        Self {
+            service: service.into(),
+            replica,
+            kind,
+            state,
+            pid: None,
+            ports: Vec::new(),
+            restarts: 0,
+            uptime_s: None,
+            cpu_percent: None,
+            rss_bytes: None,
+            reason: None,
+            health: None,
+            exit_code: None,
+            signal: None,
+            last_exit_s: None,
+            gave_up_after: None,
+        }
+    }
 }

@@ -165,6 +165,11 @@ pub fn status_from_records(state: &StateDir) -> Vec<ReplicaStatus> {
                 cpu_percent: None,
                 rss_bytes: None,
                 reason: Some(format!("pid {} ended while unsupervised", r.identity.pid)),
+                health: None,
+                exit_code: None,
+                signal: None,
+                last_exit_s: None,
+                gave_up_after: None,
             };
             if !alive && r.identity.liveness() == Liveness::Alive {
                 status.reason = Some(format!(

@@ -169,15 +169,29 @@ async fn a_failed_build_stops_the_service_and_its_dependants() {
     );
     let app_failure = app_failure.to_wire();
     assert_eq!(app_failure.reason, "not started: dependency `lib` failed");
-    // Nothing runs; app is listed as not started, with why.
+    // Nothing runs; both are listed as not started, with why.
     let rows = engine.status().await;
-    assert_eq!(rows.len(), 1, "{rows:?}");
+    let shown: Vec<_> = rows
+        .iter()
+        .map(|r| (r.service.as_str(), r.state, r.reason.as_deref(), r.pid))
+        .collect();
     assert_eq!(
-        (rows[0].service.as_str(), rows[0].state),
-        ("app", ReplicaState::Stopped)
+        shown,
+        [
+            (
+                "app",
+                ReplicaState::Stopped,
+                Some(app_failure.reason.as_str()),
+                None
+            ),
+            (
+                "lib",
+                ReplicaState::Stopped,
+                Some("build failed (exit 1)"),
+                None
+            ),
+        ]
     );
-    assert_eq!(rows[0].reason.as_deref(), Some(app_failure.reason.as_str()));
-    assert_eq!(rows[0].pid, None);
     let replica_log =
         std::fs::read_to_string(state.replica_log(&orchestra_core::ReplicaId::new(name("lib"), 0)))
             .unwrap();

@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 use orchestra_core::state::UnitKind;
-use orchestra_core::{ReplicaState, ReplicaStatus};
+use orchestra_core::{Health, ReplicaState, ReplicaStatus};
 
 use crate::names::LABEL_VENDOR;
 
@@ -71,6 +71,19 @@ pub(crate) fn row(info: &ContainerInspectResponse) -> ReplicaStatus {
         cpu_percent: None,
         rss_bytes: None,
         reason,
+        // The engine's own healthcheck, when the image has one.
+        health: match health {
+            Some(HealthStatusEnum::HEALTHY) => Some(Health::Ready),
+            Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
+            Some(HealthStatusEnum::UNHEALTHY) => Some(Health::Unhealthy),
+            _ => None,
+        },
+        exit_code: (!alive && state.exit_code.is_some())
+            .then_some(code)
+            .and_then(|c| i32::try_from(c).ok()),
+        signal: None,
+        last_exit_s: None,
+        gave_up_after: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod broken_config;
 mod cleanup;
 mod errors;
 mod events;
+mod explain;
 mod identity;
 mod interrupt;
 mod lifecycle;
@@ -97,10 +98,12 @@ pub(crate) fn state(rows: &[Value], service: &str, index: u64) -> String {
         .to_owned()
 }
 
-/// Which services and replicas `ps --json` lists, as `name.n`.
+/// Which replicas `ps --json` lists as started, as `name.n` (a stopped service is listed
+/// too, as `stopped`: it is left out here).
 fn listed(rows: &[Value]) -> Vec<String> {
     let mut names: Vec<String> = rows
         .iter()
+        .filter(|r| r["state"] != "stopped")
         .map(|r| format!("{}.{}", r["service"].as_str().unwrap_or("?"), r["replica"]))
         .collect();
     names.sort();

@@ -1,6 +1,6 @@
 //! Services a request has not started (yet), and why: the rows `ps` shows for a service
-//! that waits for a dependency (`waiting for migrate`) or that a failed dependency kept
-//! from starting. They have no process, so no replica job stands for them.
+//! that is being built, that waits for a dependency (`waiting for migrate`) or that a
+//! failed dependency kept from starting. They have no process, so no replica job stands for them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -12,7 +12,8 @@ use orchestra_core::{ReplicaState, ReplicaStatus, ServiceName};
 #[derive(Debug, Clone)]
 struct Hold {
     state: ReplicaState,
-    reason: String,
+    /// None when the state says it all (`building`).
+    reason: Option<String>,
     replicas: u32,
 }
 
@@ -25,17 +26,28 @@ impl Pending {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// `service` (its `replicas` replicas) is being built before it starts.
+    pub(crate) fn building(&self, service: &ServiceName, replicas: u32) {
+        self.hold(service, replicas, ReplicaState::Building, None);
+    }
+
     /// `service` (its `replicas` replicas) waits until a dependency is ready.
     pub(crate) fn waiting(&self, service: &ServiceName, replicas: u32, reason: String) {
-        self.hold(service, replicas, ReplicaState::Waiting, reason);
+        self.hold(service, replicas, ReplicaState::Waiting, Some(reason));
     }
 
     /// `service` was not started, for `reason`; it stays so until the next start or stop.
     pub(crate) fn not_started(&self, service: &ServiceName, replicas: u32, reason: String) {
-        self.hold(service, replicas, ReplicaState::Stopped, reason);
+        self.hold(service, replicas, ReplicaState::Stopped, Some(reason));
     }
 
-    fn hold(&self, service: &ServiceName, replicas: u32, state: ReplicaState, reason: String) {
+    fn hold(
+        &self,
+        service: &ServiceName,
+        replicas: u32,
+        state: ReplicaState,
+        reason: Option<String>,
+    ) {
         let hold = Hold {
             state,
             reason,
@@ -59,10 +71,12 @@ impl Pending {
         }
     }
 
-    /// Forgets the services still waiting: the request that made them wait is gone.
+    /// Forgets the services still waiting or building: the request that made them wait
+    /// is gone.
     pub(crate) fn release_waiting(&self) {
-        self.lock()
-            .retain(|_, hold| hold.state != ReplicaState::Waiting);
+        self.lock().retain(|_, hold| {
+            !matches!(hold.state, ReplicaState::Waiting | ReplicaState::Building)
+        });
     }
 
     /// Merges the held services into `rows` (the replicas' own rows): a held replica shows
@@ -90,17 +104,8 @@ impl Pending {
 
 fn row(service: &ServiceName, replica: u32, hold: &Hold) -> ReplicaStatus {
     ReplicaStatus {
-        service: service.to_string(),
-        replica,
-        kind: UnitKind::Service,
-        state: hold.state,
-        pid: None,
-        ports: Vec::new(),
-        restarts: 0,
-        uptime_s: None,
-        cpu_percent: None,
-        rss_bytes: None,
-        reason: Some(hold.reason.clone()),
+        reason: hold.reason.clone(),
+        ..ReplicaStatus::new(service.as_str(), replica, UnitKind::Service, hold.state)
     }
 }
 
@@ -155,19 +160,7 @@ mod tests {
     fn a_live_replica_row_wins_over_its_hold_and_a_finished_one_gives_way() {
         let pending = Pending::default();
         pending.waiting(&name("api"), 2, "waiting for migrate".into());
-        let live = |index, state| ReplicaStatus {
-            state,
-            reason: None,
-            ..row(
-                &name("api"),
-                index,
-                &Hold {
-                    state,
-                    reason: String::new(),
-                    replicas: 1,
-                },
-            )
-        };
+        let live = |index, state| ReplicaStatus::new("api", index, UnitKind::Service, state);
         let mut rows = vec![
             live(0, ReplicaState::Running),
             live(1, ReplicaState::Crashed),

@@ -175,11 +175,19 @@ async fn service_up(
         // Held for the build only; a closed semaphore never happens (it lives in the fleet).
         let _permit = ctx.builds.acquire().await;
         ctx.emit(&name, None, Phase::Building, None);
+        ctx.pending.building(&name, scale);
         ctx.publish(FleetEvent::BuildStarted {
             service: name.clone(),
         });
         let began = Instant::now();
-        if let Err(failure) = build(service, &ctx.state).await {
+        let built = build(service, &ctx.state).await;
+        ctx.pending.release(&name);
+        if let Err(failure) = built {
+            // Replicas of the previous build keep running and speak for the service;
+            // without any, `status` says why there are none.
+            if !runs(&ctx, &name) {
+                ctx.pending.not_started(&name, scale, failure.to_string());
+            }
             ctx.emit(&name, None, Phase::BuildFailed, Some(failure.to_string()));
             ctx.publish(FleetEvent::BuildFailed {
                 service: name.clone(),
@@ -225,6 +233,13 @@ async fn service_up(
 
 /// The replicas of `service` to (re)start: missing ones, finished ones, changed ones (all
 /// of them when replacing). A task that finished with exit 0 is done, not to be run again.
+/// Whether a replica of `service` is alive.
+fn runs(ctx: &Ctx, service: &ServiceName) -> bool {
+    lock(&ctx.replicas)
+        .iter()
+        .any(|(id, h)| &id.service == service && h.state().is_alive())
+}
+
 fn to_start(ctx: &Ctx, service: &ServiceSpec, scale: u32, plan: &Plan) -> Vec<u32> {
     let replicas = lock(&ctx.replicas);
     let replace = plan.replace.contains(&service.name);

@@ -55,6 +55,8 @@ impl Guard {
             restarts,
             started_at: None,
             reason: Some(reason.clone()),
+            last_exit: None,
+            gave_up_after: None,
         });
         if let Some(events) = &self.events {
             events.emit(FleetEvent::Crashed {

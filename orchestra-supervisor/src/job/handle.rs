@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use orchestra_core::state::UnitKind;
-use orchestra_core::{ReplicaId, ReplicaState, ReplicaStatus, Signal};
+use orchestra_core::{ProcessEnd, ReplicaId, ReplicaState, ReplicaStatus, Signal};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::guard::Guard;
@@ -73,6 +73,8 @@ impl ReplicaHandle {
             running: None,
             restarts: config.restarts,
             started_at: None,
+            last_exit: None,
+            gave_up_after: None,
             reason: None,
         });
         let id = config.spec.id.clone();
@@ -161,6 +163,8 @@ impl ReplicaHandle {
                 restarts: 0,
                 started_at: None,
                 reason: Some("the replica's job ended".into()),
+                last_exit: None,
+                gave_up_after: None,
             }),
         }
     }
@@ -239,7 +243,21 @@ impl ReplicaHandle {
             cpu_percent: None,
             rss_bytes: None,
             reason: snap.reason.clone(),
+            health: None,
+            exit_code: None,
+            signal: None,
+            last_exit_s: snap.last_exit.map(|(_, ran)| ran.as_secs_f64()),
+            gave_up_after: snap.gave_up_after,
         };
+        match snap.last_exit {
+            Some((ProcessEnd::Exited(code), _)) => status.exit_code = Some(code),
+            Some((ProcessEnd::Signalled(n), _)) => {
+                status.signal = Some(
+                    Signal::from_number(n).map_or_else(|| format!("signal {n}"), |s| s.to_string()),
+                );
+            }
+            _ => {}
+        }
         if let Some(running) = snap.running.filter(|_| snap.state.is_alive()) {
             let stats = running.stats().await;
             status.pid = Some(running.identity().pid);

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use orchestra_core::policy::{BackoffPolicy, RestartPolicy};
 use orchestra_core::spec::ReplicaSpec;
-use orchestra_core::{ReplicaState, Signal, StateDir};
+use orchestra_core::{ProcessEnd, ReplicaState, Signal, StateDir};
 use tokio::sync::oneshot;
 
 use crate::backend::RunningReplica;
@@ -63,6 +63,10 @@ pub struct Snapshot {
     pub started_at: Option<u64>,
     /// Why it is backing off, crashed or exited.
     pub reason: Option<String>,
+    /// How its last run ended, and how long that run lasted.
+    pub last_exit: Option<(ProcessEnd, Duration)>,
+    /// The restarts in a row after which the restart policy gave up on it.
+    pub gave_up_after: Option<u32>,
 }
 
 /// Messages to a replica's task.

@@ -42,6 +42,10 @@ pub(super) struct Task {
     /// A stop failed (something survived, or `/proc` could not be read): the record
     /// stays, so that a later `stop` finds what may be left.
     stop_failed: bool,
+    /// How the last run ended and how long it lasted, for `ps`.
+    last_exit: Option<(ProcessEnd, Duration)>,
+    /// Set when the restart policy gave up, for `ps`.
+    gave_up_after: Option<u32>,
 }
 
 impl Task {
@@ -62,6 +66,8 @@ impl Task {
             restarts,
             restart_reply: None,
             stop_failed: false,
+            last_exit: None,
+            gave_up_after: None,
         }
     }
 
@@ -84,6 +90,8 @@ impl Task {
             restarts: self.restarts,
             started_at,
             reason,
+            last_exit: self.last_exit,
+            gave_up_after: self.gave_up_after,
         });
     }
 

@@ -3,7 +3,8 @@
 use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
 
 use super::{
-    assert_nothing_left, daemon_pid, pid, ps, running_web_and_worker, service_processes, state,
+    assert_nothing_left, daemon_pid, listed, pid, ps, running_web_and_worker, service_processes,
+    state,
 };
 
 #[test]
@@ -79,5 +80,6 @@ fn replicas_outlive_a_killed_daemon_are_adopted_and_stopped_without_one() {
     kill_daemon();
     fleet.cmd(["stop"]).assert_success();
     assert_nothing_left(&fleet, &[web, worker]);
-    assert!(fleet.cmd(["ps", "--json"]).assert_success().stdout.trim() == "[]");
+    let rows = ps(&fleet);
+    assert_eq!(listed(&rows), Vec::<String>::new(), "{rows:?}");
 }

@@ -5,30 +5,38 @@ use std::fmt::Write as _;
 
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::state::UnitKind;
-use orchestra_core::{ReplicaState, ReplicaStatus};
+use orchestra_core::{Health, ReplicaState, ReplicaStatus};
 
+use super::explain::short_reason;
 use crate::output::Output;
 use crate::table::{self, Cell, Paint};
 
-/// The `ps` table, with a REASON column when a row says why it is in its state (crashed,
-/// waiting for a dependency, not started, a failed rerun, a task's exit).
+/// The `ps` table: HEALTH (`—` without a probe), and a REASON column when a row says why
+/// it is in its state (crashed, waiting for a dependency, not started, a failed rerun, a
+/// task's exit), in a few words.
 pub(crate) fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
     if rows.is_empty() {
         return "nothing is running\n".into();
     }
-    let with_reason = rows.iter().any(|r| r.reason.is_some());
+    let reasons: Vec<Option<String>> = rows.iter().map(short_reason).collect();
+    let with_reason = reasons.iter().any(Option::is_some);
     let mut header = vec![
-        "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS", "PORTS", "CPU", "RSS",
+        "SERVICE", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "PORTS", "CPU", "RSS",
     ];
     if with_reason {
         header.push("REASON");
     }
     let cells: Vec<Vec<Cell>> = rows
         .iter()
-        .map(|r| {
+        .zip(reasons)
+        .map(|(r, reason)| {
             let mut cells: Vec<Cell> = vec![
                 name(r).into(),
                 Cell::painted(r.state.as_str(), state_paint(r.state)),
+                match r.health {
+                    Some(h) => Cell::painted(h.as_str(), health_paint(h)),
+                    None => Cell::painted("—", Paint::Dim),
+                },
                 dash_or(r.pid).into(),
                 r.uptime_s.map_or_else(|| "-".into(), format_uptime).into(),
                 r.restarts.to_string().into(),
@@ -48,7 +56,12 @@ pub(crate) fn render_table(rows: &[ReplicaStatus], out: Output) -> String {
                 r.rss_bytes.map_or_else(|| "-".into(), format_bytes).into(),
             ];
             if with_reason {
-                cells.push(r.reason.clone().unwrap_or_else(|| "-".into()).into());
+                // A running replica with a reason is one to look at (a failed rerun).
+                let paint = match r.state {
+                    ReplicaState::Running => Paint::Yellow,
+                    state => state_paint(state),
+                };
+                cells.push(Cell::painted(reason.unwrap_or_else(|| "-".into()), paint));
             }
             cells
         })
@@ -66,6 +79,14 @@ fn name(r: &ReplicaStatus) -> String {
 
 fn dash_or(value: Option<impl ToString>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+fn health_paint(health: Health) -> Paint {
+    match health {
+        Health::Ready => Paint::Green,
+        Health::Starting => Paint::Yellow,
+        Health::Unhealthy => Paint::Red,
+    }
 }
 
 /// Green when running, red when given up on, yellow on the way, dim when at rest.
@@ -87,12 +108,19 @@ fn state_paint(state: ReplicaState) -> Paint {
 pub(super) fn notes(project: &ProjectSpec, rows: &[ReplicaStatus]) -> String {
     let mut text = String::new();
     for row in rows {
-        if let (UnitKind::Service, Some(reason)) = (row.kind, &row.reason) {
+        // The whole reason, when the REASON column had to shorten it.
+        if let (UnitKind::Service, Some(reason)) = (row.kind, &row.reason)
+            && short_reason(row).as_deref() != Some(reason.as_str())
+        {
             let _ = writeln!(text, "{}.{}: {reason}", row.service, row.replica);
         }
     }
     let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
-    for row in rows.iter().filter(|r| r.kind == UnitKind::Service) {
+    // A stopped service is listed with the replicas its file asks for: only the replicas
+    // that exist are counted.
+    let present =
+        |r: &&ReplicaStatus| r.kind == UnitKind::Service && r.state != ReplicaState::Stopped;
+    for row in rows.iter().filter(present) {
         *counts.entry(row.service.as_str()).or_default() += 1;
     }
     for (service, count) in counts {

@@ -150,8 +150,12 @@ impl Fleet {
         })
     }
 
-    /// `ready`, `starting` or `-`: what its readiness probe says, for units that have one.
+    /// `ready`, `starting`, `unhealthy` or `-`: what its readiness probe says, for units
+    /// that have one (a vendor's own healthcheck as the engine reports it).
     pub(super) fn health(&self, row: &Row) -> &'static str {
+        if let Some(health) = row.status.health {
+            return health.as_str();
+        }
         let probed = match row.status.kind {
             UnitKind::Service => self.services.get(&row.status.service),
             UnitKind::Vendor => self.vendors.get(&row.status.service),
@@ -307,19 +311,7 @@ impl Fleet {
 
 /// A row for a unit that runs nothing.
 fn stopped(name: &str, replica: u32, kind: UnitKind) -> ReplicaStatus {
-    ReplicaStatus {
-        service: name.to_owned(),
-        replica,
-        kind,
-        state: ReplicaState::Stopped,
-        pid: None,
-        ports: Vec::new(),
-        restarts: 0,
-        uptime_s: None,
-        cpu_percent: None,
-        rss_bytes: None,
-        reason: None,
-    }
+    ReplicaStatus::new(name, replica, kind, ReplicaState::Stopped)
 }
 
 /// Clears what only a live process has.

@@ -242,17 +242,11 @@ mod tests {
 
     fn row(state: ReplicaState, reason: Option<&str>) -> ReplicaStatus {
         ReplicaStatus {
-            service: "users".into(),
-            replica: 0,
-            kind: UnitKind::Service,
-            state,
             pid: Some(42),
             ports: vec![8080],
-            restarts: 0,
             uptime_s: Some(12),
-            cpu_percent: None,
-            rss_bytes: None,
             reason: reason.map(str::to_owned),
+            ..ReplicaStatus::new("users", 0, UnitKind::Service, state)
         }
     }
 

@@ -28,6 +28,7 @@ impl Task {
                 return;
             }
             self.restarts += 1;
+            self.gave_up_after = None;
         }
     }
 
@@ -52,7 +53,10 @@ impl Task {
                     continue;
                 }
                 RunEnd::GaveUp(reason) => return self.crashed(reason),
-                RunEnd::Ended(end, uptime, reason) => (end, uptime, reason),
+                RunEnd::Ended(end, uptime, reason) => {
+                    self.last_exit = Some((end, uptime));
+                    (end, uptime, reason)
+                }
             };
             if !self.config.restart.should_restart(end) {
                 if end.success() {
@@ -67,6 +71,7 @@ impl Task {
                     restarts,
                     reason: reason.clone(),
                 });
+                self.gave_up_after = Some(restarts);
                 let reason = format!("{reason}; gave up after {restarts} restarts in a row");
                 return (ReplicaState::Crashed, Some(reason));
             };
