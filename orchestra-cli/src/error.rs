@@ -269,6 +269,19 @@ pub enum DaemonError {
     /// The daemon reported an error of its own.
     #[error("{0}")]
     Said(String),
+    /// The daemon speaks another protocol version: another version of orchestra started
+    /// it (before an upgrade, typically).
+    #[error(
+        "the orchestra daemon of this project (pid {}) speaks protocol {theirs} and this orchestra protocol {}: another version of orchestra started it; {stop}",
+        stop.pid,
+        orchestra_core::protocol::PROTOCOL_VERSION
+    )]
+    OtherProtocol {
+        /// The daemon's version.
+        theirs: u32,
+        /// How to stop it.
+        stop: crate::daemon::version::StopHint,
+    },
     /// Another program holds the daemon's socket.
     #[error(
         "pid {pid} listens on {} but is not an orchestra daemon of this project; it was left alone",

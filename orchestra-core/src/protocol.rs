@@ -1,5 +1,16 @@
-//! The daemon's wire protocol: one JSON [`Request`] per line from a client, answered by a
-//! stream of JSON [`Event`]s, one per line, ending with [`Event::Done`].
+//! The daemon's wire protocol: one JSON [`Envelope`] per line from a client (the request
+//! with the protocol version it is written in), answered by a stream of JSON [`Event`]s, one
+//! per line, ending with [`Event::Done`].
+//!
+//! # Versions
+//!
+//! A daemon outlives the binary that started it: after an upgrade, the new `orchestra`
+//! finds the old daemon still serving the project. Each side refuses the other's version
+//! rather than guess at its shapes: the daemon reads the envelope's `protocol` before the
+//! request and answers another one (or none: protocol 1 sent a bare request) with
+//! [`Event::Error`]; every event that can come first says the daemon's version, so a client
+//! refuses a daemon of another one, and an error without a version comes from a daemon
+//! older than this field (it cannot read an envelope, so it did nothing).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +22,39 @@ use crate::spec::ProjectSpec;
 use crate::state::ReplicaStatus;
 
 /// Version of the protocol; a client and a daemon of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: requests travel in an [`Envelope`], and the daemon's first event says its version.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// One request line: the request and the protocol version of the client that wrote it,
+/// `{"protocol":2,"request":{"request":"status"}}`. A client writes it around a borrowed
+/// request (`Envelope<&Request>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<R = Request> {
+    /// The client's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// What it asks.
+    pub request: R,
+}
+
+impl<R> Envelope<R> {
+    /// `request`, in this build's protocol version.
+    pub fn new(request: R) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            request,
+        }
+    }
+}
+
+/// The version a request line was written in, read before the request itself, whose shape
+/// may differ from one version to another. `None`: the line is a bare request of
+/// protocol 1, or no version at all.
+#[derive(Debug, Deserialize)]
+pub struct VersionOf {
+    /// The client's version, when it said one.
+    #[serde(default)]
+    pub protocol: Option<u32>,
+}
 
 /// What a client asks of the daemon. An empty `services` list means every service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,7 +188,10 @@ pub struct Failure {
 pub enum Event {
     /// The daemon read the request and is carrying it out: sent first, at once, so that a
     /// client can tell a busy daemon from a frozen one.
-    Accepted,
+    Accepted {
+        /// The daemon's [`PROTOCOL_VERSION`].
+        protocol: u32,
+    },
     /// A step of progress.
     Progress(Progress),
     /// Every replica's status (the answer to [`Request::Status`]).
@@ -187,7 +233,28 @@ pub enum Event {
     Error {
         /// Why.
         message: String,
+        /// The daemon's [`PROTOCOL_VERSION`]; absent from the errors of a daemon of
+        /// protocol 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        protocol: Option<u32>,
     },
+}
+
+impl Event {
+    /// The request could not be carried out: [`Event::Error`] from a daemon of this version.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::Error {
+            message: message.into(),
+            protocol: Some(PROTOCOL_VERSION),
+        }
+    }
+
+    /// The daemon read the request: [`Event::Accepted`] from a daemon of this version.
+    pub fn accepted() -> Self {
+        Self::Accepted {
+            protocol: PROTOCOL_VERSION,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,5 +281,29 @@ mod tests {
         );
         let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn a_request_line_says_its_version_before_the_request() {
+        let line = serde_json::to_string(&Envelope::new(Request::Status)).unwrap();
+        assert_eq!(line, r#"{"protocol":2,"request":{"request":"status"}}"#);
+        let version: VersionOf = serde_json::from_str(&line).unwrap();
+        assert_eq!(version.protocol, Some(PROTOCOL_VERSION));
+        // Protocol 1 sent the bare request.
+        let version: VersionOf = serde_json::from_str(r#"{"request":"status"}"#).unwrap();
+        assert_eq!(version.protocol, None);
+        // A daemon of protocol 1 reads an envelope as a request and fails, doing nothing.
+        assert!(serde_json::from_str::<Request>(&line).is_err());
+    }
+
+    #[test]
+    fn first_events_say_the_daemons_version() {
+        let line = serde_json::to_string(&Event::accepted()).unwrap();
+        assert_eq!(line, r#"{"event":"accepted","protocol":2}"#);
+        // The error of a daemon of protocol 1 has no version.
+        let old: Event = serde_json::from_str(r#"{"event":"error","message":"no"}"#).unwrap();
+        assert!(matches!(old, Event::Error { protocol: None, .. }));
+        let line = serde_json::to_string(&Event::error("no")).unwrap();
+        assert_eq!(line, r#"{"event":"error","message":"no","protocol":2}"#);
     }
 }

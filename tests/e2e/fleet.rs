@@ -17,6 +17,7 @@ mod progress;
 mod restarts;
 mod scale;
 pub(crate) mod socket;
+mod version;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

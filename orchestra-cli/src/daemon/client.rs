@@ -5,12 +5,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use orchestra_core::StateDir;
-use orchestra_core::protocol::{Event, Failure, Request};
+use orchestra_core::protocol::{Envelope, Event, Failure, PROTOCOL_VERSION, Request};
 use orchestra_supervisor::unix::identity::start_time_and_state;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
 use super::peer::{self, ANSWER_DEADLINE, DaemonPeer, Unresponsive};
+use super::version::StopHint;
 use crate::error::{CliError, DaemonError};
 
 /// How long a freshly spawned daemon may take to answer on its socket.
@@ -141,7 +142,8 @@ impl Client {
         mut on_event: impl FnMut(&Event),
         cancel: impl Future<Output = ()>,
     ) -> Result<Answer, CliError> {
-        let mut line = serde_json::to_string(request).map_err(DaemonError::Encode)?;
+        let mut line =
+            serde_json::to_string(&Envelope::new(request)).map_err(DaemonError::Encode)?;
         line.push('\n');
         // Not `CliError::Io`: a broken pipe here is a lost daemon, not a closed stdout.
         let lost = |e: std::io::Error| CliError::from(DaemonError::Lost(e));
@@ -182,9 +184,17 @@ impl Client {
                 serde_json::from_slice(buf.trim_ascii_end()).map_err(DaemonError::Unreadable)?;
             buf.clear();
             match event {
-                Event::Accepted => acknowledged = true,
+                // Hanging up on a daemon of another version gives up what it started.
+                Event::Accepted { protocol } if protocol != PROTOCOL_VERSION => {
+                    return Err(other_protocol(&daemon, protocol));
+                }
+                Event::Accepted { .. } => acknowledged = true,
                 Event::Done { ok, failures } => return Ok(Answer::Replied(Reply { ok, failures })),
-                Event::Error { message } => return Err(DaemonError::Said(message).into()),
+                // Protocol 1 did not say its version; it could not read the request either.
+                Event::Error { protocol, .. } if protocol != Some(PROTOCOL_VERSION) => {
+                    return Err(other_protocol(&daemon, protocol.unwrap_or(1)));
+                }
+                Event::Error { message, .. } => return Err(DaemonError::Said(message).into()),
                 Event::Refused { message, help } => {
                     return Err(CliError::Usage { message, help });
                 }
@@ -192,6 +202,15 @@ impl Client {
             }
         }
     }
+}
+
+/// The refusal of a daemon that speaks protocol `theirs`, saying how to stop it.
+fn other_protocol(daemon: &DaemonPeer, theirs: u32) -> CliError {
+    DaemonError::OtherProtocol {
+        theirs,
+        stop: StopHint::of(daemon.pid),
+    }
+    .into()
 }
 
 /// Reads the next line into `buf`, watching the daemon while it is silent: it must

@@ -14,3 +14,4 @@ mod rivals;
 pub mod server;
 mod startup;
 mod subscribe;
+pub mod version;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
-use super::{incoming, listen, rivals, startup};
+use super::{incoming, listen, rivals, startup, version};
 use crate::error::{CliError, DaemonError};
 use crate::runtime::vendors::taken_down;
 use crate::runtime::{Runtime, RuntimeError, Start};
@@ -182,12 +182,10 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         let mut stream = BufReader::new(stream);
         let _ = incoming::read_request(&mut stream, Duration::from_secs(1)).await;
         let mut stream = stream.into_inner();
-        let refusal = Event::Error {
-            message: format!(
-                "this orchestra daemon belongs to uid {me}; uid {} may not control it",
-                peer.uid()
-            ),
-        };
+        let refusal = Event::error(format!(
+            "this orchestra daemon belongs to uid {me}; uid {} may not control it",
+            peer.uid()
+        ));
         return write_event(&mut stream, &refusal).await;
     }
     let (read, mut write) = stream.into_split();
@@ -201,26 +199,19 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
             return Ok(());
         }
         incoming::Incoming::TooLong => {
-            let error = Event::Error {
-                message: format!(
-                    "the request is longer than {} KiB; the daemon did not read it",
-                    incoming::MAX_REQUEST_BYTES / 1024
-                ),
-            };
+            let error = Event::error(format!(
+                "the request is longer than {} KiB; the daemon did not read it",
+                incoming::MAX_REQUEST_BYTES / 1024
+            ));
             return write_event(&mut write, &error).await;
         }
     };
-    let request: Request = match serde_json::from_slice(line.trim_ascii_end()) {
-        Ok(r) => r,
-        Err(e) => {
-            let error = Event::Error {
-                message: format!("the daemon cannot read this request: {e}"),
-            };
-            return write_event(&mut write, &error).await;
-        }
+    let request = match version::read_request(line.trim_ascii_end()) {
+        Ok(envelope) => envelope.request,
+        Err(refusal) => return write_event(&mut write, &refusal).await,
     };
     // At once, before any work: the client can tell a busy daemon from a frozen one.
-    write_event(&mut write, &Event::Accepted).await?;
+    write_event(&mut write, &Event::accepted()).await?;
     if request == Request::Subscribe {
         // A watcher does not keep an idle daemon alive: its stream ends when the daemon
         // leaves.

@@ -1,6 +1,6 @@
-//! `{"request":"subscribe"}` on the daemon's socket streams the fleet's events as they
-//! happen — a restart asked for by another client, a replica killed from outside — until
-//! the client hangs up.
+//! `{"protocol":2,"request":{"request":"subscribe"}}` on the daemon's socket streams the
+//! fleet's events as they happen — a restart asked for by another client, a replica killed
+//! from outside — until the client hangs up.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -49,7 +49,7 @@ fn a_subscriber_sees_a_restart_and_a_kill_as_they_happen() {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("a read timeout");
     (&socket)
-        .write_all(b"{\"request\":\"subscribe\"}\n")
+        .write_all(b"{\"protocol\":2,\"request\":{\"request\":\"subscribe\"}}\n")
         .expect("the request is sent");
     let mut lines = BufReader::new(&socket).lines();
     let accepted = read_until(&mut lines, "accepted", |e| e["event"] == "accepted");

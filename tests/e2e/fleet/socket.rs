@@ -121,7 +121,11 @@ fn the_daemon_refuses_a_peer_of_another_uid() {
     // connects; a program of theirs that writes to the socket directly meets the daemon's
     // own check.
     let client = as_nobody(&fleet, &["stop"]);
-    let raw = raw_request_as_nobody(&fleet, &socket, r#"{"request":"stop","services":[]}"#);
+    let raw = raw_request_as_nobody(
+        &fleet,
+        &socket,
+        r#"{"protocol":2,"request":{"request":"stop","services":[]}}"#,
+    );
     chmod(&socket, 0o600);
     chmod(&state, 0o700);
     assert_eq!(client.code(), Some(2), "{client}");
