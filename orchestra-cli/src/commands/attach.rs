@@ -22,13 +22,13 @@ use crate::daemon::client::{Client, Reply};
 use crate::error::CliError;
 use crate::output::Output;
 
-/// What Ctrl-C means.
+/// What Ctrl-C means: the difference between `--attach` and `--logs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Ctrl-C stops the fleet.
-    Attach,
-    /// Ctrl-C leaves it running.
-    Logs,
+pub enum CtrlC {
+    /// `--attach`: Ctrl-C stops the fleet.
+    StopsFleet,
+    /// `--logs`: Ctrl-C leaves it running.
+    LeavesFleet,
 }
 
 /// Sends `request` (a start) and streams progress and logs until Ctrl-C.
@@ -36,7 +36,7 @@ pub async fn run(
     state: &StateDir,
     request: Request,
     out: Output,
-    mode: Mode,
+    ctrl_c: CtrlC,
 ) -> Result<(), CliError> {
     let io = |what: &str| CliError::io(what.to_owned());
     state.create().map_err(io("creating the state folder"))?;
@@ -95,7 +95,7 @@ pub async fn run(
                     for failure in &reply.failures {
                         fleet::print_failure(failure, out);
                     }
-                    if mode == Mode::Attach {
+                    if ctrl_c == CtrlC::StopsFleet {
                         // A half-started fleet is worse than none: take it down again.
                         eprintln!("{}", out.yellow("start failed: stopping the fleet"));
                         stopping = Some(Box::pin(stop_fleet(state.clone(), project.clone(), out)));
@@ -105,7 +105,7 @@ pub async fn run(
                             units: fleet::failed_units(&reply.failures),
                         });
                     }
-                } else if mode == Mode::Logs && !out.quiet {
+                } else if ctrl_c == CtrlC::LeavesFleet && !out.quiet {
                     // From here on Ctrl-C no longer cancels anything: say so.
                     eprintln!("{}", out.dim("the fleet is up; Ctrl-C stops following its logs and leaves it running"));
                 }
@@ -121,16 +121,16 @@ pub async fn run(
             }
             () = async { tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} } } => {
                 interrupts += 1;
-                match (mode, interrupts) {
+                match (ctrl_c, interrupts) {
                     // Hanging up before the start is done cancels it, as for a detached
                     // start; the supervisor finishes the cancel on its own.
-                    (Mode::Logs, _) if !start_done => {
+                    (CtrlC::LeavesFleet, _) if !start_done => {
                         return Err(CliError::Interrupted(
                             "start cancelled: its builds are killed and what it launched is stopped; `orchestra ps` shows what runs".into(),
                         ));
                     }
-                    (Mode::Logs, _) => return Ok(()),
-                    (Mode::Attach, 1) => {
+                    (CtrlC::LeavesFleet, _) => return Ok(()),
+                    (CtrlC::StopsFleet, 1) => {
                         eprintln!("{}", out.yellow("stopping the fleet (Ctrl-C again to kill it)"));
                         if !start_done {
                             // Hanging up cancels the start: its builds are killed at once
@@ -140,7 +140,7 @@ pub async fn run(
                         }
                         stopping = Some(Box::pin(stop_fleet(state.clone(), project.clone(), out)));
                     }
-                    (Mode::Attach, _) => {
+                    (CtrlC::StopsFleet, _) => {
                         eprintln!("{}", out.red("killing the fleet"));
                         orchestra_supervisor::stop_from_records(state, &[], std::time::Duration::ZERO)
                             .await

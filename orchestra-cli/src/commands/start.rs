@@ -46,12 +46,12 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         docker: args.docker,
     };
     if args.attach || args.logs {
-        let mode = if args.attach {
-            super::attach::Mode::Attach
+        let ctrl_c = if args.attach {
+            super::attach::CtrlC::StopsFleet
         } else {
-            super::attach::Mode::Logs
+            super::attach::CtrlC::LeavesFleet
         };
-        super::attach::run(&state, request, cx.out, mode).await?;
+        super::attach::run(&state, request, cx.out, ctrl_c).await?;
         return hooks::run(&project, When::After);
     }
     let client = Client::connect_or_spawn(&state).await?;
