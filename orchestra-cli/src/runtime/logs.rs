@@ -6,7 +6,7 @@
 //!   supervisor calls [`opener`] through its log-opener hook);
 //! - [`orchestra_logs::LogCare`] indexes the time of what the logs' writers append and
 //!   rotates a log in place when it passes `logs.max_size`. It runs on a thread of its
-//!   own, at a raised priority where the system allows (see [`super::priority`]): busy
+//!   own, at a raised priority where the system allows (see `super::priority`): busy
 //!   services must not starve the care of their own logs.
 
 use std::path::PathBuf;

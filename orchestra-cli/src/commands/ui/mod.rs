@@ -6,12 +6,12 @@
 //! does, and each key sends the request its command would. Quitting leaves the fleet as it
 //! is.
 //!
-//! - [`app`]: the state, and how keys and news change it (tested without a terminal);
-//! - [`fleet`], [`logs`]: the table's rows and the log pane's lines;
-//! - [`keys`]: what each key means, and the list `?` shows;
-//! - [`render`]: drawing it with ratatui;
-//! - [`feed`]: the daemon's events and status, and the logs; [`action`]: the requests keys send;
-//! - [`terminal`]: raw mode and the alternate screen, given back on every way out.
+//! - `app`: the state, and how keys and news change it (tested without a terminal);
+//! - `fleet`, `logs`: the table's rows and the log pane's lines;
+//! - `keys`: what each key means, and the list `?` shows;
+//! - `render`: drawing it with ratatui;
+//! - `feed`: the daemon's events and status, and the logs; `action`: the requests keys send;
+//! - `terminal`: raw mode and the alternate screen, given back on every way out.
 
 mod action;
 mod app;
