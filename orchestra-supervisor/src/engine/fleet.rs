@@ -1,4 +1,10 @@
-//! The owner task of the fleet and the requests it carries out.
+//! The owner task of the fleet and the requests it carries out; adopting a previous
+//! daemon's replicas and stopping are in [`adopt`] and [`stopping`].
+
+mod adopt;
+mod stopping;
+
+pub(super) use stopping::{cancel_start, stop_all};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -6,23 +12,17 @@ use std::time::Duration;
 
 use orchestra_core::protocol::{Phase, Progress};
 use orchestra_core::spec::ProjectSpec;
-use orchestra_core::{ReplicaId, ServiceName, Signal, StateDir};
+use orchestra_core::{ReplicaId, ServiceName, StateDir};
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use tokio::task::JoinSet;
 
 use super::hygiene::Held;
-use super::order::{levels, task_dependencies, with_dependencies};
+use super::order::{task_dependencies, with_dependencies};
 use super::pending::Pending;
 use super::up::{Plan, bring_up};
-use super::{
-    Failed, Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock, lock_scaled, planned,
-};
+use super::{Failed, Outcome, Replicas, Scaled, SharedOpener, StartOptions, lock_scaled, planned};
 use crate::backend::Supervisor;
 use crate::event::{EventBus, FleetEvent};
-use crate::job::{JobConfig, LogOpener, ReplicaHandle};
-use crate::records::{ReplicaRecord, read_records, stop_from_records, stop_unreadable};
-use crate::unix::identity::{IdentityExt, Liveness};
-use crate::unix::orphans;
+use crate::job::{LogOpener, ReplicaHandle};
 
 /// Grace for replicas recorded but not supervised here, when stopping them.
 const UNSUPERVISED_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -296,138 +296,6 @@ impl Fleet {
             scaled.retain(|name, _| !services.contains(name));
         }
     }
-
-    /// After an adoption, a service running another count than its file's was scaled by
-    /// the daemon that died: its count holds here too.
-    fn remember_adopted_counts(&self, project: &ProjectSpec) {
-        let mut counts: BTreeMap<ServiceName, u32> = BTreeMap::new();
-        for id in lock(&self.replicas).keys() {
-            let count = counts.entry(id.service.clone()).or_default();
-            *count = (*count).max(id.index + 1);
-        }
-        let mut scaled = lock_scaled(&self.scaled);
-        for (name, count) in counts {
-            if project
-                .services
-                .get(&name)
-                .is_some_and(|s| s.scale != count)
-            {
-                scaled.entry(name).or_insert(count);
-            }
-        }
-    }
-
-    async fn adopt(&self, project: &ProjectSpec) -> Vec<ReplicaId> {
-        match stop_unreadable(&self.state, UNSUPERVISED_STOP_TIMEOUT).await {
-            Ok(stopped) if !stopped.is_empty() => {
-                tracing::warn!(?stopped, "stopped replicas whose records were unreadable");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot stop replicas whose records are unreadable");
-            }
-        }
-        let mut adopted = Vec::new();
-        for record in read_records(&self.state) {
-            let id = record.id();
-            if lock(&self.replicas).contains_key(&id) {
-                continue;
-            }
-            let Some(service) = project.services.get(&record.service) else {
-                continue;
-            };
-            if matches!(
-                record.identity.liveness(),
-                Liveness::Gone | Liveness::Zombie
-            ) {
-                let _ = ReplicaRecord::remove(&self.state, &id);
-                continue;
-            }
-            let Some(running) = self.backend.adopt(&record.identity, &record.instance).await else {
-                continue;
-            };
-            let config = JobConfig {
-                spec: service.replica(record.replica),
-                restart: service.restart,
-                backoff: service.backoff,
-                state: self.state.clone(),
-                // The recorded hash: a changed spec is replaced by the next start.
-                spec_hash: record.spec_hash.clone(),
-                restarts: record.restarts,
-                log_opener: self.log_opener(),
-                deadline: service.task.map(|t| t.timeout),
-            };
-            let handle = ReplicaHandle::adopt(
-                self.backend.clone(),
-                config,
-                running,
-                record.started_at,
-                Some(self.bus.clone()),
-            );
-            lock(&self.replicas).insert(id.clone(), handle.clone());
-            // Adopted replicas count as ready; this only waits for the job to say so.
-            let _ = handle.wait_ready().await;
-            tracing::info!(replica = %id, pid = record.identity.pid, "adopted");
-            adopted.push(id);
-        }
-        if !adopted.is_empty() {
-            self.remember_adopted_counts(project);
-        }
-        adopted
-    }
-
-    /// Stops dependants before their dependencies: level by level from the top of the
-    /// dependency graph, each level in parallel.
-    async fn stop(&self, services: &[ServiceName], events: Events) -> Outcome {
-        let ctx = self.ctx(events);
-        self.pending.release_all(services);
-        let targets: Vec<ReplicaHandle> = lock(&self.replicas)
-            .values()
-            .filter(|h| services.is_empty() || services.contains(&h.id().service))
-            .cloned()
-            .collect();
-        let names: BTreeSet<ServiceName> = targets.iter().map(|h| h.id().service.clone()).collect();
-        let levels = match &self.project {
-            Some(project) => levels(project, &names),
-            None => vec![names.into_iter().collect()],
-        };
-        for level in levels.iter().rev() {
-            let batch: Vec<ReplicaHandle> = targets
-                .iter()
-                .filter(|h| level.contains(&h.id().service))
-                .cloned()
-                .collect();
-            stop_all(&ctx, batch).await;
-        }
-        // Replicas recorded but not supervised here (never adopted) are stopped too.
-        let mut failures = Vec::new();
-        if let Err(e) = stop_from_records(&self.state, services, UNSUPERVISED_STOP_TIMEOUT).await {
-            failures.push(Failed::Stop {
-                reason: orchestra_core::chain::error_chain(&e),
-            });
-        }
-        if services.is_empty() {
-            failures.extend(stop_escapees(&ctx).await);
-        }
-        Outcome::from_failures(failures)
-    }
-}
-
-/// Stops the processes that escaped their replicas' trees and were reparented to this
-/// process (see [`crate::unix::orphans`]): they belong to the fleet that is stopping.
-async fn stop_escapees(ctx: &Ctx) -> Option<Failed> {
-    let (orphans, error) = orphans::stop_orphans(Signal::TERM, UNSUPERVISED_STOP_TIMEOUT).await;
-    for orphan in orphans {
-        let _ = ctx.events.send(Progress {
-            unit: format!("pid {}", orphan.identity.pid),
-            replica: None,
-            phase: Phase::Stopped,
-            message: Some(format!("{}: escaped from a replica", orphan.command)),
-        });
-    }
-    error.map(|e| Failed::Stop {
-        reason: orchestra_core::chain::error_chain(&e),
-    })
 }
 
 /// The project services named (all when none are), ignoring unknown names.
@@ -454,43 +322,4 @@ pub(super) fn unknown(project: &ProjectSpec, services: &[ServiceName]) -> Vec<Fa
 pub(super) fn prepend(outcome: &mut Outcome, mut failures: Vec<Failed>) {
     failures.append(&mut outcome.failures);
     outcome.failures = failures;
-}
-
-/// Gives up a start whose bring-up was just dropped (which killed its builds): stops the
-/// replicas it launched that are still in the fleet.
-pub(super) async fn cancel_start(ctx: &Ctx) -> Outcome {
-    let launched: Vec<ReplicaHandle> = std::mem::take(
-        &mut *ctx
-            .launched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    let still: Vec<ReplicaHandle> = {
-        let fleet = lock(&ctx.replicas);
-        launched
-            .into_iter()
-            .filter(|h| fleet.get(h.id()).is_some_and(|f| f.same_job(h)))
-            .collect()
-    };
-    stop_all(ctx, still).await;
-    ctx.pending.release_waiting();
-    Outcome::from_failures(vec![Failed::Cancelled])
-}
-
-/// Stops replicas in parallel and forgets them.
-pub(super) async fn stop_all(ctx: &Ctx, handles: Vec<ReplicaHandle>) {
-    let mut set = JoinSet::new();
-    for h in handles {
-        let ctx = ctx.clone();
-        set.spawn(async move {
-            let id = h.id().clone();
-            if !h.state().is_final() {
-                ctx.emit(&id.service, Some(id.index), Phase::Stopping, None);
-            }
-            h.stop().await;
-            lock(&ctx.replicas).remove(&id);
-            ctx.emit(&id.service, Some(id.index), Phase::Stopped, None);
-        });
-    }
-    while set.join_next().await.is_some() {}
 }
