@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import harness
-from harness import ORCHESTRA, Orchestra, build_service_binary, proc_cpu_seconds
+from harness import GO, ORCHESTRA, Orchestra, build_service_binaries, proc_cpu_seconds
 from results import RESULTS, write_section
 
 # The binary measured: the release build, unless BENCH_UI_BINARY names another.
@@ -114,7 +114,7 @@ class Subscriber:
     def __init__(self, state_dir):
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.connect(str(state_dir / "daemon.sock"))
-        self.sock.sendall(b'{"request":"subscribe"}\n')
+        self.sock.sendall(b'{"protocol":2,"request":{"request":"subscribe"}}\n')
         self.exited = {}
         self.lock = threading.Lock()
         threading.Thread(target=self.read, daemon=True).start()
@@ -147,7 +147,7 @@ def replica_pid(tool, service):
 def measure():
     # The fleet's daemon is the same binary as the UI.
     harness.ORCHESTRA = Path(BINARY)
-    binary = build_service_binary()
+    binary = build_service_binaries()[GO]
     tool = Orchestra(binary, SERVICES, True)
     tool.start()
     tmux = Tmux(f"{BINARY} ui", tool.dir)
