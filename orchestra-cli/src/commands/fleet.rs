@@ -97,10 +97,7 @@ pub(crate) fn print_failure(failure: &Failure, out: Output) {
 }
 
 pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String {
-    let unit = match p.replica {
-        Some(n) => format!("{}.{n}", p.unit),
-        None => p.unit.clone(),
-    };
+    let unit = unit_label(p);
     let (mark, word) = match p.phase {
         Phase::Building => (out.dim("…"), "building"),
         Phase::Built => (out.green("✓"), "built"),
@@ -125,6 +122,14 @@ pub(crate) fn progress_line(p: &Progress, out: Output, since: Instant) -> String
         .unwrap_or_default();
     let at = out.dim(&format!("{:>6.2}s", since.elapsed().as_secs_f64()));
     format!("{at} {mark} {unit:<20} {word}{detail}")
+}
+
+/// The unit a progress line is about: `web.0` for a replica, `web` for a service or vendor.
+pub(crate) fn unit_label(p: &Progress) -> String {
+    match p.replica {
+        Some(n) => format!("{}.{n}", p.unit),
+        None => p.unit.clone(),
+    }
 }
 
 /// A progress message without the phase word the line already shows, so a build failure

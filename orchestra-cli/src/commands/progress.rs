@@ -93,10 +93,7 @@ impl Spinner {
     }
 
     fn show(&self, progress: &Progress, line: &str) {
-        let unit = match progress.replica {
-            Some(n) => format!("{}.{n}", progress.unit),
-            None => progress.unit.clone(),
-        };
+        let unit = super::fleet::unit_label(progress);
         {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             match pending_word(progress.phase) {
