@@ -9,6 +9,7 @@
 pub(crate) mod build;
 mod fleet;
 mod hygiene;
+mod options;
 mod order;
 mod outcome;
 mod pending;
@@ -33,40 +34,8 @@ use crate::unix::UnixSupervisor;
 use fleet::{Cancelled, Fleet, Op};
 use pending::Pending;
 
+pub use options::{Hygiene, StartOptions};
 pub use outcome::{Failed, Outcome};
-
-/// Options of a start.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartOptions {
-    /// Replica counts that override the services' `scale`.
-    pub scale: BTreeMap<ServiceName, u32>,
-    /// Skip the build step.
-    pub no_build: bool,
-    /// What to do first about processes outside the engine.
-    pub hygiene: Hygiene,
-}
-
-/// What a start does, before anything starts, about processes outside the engine that
-/// would disturb the fleet: copies of its services started by hand ([`crate::strays`]),
-/// and other programs holding the ports its new replicas need.
-///
-/// Only the replicas the start will spawn are looked at; the engine's own replicas and
-/// their descendants, and anything this process spawned, are never disturbed. A service
-/// held back fails the start with why (the holder's pid and command line), and what
-/// depends on it is not started either ([`Outcome::held_back`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Hygiene {
-    /// Start as asked: a port another program holds fails the replica's readiness probe
-    /// instead (it names the holder).
-    #[default]
-    Off,
-    /// Stop copies of the services (stop signal, grace, SIGKILL, as a stop does), then
-    /// hold back each service one of whose ports another program holds.
-    StopStrays,
-    /// Refuse the whole start, killing nothing, while copies of the services run; ports
-    /// are checked as with [`Hygiene::StopStrays`].
-    RefuseStrays,
-}
 
 pub(crate) type Replicas = Arc<Mutex<BTreeMap<ReplicaId, ReplicaHandle>>>;
 
