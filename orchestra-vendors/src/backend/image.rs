@@ -13,18 +13,25 @@
 //! refreshes, on start and on every rerun) changed since the last one, and one service is
 //! built by one replica at a time: a service scaled to 4 is compiled once.
 
+mod scratch;
+mod tag;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use bollard::models::{Mount, MountType};
-use orchestra_core::spec::{CommandSpec, ReplicaSpec, ServiceKind, ServiceSpec};
+use orchestra_core::spec::{ReplicaSpec, ServiceKind, ServiceSpec};
 use orchestra_core::{ProjectName, ServiceName, StateDir, VendorName};
 
 use super::error::SpawnError;
 use crate::client::Docker;
-use crate::error::{VendorError, is_conflict, is_not_found};
+use crate::error::{VendorError, is_not_found};
+use tag::{hash_file, image_tag};
+
+pub(crate) use scratch::{go_build_static, scratch_argv};
+pub(crate) use tag::{image_repository_prefix, remove_built_images, tag_part};
 
 /// How one replica's container runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,197 +223,4 @@ fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned())
-}
-
-/// `CGO_ENABLED=0 GOOS=linux go build -o <binary> .` in the service folder, with the
-/// service's environment (GOFLAGS and friends apply as in the host build).
-pub(crate) async fn go_build_static(
-    service: &ServiceSpec,
-    binary: &Path,
-) -> Result<(), SpawnError> {
-    let failed = |output: String| SpawnError::StaticBuild {
-        service: service.name.clone(),
-        dir: service.dir.clone(),
-        output,
-    };
-    tracing::info!(service = %service.name, binary = %binary.display(), "building the static binary");
-    let output = tokio::process::Command::new("go")
-        .args(["build", "-o"])
-        .arg(binary)
-        .arg(".")
-        .current_dir(&service.dir)
-        .envs(&service.env)
-        .env("CGO_ENABLED", "0")
-        .env("GOOS", "linux")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| failed(format!("cannot run `go`: {e}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stdout));
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-    Err(failed(format!("{}\n{tail}", output.status)))
-}
-
-/// FNV-1a of the file's bytes: stable across builds of Orchestra, unlike std's hasher, so
-/// an image tagged by one daemon is found again by the next.
-async fn hash_file(path: &Path) -> std::io::Result<String> {
-    let bytes = tokio::fs::read(path).await?;
-    Ok(tokio::task::spawn_blocking(move || fnv1a(&bytes))
-        .await
-        .unwrap_or_default())
-}
-
-pub(crate) fn fnv1a(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
-/// `orchestra-<project>/<service>:<hash>`, lower-cased: image repositories may not hold
-/// capitals (names may), nor end with a separator.
-pub(crate) fn image_tag(project: &ProjectName, service: &ServiceName, hash: &str) -> String {
-    format!(
-        "{}{}:{hash}",
-        image_repository_prefix(project),
-        tag_part(service.as_str())
-    )
-}
-
-/// `orchestra-<project>/`: what the repository of every image built for the project's
-/// services starts with, and nothing else's does.
-pub(crate) fn image_repository_prefix(project: &ProjectName) -> String {
-    format!("orchestra-{}/", tag_part(project.as_str()))
-}
-
-pub(crate) fn tag_part(s: &str) -> String {
-    let lower = s.to_ascii_lowercase();
-    let trimmed = lower.trim_end_matches(['-', '_']);
-    if trimmed.is_empty() {
-        "x".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
-/// Removes every image built for the project's services (any binary's hash), leaving the
-/// build cache; returns the tags removed. An image a container still uses is kept.
-pub(crate) async fn remove_built_images(
-    docker: &Docker,
-    project: &ProjectName,
-) -> Result<Vec<String>, VendorError> {
-    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
-    let prefix = image_repository_prefix(project);
-    let filters = HashMap::from([("reference", vec![format!("{prefix}*")])]);
-    let options = ListImagesOptionsBuilder::new().filters(&filters).build();
-    let images = docker
-        .api()
-        .list_images(Some(options))
-        .await
-        .map_err(VendorError::engine("listing images"))?;
-    let tags = images
-        .into_iter()
-        .flat_map(|image| image.repo_tags)
-        .filter(|tag| tag.starts_with(&prefix));
-    let mut removed = Vec::new();
-    for tag in tags {
-        match docker
-            .api()
-            .remove_image(&tag, None::<RemoveImageOptions>, None)
-            .await
-        {
-            Ok(_) => removed.push(tag),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) if is_conflict(&e) => {
-                tracing::info!(image = %tag, "image still in use, kept");
-            }
-            Err(e) => return Err(VendorError::engine(format!("removing image {tag}"))(e)),
-        }
-    }
-    Ok(removed)
-}
-
-/// The command as the scratch image runs it: the host binary's path replaced by its path
-/// in the image. `None` when the command needs a shell (a scratch image has none): a string
-/// holding nothing but plain words is split on whitespace, as `sh -c` would.
-pub(crate) fn scratch_argv(
-    command: &CommandSpec,
-    host_bin: &str,
-    in_image: &str,
-) -> Option<Vec<String>> {
-    let argv = match command {
-        CommandSpec::Exec(v) => v.clone(),
-        CommandSpec::Shell(s) => {
-            if s.chars().any(|c| "|&;<>()$`\\\"'*?[]#~=%{}!\n".contains(c)) {
-                return None;
-            }
-            s.split_whitespace().map(str::to_owned).collect()
-        }
-    };
-    if argv.is_empty() {
-        return None;
-    }
-    let rewrite = |a: String| {
-        if host_bin.is_empty() {
-            a
-        } else {
-            a.replace(host_bin, in_image)
-        }
-    };
-    Some(argv.into_iter().map(rewrite).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scratch_commands_point_at_the_binary_in_the_image() {
-        let bin = "/p/.orchestra/bin/users";
-        assert_eq!(
-            scratch_argv(&CommandSpec::Exec(vec![bin.into()]), bin, "/users-static"),
-            Some(vec!["/users-static".to_owned()])
-        );
-        assert_eq!(
-            scratch_argv(
-                &CommandSpec::Shell(format!("{bin} -port 8080")),
-                bin,
-                "/users-static"
-            ),
-            Some(vec![
-                "/users-static".to_owned(),
-                "-port".to_owned(),
-                "8080".to_owned()
-            ])
-        );
-        assert_eq!(
-            scratch_argv(&CommandSpec::Shell(format!("{bin} > out.log")), bin, "/x"),
-            None
-        );
-        assert_eq!(
-            scratch_argv(&CommandSpec::Shell("FOO=1 {bin}".into()), bin, "/x"),
-            None
-        );
-        assert_eq!(scratch_argv(&CommandSpec::Exec(vec![]), bin, "/x"), None);
-    }
-
-    #[test]
-    fn tags_are_lower_case_and_valid() {
-        let project = ProjectName::new("Shop").unwrap();
-        let service = ServiceName::new("Users_").unwrap();
-        assert_eq!(
-            image_tag(&project, &service, "00ff"),
-            "orchestra-shop/users:00ff"
-        );
-        assert_eq!(fnv1a(b""), "cbf29ce484222325");
-        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
-    }
 }
