@@ -1,4 +1,4 @@
-//! `logs -f` on a fleet of busy writers (`while :; do echo line; done`) piped to a reader
+//! `logs -f` on a fleet of busy writers (`while :; do echo …; done`) piped to a reader
 //! slower than they write: history, then live lines, a source skipped ahead with a line
 //! saying so rather than buffered, memory bounded, and Ctrl-C ends it.
 
@@ -11,14 +11,25 @@ use super::{Stream, split_formatted};
 
 const WRITERS: u32 = 20;
 
+/// What the slow reader's writers write, over and over. Long enough that the megabytes
+/// `logs -f` must fall behind by before it skips (its budget, 16 MiB in all) take few
+/// writes: the writers run niced below the daemon, so on a loaded machine they get little
+/// CPU, and five-byte lines took minutes to fill the budget there.
+const LONG_LINE: &str = "line of a busy writer, long enough to fill the budget of a \
+    follower that falls behind within a few thousand writes rather than millions of them; \
+    the text does not matter, only its length and that the reader can tell it apart";
+
 /// The issue's bound for two hundred busy sources; twenty must stay well within it.
 const MAX_RSS_KIB: u64 = 64 << 10;
 
-/// How many lines the slow reader takes before it waits for the writers again.
-const LINES_PER_TURN: usize = 200;
+/// How many lines the slow reader takes before it waits for the writers again: about
+/// 100 KB, a tenth of [`WRITTEN_PER_TURN`].
+const LINES_PER_TURN: usize = 450;
 
 /// How far the writers get ahead of the reader at each of its turns: the reader takes a
-/// few kilobytes while they write this much, however fast the machine is.
+/// tenth of what they write, however fast or loaded the machine is. Ten times slower falls
+/// behind by the skip budget soon, yet drains the lines `logs -f` holds in flight before
+/// its skip notice after tens of megabytes, not hundreds.
 const WRITTEN_PER_TURN: u64 = 1 << 20;
 
 /// What the slow reader saw.
@@ -47,7 +58,7 @@ impl Seen {
     fn consume(&mut self, line: &str) {
         self.lines += 1;
         match split_formatted(line) {
-            Some((_, "line")) => {
+            Some((_, LONG_LINE)) => {
                 if self.skipped.is_some() {
                     self.after_skip += 1;
                 }
@@ -58,8 +69,8 @@ impl Seen {
             _ => self.strange.push(line.to_owned()),
         }
         if self.lines.is_multiple_of(LINES_PER_TURN) {
-            // The slow reader: a terminal that takes a screenful only after the writers
-            // wrote another megabyte.
+            // The slow reader: a terminal that takes its lines only after the writers
+            // wrote ten times as much.
             let target = written(&self.logs) + WRITTEN_PER_TURN;
             wait_until(PATIENCE, "the writers to get ahead of the reader", || {
                 written(&self.logs) >= target
@@ -98,14 +109,16 @@ fn peak_rss_kib(pid: u32) -> u64 {
 fn follow_of_busy_writers_to_a_slow_reader_skips_ahead_in_bounded_memory_and_stops_on_ctrl_c() {
     let fleet = Fleet::new().orchestra_yml("").service(
         "busy",
-        &format!("run: \"while :; do echo line; done\"\nscale: {WRITERS}\n"),
+        &format!("run: \"while :; do echo '{LONG_LINE}'; done\"\nscale: {WRITERS}\n"),
     );
     fleet.cmd(["start"]).assert_success();
     let logs = fleet.path(".orchestra/logs");
+    let hundred_lines = 100 * (LONG_LINE.len() as u64 + 1);
     poll_until(PATIENCE * 3, "every writer to have 100 lines", || {
         (0..WRITERS)
             .all(|i| {
-                std::fs::metadata(logs.join(format!("busy.{i}.log"))).is_ok_and(|m| m.len() > 500)
+                std::fs::metadata(logs.join(format!("busy.{i}.log")))
+                    .is_ok_and(|m| m.len() >= hundred_lines)
             })
             .then_some(())
     });
