@@ -69,51 +69,88 @@ impl Drop for ProgressView {
 type Pending = BTreeMap<String, (&'static str, Instant)>;
 
 struct Spinner {
-    bar: ProgressBar,
-    pending: Arc<Mutex<Pending>>,
+    shared: Arc<Mutex<Shown>>,
     ticker: tokio::task::JoinHandle<()>,
+}
+
+/// What is pending, and the spinner's bar while it is on screen. One lock over both: the
+/// line under the printed lines always names what is pending now, and a bar taken off the
+/// screen is cleared, never left behind as a line of its own.
+#[derive(Default)]
+struct Shown {
+    pending: Pending,
+    bar: Option<ProgressBar>,
+}
+
+impl Shown {
+    /// Puts the spinner on screen with what has been pending past [`SHOW_AFTER`], or
+    /// clears it when nothing has.
+    fn redraw(&mut self, now: Instant) {
+        match (spinner_message(&self.pending, now), &self.bar) {
+            (Some(message), Some(bar)) => {
+                bar.set_message(message);
+                bar.tick();
+            }
+            (Some(message), None) => {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner:.cyan} {msg}")
+                        .expect("the template is valid")
+                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+                );
+                bar.set_message(message);
+                bar.tick();
+                self.bar = Some(bar);
+            }
+            (None, _) => self.clear(),
+        }
+    }
+
+    /// Takes the spinner off the screen, erasing its line.
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Spinner {
     fn start() -> Self {
-        // Hidden until something has been pending for SHOW_AFTER.
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner:.cyan} {msg}")
-                .expect("the template is valid")
-                .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
-        );
-        let pending = Arc::new(Mutex::new(Pending::new()));
-        let ticker = tokio::spawn(tick(bar.clone(), Arc::clone(&pending)));
-        Self {
-            bar,
-            pending,
-            ticker,
-        }
+        let shared = Arc::new(Mutex::new(Shown::default()));
+        let ticker = tokio::spawn(tick(Arc::clone(&shared)));
+        Self { shared, ticker }
     }
 
     fn show(&self, progress: &Progress, line: &str) {
         let unit = super::fleet::unit_label(progress);
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            match pending_word(progress.phase) {
-                Some(word) => {
-                    pending.insert(unit, (word, Instant::now()));
-                }
-                None => {
-                    pending.remove(&unit);
-                }
+        let mut shown = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending_word(progress.phase) {
+            Some(word) => {
+                shown.pending.insert(unit, (word, Instant::now()));
+            }
+            None => {
+                shown.pending.remove(&unit);
             }
         }
-        // The bar is hidden while the line prints, so the line lands above it.
-        self.bar.suspend(|| {
+        // What the spinner names changes with this event: it is updated (or cleared) before
+        // the line is printed, so it never shows a wait that is over.
+        shown.redraw(Instant::now());
+        let print = || {
             let _ = writeln!(std::io::stdout(), "{line}");
-        });
+        };
+        match &shown.bar {
+            // The bar is hidden while the line prints, so the line lands above it.
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
     }
 
     fn stop(self) {
         self.ticker.abort();
-        self.bar.finish_and_clear();
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 
@@ -137,30 +174,14 @@ fn pending_word(phase: Phase) -> Option<&'static str> {
 }
 
 /// Redraws the spinner every [`TICK`] while the request runs.
-async fn tick(bar: ProgressBar, pending: Arc<Mutex<Pending>>) {
+async fn tick(shared: Arc<Mutex<Shown>>) {
     let mut interval = tokio::time::interval(TICK);
-    let mut visible = false;
     loop {
         interval.tick().await;
-        let message = {
-            let pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-            spinner_message(&pending, Instant::now())
-        };
-        match message {
-            Some(message) => {
-                if !visible {
-                    bar.set_draw_target(ProgressDrawTarget::stdout());
-                    visible = true;
-                }
-                bar.set_message(message);
-                bar.tick();
-            }
-            None if visible => {
-                bar.set_draw_target(ProgressDrawTarget::hidden());
-                visible = false;
-            }
-            None => {}
-        }
+        shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .redraw(Instant::now());
     }
 }
 

@@ -7,11 +7,15 @@ use orchestra_tests::{Fleet, PATIENCE, Terminal, orchestra_bin, wait_until};
 const FRAMES: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// A service whose build writes `waited` once it has run 1.5 s, and lasts until the test
-/// creates `release` in its folder.
+/// creates `release` in its folder; once built, its replica is ready half a second after
+/// it starts: long enough for the spinner to be redrawn between the build's end and the
+/// replica's readiness (where it once stayed behind as a line of its own).
 fn slow_build_fleet() -> Fleet {
     Fleet::new().orchestra_yml("").service(
         "web",
-        "build: \"rm -f waited; sleep 1.5; touch waited; while [ ! -e release ]; do sleep 0.05; done\"\nrun: sleep 1000\n",
+        "build: \"rm -f waited up; sleep 1.5; touch waited; while [ ! -e release ]; do sleep 0.05; done\"\n\
+         run: \"sleep 0.5; touch up; exec sleep 1000\"\n\
+         ready: { exec: \"test -e up\" }\n",
     )
 }
 
