@@ -1,7 +1,7 @@
 //! `orchestra stop`: through the daemon when one runs, else from the replica records; a
 //! stop of the whole fleet also takes its vendors down and removes what `--docker` built.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use orchestra_config::Section;
 use orchestra_core::protocol::Request;
@@ -18,6 +18,10 @@ use crate::hooks::{self, When};
 use crate::output::Output;
 use crate::runtime::{FleetMode, docker};
 
+/// How long a whole stop waits for the daemon to leave once it has nothing to supervise:
+/// it first gives the processes that escaped their replicas their grace (10 s).
+const DAEMON_LEAVE_PATIENCE: Duration = Duration::from_secs(12);
+
 /// `orchestra stop`: through the daemon when one runs, else straight from the records.
 pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
     let project = cx.resolve_running(Section::Stop)?;
@@ -31,10 +35,14 @@ pub async fn stop(cx: &mut Context, args: &SelectArgs) -> Result<(), CliError> {
         let request = Request::Stop {
             services: services.clone(),
         };
+        let daemon = client.daemon().clone();
         match send_watched(client, &request, cx.out).await? {
             Answer::Replied(reply) => {
                 if let Some(whole) = whole.filter(|_| reply.ok) {
                     whole.clean_up(&project, cx.out).await?;
+                    // Nothing is left behind when `stop` returns, the daemon included. One
+                    // that stays has taken new work meanwhile (a `start` from elsewhere).
+                    daemon.wait_gone(DAEMON_LEAVE_PATIENCE).await;
                 }
                 return finish(&project, &reply, cx.out, "stopped");
             }

@@ -98,6 +98,11 @@ impl Client {
         }
     }
 
+    /// The daemon at the other end.
+    pub fn daemon(&self) -> &DaemonPeer {
+        &self.daemon
+    }
+
     /// Sends `request` and hands every event to `on_event` until the daemon says `done`.
     /// A daemon that stops answering is an error naming its pid.
     pub async fn request(

@@ -102,6 +102,24 @@ impl DaemonPeer {
         })
     }
 
+    /// Waits until its process has exited, up to `patience`; false when it still runs then
+    /// (it took new work meanwhile, or it was never identified).
+    pub async fn wait_gone(&self, patience: Duration) -> bool {
+        let Some(identity) = &self.identity else {
+            return false;
+        };
+        let deadline = Instant::now() + patience;
+        let mut pause = Duration::from_millis(1);
+        while identity.liveness() == Liveness::Alive {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+        true
+    }
+
     /// Whether its process is stopped (`kill -STOP`, a debugger): it cannot answer then.
     pub fn is_stopped(&self) -> bool {
         let Some(identity) = &self.identity else {

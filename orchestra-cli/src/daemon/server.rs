@@ -14,7 +14,7 @@ use orchestra_core::protocol::{Event, Progress, Request};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
@@ -39,6 +39,12 @@ struct Daemon {
     state: StateDir,
     /// Requests being answered right now: the daemon never exits in the middle of one.
     in_flight: AtomicUsize,
+    /// Told when a request that may have left nothing to supervise (a stop, a shutdown,
+    /// vendors taken down) has been answered, so that the daemon leaves at once rather
+    /// than at its next idle check: `stop` waits for it to be gone before it returns.
+    /// Only those: a connection that merely checks the daemon answers must not make a
+    /// fresh daemon leave before the request of the client that started it arrives.
+    emptied: Notify,
 }
 
 /// Runs the daemon until it has nothing left to supervise.
@@ -79,6 +85,7 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         runtime: Runtime::new(state.clone()),
         state: state.clone(),
         in_flight: AtomicUsize::new(0),
+        emptied: Notify::new(),
     });
     let mut sigterm = signal(SignalKind::terminate()).map_err(CliError::io("handling SIGTERM"))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(CliError::io("handling SIGINT"))?;
@@ -111,27 +118,13 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
                         }
                     }
                 }
-                if served_any
-                    && daemon.in_flight.load(Ordering::SeqCst) == 0
-                    && daemon.runtime.is_idle().await
-                {
-                    // Leftovers of replicas that ended by themselves go with the fleet.
-                    let _ = orchestra_supervisor::unix::orphans::stop_orphans(
-                        orchestra_core::Signal::TERM,
-                        ORPHAN_STOP_TIMEOUT,
-                    )
-                    .await;
-                    let queued = listen::close(&listener, &socket).await;
-                    if queued.is_empty() {
-                        tracing::info!("nothing left to supervise; exiting");
-                        return Ok(());
-                    }
-                    // Clients came as we were leaving: stay for them.
-                    listener = listen::bind_private(&socket).map_err(listen_error())?;
-                    hold.rebound(&state);
-                    for stream in queued {
-                        serve_connection(&daemon, stream);
-                    }
+                if served_any && leave_if_idle(&daemon, &mut listener, &mut hold).await? {
+                    return Ok(());
+                }
+            }
+            () = daemon.emptied.notified() => {
+                if leave_if_idle(&daemon, &mut listener, &mut hold).await? {
+                    return Ok(());
                 }
             }
         }
@@ -144,6 +137,39 @@ pub async fn serve(state: StateDir) -> Result<(), CliError> {
         let _ = std::fs::remove_file(&socket);
     }
     Ok(())
+}
+
+/// Leaves when nothing is supervised and no request is being answered: stops what escaped
+/// the replicas and closes the socket. Clients that connected meanwhile are served and the
+/// daemon stays (false), as it does when it still supervises something.
+async fn leave_if_idle(
+    daemon: &Arc<Daemon>,
+    listener: &mut UnixListener,
+    hold: &mut Hold,
+) -> Result<bool, CliError> {
+    if daemon.in_flight.load(Ordering::SeqCst) != 0 || !daemon.runtime.is_idle().await {
+        return Ok(false);
+    }
+    // Leftovers of replicas that ended by themselves go with the fleet.
+    let _ = orchestra_supervisor::unix::orphans::stop_orphans(
+        orchestra_core::Signal::TERM,
+        ORPHAN_STOP_TIMEOUT,
+    )
+    .await;
+    let socket = daemon.state.socket();
+    let queued = listen::close(listener, &socket).await;
+    if queued.is_empty() {
+        tracing::info!("nothing left to supervise; exiting");
+        return Ok(true);
+    }
+    // Clients came as we were leaving: stay for them.
+    *listener = listen::bind_private(&socket)
+        .map_err(CliError::io(format!("listening on {}", socket.display())))?;
+    hold.rebound(&daemon.state);
+    for stream in queued {
+        serve_connection(daemon, stream);
+    }
+    Ok(false)
 }
 
 /// The state folder was removed or replaced: takes it back and writes the fleet down again.
@@ -163,14 +189,20 @@ fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) {
     let daemon = Arc::clone(daemon);
     daemon.in_flight.fetch_add(1, Ordering::SeqCst);
     tokio::spawn(async move {
-        if let Err(e) = handle(&daemon, stream).await {
+        let mut may_empty = false;
+        if let Err(e) = handle(&daemon, stream, &mut may_empty).await {
             tracing::warn!(error = %e, "request failed");
         }
         daemon.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if may_empty {
+            daemon.emptied.notify_one();
+        }
     });
 }
 
-async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
+/// Answers the connection's request; `may_empty` is set when the request may leave the
+/// daemon nothing to supervise.
+async fn handle(daemon: &Daemon, stream: UnixStream, may_empty: &mut bool) -> std::io::Result<()> {
     let peer = stream.peer_cred()?;
     let me = nix::unistd::getuid().as_raw();
     if peer.uid() != me {
@@ -210,6 +242,10 @@ async fn handle(daemon: &Daemon, stream: UnixStream) -> std::io::Result<()> {
         Ok(envelope) => envelope.request,
         Err(refusal) => return write_event(&mut write, &refusal).await,
     };
+    *may_empty = matches!(
+        request,
+        Request::Stop { .. } | Request::Shutdown | Request::VendorsDown { .. }
+    );
     // At once, before any work: the client can tell a busy daemon from a frozen one.
     write_event(&mut write, &Event::accepted()).await?;
     if request == Request::Subscribe {

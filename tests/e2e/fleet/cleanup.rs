@@ -33,6 +33,30 @@ fn stop_leaves_nothing_of_a_go_run_service_and_its_child_binary() {
 }
 
 #[test]
+fn when_stop_returns_nothing_of_the_fleet_runs_not_even_the_daemon() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("web", "run: \"exec sleep 1000\"\nscale: 3\n");
+    fleet.cmd(["start"]).assert_success();
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    let pids: Vec<u32> = service_processes(&fleet).iter().map(|(p, _)| *p).collect();
+    assert_eq!(pids.len(), 3, "{pids:?}");
+    fleet.cmd(["stop"]).assert_success();
+    // Checked at once, not waited for: a script that runs `orchestra stop` and then looks
+    // finds nothing, the daemon included.
+    let left: Vec<u32> = pids
+        .iter()
+        .copied()
+        .chain([daemon])
+        .filter(|&p| process_alive(p))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "still running after `stop` returned: {left:?}"
+    );
+}
+
+#[test]
 fn stop_leaves_nothing_of_background_shell_jobs() {
     let fleet = Fleet::new()
         .orchestra_yml("")
