@@ -40,7 +40,8 @@ struct Daemon {
     /// Requests being answered right now: the daemon never exits in the middle of one.
     in_flight: AtomicUsize,
     /// Told when a request that may have left nothing to supervise (a stop, a shutdown,
-    /// vendors taken down) has been answered, so that the daemon leaves at once rather
+    /// vendors taken down; a stop only when no vendors are to be taken down after it) has
+    /// been answered, so that the daemon leaves at once rather
     /// than at its next idle check: `stop` waits for it to be gone before it returns.
     /// Only those: a connection that merely checks the daemon answers must not make a
     /// fresh daemon leave before the request of the client that started it arrives.
@@ -242,10 +243,11 @@ async fn handle(daemon: &Daemon, stream: UnixStream, may_empty: &mut bool) -> st
         Ok(envelope) => envelope.request,
         Err(refusal) => return write_event(&mut write, &refusal).await,
     };
-    *may_empty = matches!(
-        request,
-        Request::Stop { .. } | Request::Shutdown | Request::VendorsDown { .. }
-    );
+    *may_empty = match request {
+        Request::Stop { .. } => !daemon.runtime.vendors_follow_a_stop(),
+        Request::Shutdown | Request::VendorsDown { .. } => true,
+        _ => false,
+    };
     // At once, before any work: the client can tell a busy daemon from a frozen one.
     write_event(&mut write, &Event::accepted()).await?;
     if request == Request::Subscribe {

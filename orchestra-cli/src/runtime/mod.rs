@@ -77,6 +77,8 @@ pub struct Runtime {
     modes: Modes,
     /// Counts the stops asked for: a start gives way to a stop that comes after it.
     stops: watch::Sender<u64>,
+    /// Whether the latest project seen has vendors (see [`Runtime::vendors_follow_a_stop`]).
+    has_vendors: AtomicBool,
 }
 
 impl Runtime {
@@ -93,6 +95,7 @@ impl Runtime {
             adopted: AtomicBool::new(false),
             vendors: VendorRuntime::default(),
             stops: watch::channel(0).0,
+            has_vendors: AtomicBool::new(false),
         }
     }
 
@@ -287,7 +290,16 @@ impl Runtime {
 
     /// Saves `project` as the fleet's last known one.
     fn remember(&self, project: &ProjectSpec) {
+        self.has_vendors
+            .store(!project.vendors.is_empty(), Ordering::SeqCst);
         crate::last_known::save(&self.state, project);
+    }
+
+    /// Whether a client's stop of the whole fleet is followed by a request to take the
+    /// vendors down (the latest project seen has vendors): the daemon must still be there
+    /// to answer it, since only it knows that vendors it never brought up need no engine.
+    pub fn vendors_follow_a_stop(&self) -> bool {
+        self.has_vendors.load(Ordering::SeqCst)
     }
 
     /// The engine of the fleet's saved mode for a request that brings `project`, which
