@@ -155,7 +155,7 @@ async fn a_sh_c_wrapper_of_the_run_command_is_found_with_its_child() {
 }
 
 #[tokio::test]
-async fn one_scan_serves_two_hundred_services_quickly() {
+async fn one_scan_finds_the_stray_among_two_hundred_services_again_and_again() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let services: Vec<ServiceSpec> = (0..200)
@@ -191,6 +191,7 @@ async fn one_scan_serves_two_hundred_services_quickly() {
             })
         })
         .count();
+    // What the scan costs is a figure for bench/ (the fleet's start includes it), not an
+    // assertion here: a loaded machine would fail a time limit however good the scan.
     eprintln!("find_strays: 200 services, {processes} processes: {best:?}");
-    assert!(best < Duration::from_secs(1), "scan took {best:?}");
 }
