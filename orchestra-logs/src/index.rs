@@ -109,13 +109,20 @@ impl IndexWriter {
     pub fn record_len(&mut self, log: &Path, len: u64, time: SystemTime) -> Result<bool> {
         let path = index_path(log);
         let io_err = |e| LogsError::io("write", &path, e);
-        let mut file = OpenOptions::new()
+        // An empty log has nothing to index, so its sidecar is not created: a fleet start
+        // opens hundreds of empty logs, and every file created is an inode allocated while
+        // the replicas spawn. An existing sidecar is still opened, to be reset below.
+        let opened = OpenOptions::new()
             .read(true)
             .append(true)
-            .create(true)
+            .create(len > 0)
             .mode(0o600)
-            .open(&path)
-            .map_err(io_err)?;
+            .open(&path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) if len == 0 && e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err(e)),
+        };
         let size = file.metadata().map_err(io_err)?.len();
         let whole = size - size % RECORD;
         if whole != size {
@@ -364,6 +371,21 @@ mod tests {
                 time: at(2)
             }]
         );
+    }
+
+    #[test]
+    fn an_empty_log_gets_no_sidecar_and_one_emptied_by_hand_resets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.0.log");
+        fs::write(&log, "").unwrap();
+        let mut w = IndexWriter::new();
+        assert!(!w.record_at(&log, at(1)).unwrap());
+        assert!(!index_path(&log).exists(), "nothing to index yet");
+        fs::write(&log, "one\n").unwrap();
+        assert!(w.record_at(&log, at(2)).unwrap());
+        fs::write(&log, "").unwrap();
+        assert!(!w.record_at(&log, at(3)).unwrap());
+        assert_eq!(Index::load(&log).unwrap().entries(), []);
     }
 
     #[test]
