@@ -86,6 +86,11 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
 /// [`port_holder`] for many ports in one pass over `/proc` (checking a fleet's ports
 /// before starting it): the held ones, sorted by port.
 pub fn port_holders(ports: &[u16]) -> Vec<PortHolder> {
+    // Reading the kernel's tables walks its whole TCP hash (milliseconds on a machine
+    // with much memory, however few sockets it has): not for nothing.
+    if ports.is_empty() {
+        return Vec::new();
+    }
     let inodes: HashMap<u64, u16> = listening()
         .into_iter()
         .filter(|(_, p)| ports.contains(p))
