@@ -17,6 +17,10 @@ use crate::error::{CliError, DaemonError};
 /// How long a freshly spawned daemon may take to answer on its socket.
 const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// For how long after spawning a daemon the client tries its socket every 2 ms, before
+/// backing off.
+const QUICK_POLLS: Duration = Duration::from_millis(250);
+
 /// A connection to the daemon.
 pub struct Client {
     stream: BufReader<UnixStream>,
@@ -79,7 +83,8 @@ impl Client {
             .create()
             .map_err(CliError::io(format!("creating {}", state.root().display())))?;
         spawn_daemon(state)?;
-        let deadline = Instant::now() + SPAWN_DEADLINE;
+        let spawned = Instant::now();
+        let deadline = spawned + SPAWN_DEADLINE;
         let mut pause = Duration::from_millis(2);
         loop {
             if let Some(client) = Self::connect(state).await? {
@@ -94,7 +99,11 @@ impl Client {
                 .into());
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
+            // A new daemon answers within tens of milliseconds, and a refused connect costs
+            // microseconds: every wasted millisecond of the first ones is the start's.
+            if spawned.elapsed() >= QUICK_POLLS {
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
         }
     }
 
