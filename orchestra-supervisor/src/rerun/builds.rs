@@ -1,6 +1,11 @@
 //! The builds of a rerun batch, each one droppable on its own when its sources turn stale.
+//!
+//! Go services of one module whose builds are the default `go build` are built together by
+//! one `go build` (see [`GoBatch`]): an edit in a shared package compiles it once, not once
+//! per service. Dropping one service of such a build drops the whole `go build` and starts
+//! it again for the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use orchestra_core::spec::{ProjectSpec, ServiceSpec};
@@ -9,19 +14,26 @@ use tokio::sync::Semaphore;
 use tokio::task::{AbortHandle, Id, JoinSet};
 
 use super::report::run_tests;
-use crate::engine::build::build;
+use crate::engine::build::{GoBatch, build, plan_go_batches};
 
 /// How a service's build (with its tests) went: `Err` says why it failed.
 pub(super) type BuildResult = Result<(), String>;
 
-/// Builds running for a batch, one per core at a time.
+/// What one build task says of each of its services: `None` for a service a batch left to
+/// be built alone.
+type TaskResults = Vec<(ServiceName, Option<BuildResult>)>;
+
+/// Builds running for a batch, one per core at a time (a batched `go build` counts as one).
 pub(super) struct Builds {
     state: StateDir,
     project: Arc<ProjectSpec>,
     permits: Arc<Semaphore>,
-    set: JoinSet<(ServiceName, BuildResult)>,
-    /// The current build of each service; a result from an older one is not its result.
+    set: JoinSet<TaskResults>,
+    /// The current build of each service (services built together share one); a result
+    /// from an older one is not its result.
     running: HashMap<ServiceName, (Id, AbortHandle)>,
+    /// Results of a batched build not yet taken.
+    done: VecDeque<(ServiceName, BuildResult)>,
 }
 
 impl Builds {
@@ -33,63 +45,151 @@ impl Builds {
             permits: Arc::new(Semaphore::new(cores)),
             set: JoinSet::new(),
             running: HashMap::new(),
+            done: VecDeque::new(),
         }
     }
 
-    /// Starts (again) the tests, when asked, and the build of `name`.
-    pub(super) fn start(&mut self, name: &ServiceName) {
-        self.stop(name);
-        let Some(spec) = self.project.services.get(name).cloned() else {
-            return;
-        };
+    /// Starts (again) the tests, when asked, and the builds of `names`: together where one
+    /// `go build` does the same as each alone.
+    pub(super) fn start<'a>(&mut self, names: impl IntoIterator<Item = &'a ServiceName>) {
+        let mut wanted: Vec<ServiceName> = names.into_iter().cloned().collect();
+        // Services built with one of these are built again with them.
+        let mut partners = Vec::new();
+        for name in &wanted {
+            partners.extend(self.drop_build(name));
+        }
+        for partner in partners {
+            if !wanted.contains(&partner) {
+                wanted.push(partner);
+            }
+        }
+        let specs = wanted
+            .iter()
+            .filter_map(|name| self.project.services.get(name).cloned());
+        // Tests run before their own service's build: such a build stays on its own.
+        let (tested, untested): (Vec<ServiceSpec>, Vec<ServiceSpec>) =
+            specs.partition(|s| s.rerun.test);
+        let (batches, alone) = plan_go_batches(untested);
+        for spec in tested.into_iter().chain(alone) {
+            self.start_alone(spec);
+        }
+        for batch in batches {
+            self.start_batch(batch);
+        }
+    }
+
+    fn start_alone(&mut self, spec: ServiceSpec) {
+        let name = spec.name.clone();
         let permits = Arc::clone(&self.permits);
         let state = self.state.clone();
         let handle = self.set.spawn(async move {
             let _permit = permits.acquire().await;
             let result = test_and_build(&spec, &state).await;
-            (spec.name, result)
+            vec![(spec.name, Some(result))]
         });
-        self.running.insert(name.clone(), (handle.id(), handle));
+        self.running.insert(name, (handle.id(), handle));
     }
 
-    /// Drops the build of `name`: aborting its task drops the build, which kills its whole
-    /// session (the compiler included).
-    pub(super) fn stop(&mut self, name: &ServiceName) {
-        if let Some((_, handle)) = self.running.remove(name) {
-            handle.abort();
+    fn start_batch(&mut self, batch: GoBatch) {
+        let names: Vec<ServiceName> = batch.services().cloned().collect();
+        let permits = Arc::clone(&self.permits);
+        let state = self.state.clone();
+        let handle = self.set.spawn(async move {
+            let _permit = permits.acquire().await;
+            batch
+                .build(&state)
+                .await
+                .into_iter()
+                .map(|(name, result)| (name, result.map(|r| r.map_err(|f| f.to_string()))))
+                .collect()
+        });
+        for name in names {
+            self.running.insert(name, (handle.id(), handle.clone()));
         }
     }
 
-    /// Whether no build is running.
+    /// Drops the build of `name`: aborting its task drops the build, which kills its whole
+    /// session (the compiler included). The other services of a batched build are built
+    /// again without it.
+    pub(super) fn stop(&mut self, name: &ServiceName) {
+        let partners = self.drop_build(name);
+        self.start(&partners);
+    }
+
+    /// Drops the build of `name` (see [`Builds::stop`]); returns the services that were
+    /// built with it, whose build is dropped too.
+    fn drop_build(&mut self, name: &ServiceName) -> Vec<ServiceName> {
+        self.done.retain(|(n, _)| n != name);
+        let Some((id, handle)) = self.running.remove(name) else {
+            return Vec::new();
+        };
+        handle.abort();
+        let partners: Vec<ServiceName> = self
+            .running
+            .iter()
+            .filter(|(_, (other, _))| *other == id)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for partner in &partners {
+            self.running.remove(partner);
+        }
+        partners
+    }
+
+    /// Whether no build is running and no result is waiting to be taken.
     pub(super) fn is_empty(&self) -> bool {
-        self.running.is_empty()
+        self.running.is_empty() && self.done.is_empty()
     }
 
     /// The next build to finish, with its result; `None` when none runs. Cancel-safe.
     pub(super) async fn next(&mut self) -> Option<(ServiceName, BuildResult)> {
         loop {
+            if let Some(done) = self.done.pop_front() {
+                return Some(done);
+            }
             if self.running.is_empty() {
                 return None;
             }
             let (id, outcome) = match self.set.join_next_with_id().await? {
-                Ok((id, (name, result))) => (id, Ok((name, result))),
+                Ok((id, results)) => (id, Ok(results)),
                 Err(e) if e.is_cancelled() => continue,
                 Err(e) => (e.id(), Err(e)),
             };
-            let Some(name) = self
+            // Only the services this build is still current for; an older build of a
+            // service built again since says nothing.
+            let current: Vec<ServiceName> = self
                 .running
                 .iter()
-                .find(|(_, (current, _))| *current == id)
+                .filter(|(_, (task, _))| *task == id)
                 .map(|(name, _)| name.clone())
-            else {
-                // An older build of a service built again since.
-                continue;
-            };
-            self.running.remove(&name);
-            return Some(match outcome {
-                Ok((_, result)) => (name, result),
-                Err(e) => (name, Err(format!("build failed: {e}"))),
-            });
+                .collect();
+            for name in &current {
+                self.running.remove(name);
+            }
+            match outcome {
+                Ok(results) => {
+                    for (name, result) in results {
+                        if !current.contains(&name) {
+                            continue;
+                        }
+                        match result {
+                            Some(result) => self.done.push_back((name, result)),
+                            // The batch failed before this one's binary: its own build
+                            // says why, in its own log.
+                            None => {
+                                if let Some(spec) = self.project.services.get(&name).cloned() {
+                                    self.start_alone(spec);
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.done.extend(
+                    current
+                        .into_iter()
+                        .map(|name| (name, Err(format!("build failed: {e}")))),
+                ),
+            }
         }
     }
 }

@@ -12,7 +12,10 @@
 //! 1. one line in each service's log says why: `users, orders: pkg/auth/token.go changed →
 //!    rebuilding`;
 //! 2. each service runs its tests first when `rerun: {test: true}` (so a failing test never
-//!    replaces a good binary), then its build — all of the batch at once, one per core;
+//!    replaces a good binary), then its build — all of the batch at once, one per core; the
+//!    Go services of one module with the default build are built by one `go build`, which
+//!    compiles what they share once (a service it could not build is built alone, so its
+//!    failure is its own);
 //! 3. if more changes of a service arrive meanwhile (the rest of a `git checkout`, a
 //!    formatter rewriting the file), its build is dropped at once (its compiler killed) and
 //!    starts again on the rest of the burst, once that is quiet: a burst is still served by

@@ -98,9 +98,7 @@ impl RerunRuntime {
             .into_iter()
             .filter(|s| batch.contains_key(s))
             .collect();
-        for name in batch.keys().filter(|s| !waiting.contains(*s)) {
-            builds.start(name);
-        }
+        builds.start(batch.keys().filter(|s| !waiting.contains(*s)));
         let mut watching = true;
         while !builds.is_empty() || !waiting.is_empty() {
             tokio::select! {
@@ -125,8 +123,8 @@ impl RerunRuntime {
                         for name in ours.keys() {
                             waiting.remove(name);
                             built.remove(name);
-                            builds.start(name);
                         }
+                        builds.start(ours.keys());
                         self.announce(&ours, "building again");
                         merge(&mut batch, ours);
                     }

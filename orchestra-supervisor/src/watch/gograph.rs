@@ -206,7 +206,7 @@ impl GoGraph {
 
 /// Where `go` resolves the imports of a package in `dir`: the nearest folder above it with
 /// a `go.work`, else with a `go.mod`; `None` outside any module (globs only then).
-fn build_root(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn build_root(dir: &Path) -> Option<PathBuf> {
     let nearest = |file: &str| dir.ancestors().find(|a| a.join(file).is_file());
     nearest("go.work")
         .or_else(|| nearest("go.mod"))

@@ -63,6 +63,7 @@ mod rules;
 mod worker;
 
 pub use affected::affected;
+pub(crate) use gograph::build_root;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,11 +1,15 @@
 //! Running a service's build once before its replicas start.
 
+mod batch;
+
+pub(crate) use batch::{GoBatch, plan as plan_go_batches};
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
 use orchestra_core::spec::ServiceSpec;
-use orchestra_core::{ProcessEnd, ReplicaId, StateDir};
+use orchestra_core::{ProcessEnd, ReplicaId, ServiceName, StateDir};
 
 use super::Failed;
 
@@ -29,13 +33,7 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
         log_tail: tail(log, TAIL_LINES),
     };
     let log_path = state.build_log(&service.name);
-    let opened = orchestra_core::paths::create_private_dir(&state.logs_dir())
-        .and_then(|()| orchestra_core::paths::create_private_dir(&state.bin_dir()))
-        .and_then(|()| match std::fs::remove_file(&log_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => orchestra_core::paths::open_append(&log_path),
-        });
-    let log = match opened {
+    let log = match fresh_build_log(state, &service.name) {
         Ok(log) => log,
         Err(e) => return Err(failure(format!("cannot open build log: {e}"), &log_path)),
     };
@@ -81,6 +79,18 @@ pub(crate) async fn build(service: &ServiceSpec, state: &StateDir) -> Result<(),
             format!("build failed: cannot run `{command}`: {e}"),
             &log_path,
         )),
+    }
+}
+
+/// Opens the service's build log empty (it holds the last build's output only), making the
+/// state folder's log and binary folders when missing.
+fn fresh_build_log(state: &StateDir, service: &ServiceName) -> std::io::Result<std::fs::File> {
+    let log_path = state.build_log(service);
+    orchestra_core::paths::create_private_dir(&state.logs_dir())?;
+    orchestra_core::paths::create_private_dir(&state.bin_dir())?;
+    match std::fs::remove_file(&log_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => orchestra_core::paths::open_append(&log_path),
     }
 }
 
