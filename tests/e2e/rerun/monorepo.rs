@@ -1,8 +1,9 @@
 //! Import-aware rerun in a Go monorepo: one root go.mod, mains under `cmd/`, shared packages
 //! under `pkg/` (fixture `monorepo`). users imports pkg/auth, orders imports pkg/billing
-//! which imports pkg/auth, web imports neither; pkg/unused is imported by nobody.
+//! which imports pkg/auth, web imports neither; pkg/unused is imported by nobody. An edit of
+//! pkg/auth builds users and orders with one `go build`.
 
-use orchestra_tests::{Fleet, holds_for, poll_until, require_go};
+use orchestra_tests::{Fleet, holds_for, poll_until, require_go, wait_until};
 
 use super::{BUILD_PATIENCE, QUIET, answer};
 
@@ -33,6 +34,21 @@ fn wait_for(port: u16, text: &str) -> u32 {
         &format!("port {port} to answer {text:?}"),
         || answer(port).and_then(|(got, pid)| (got == text).then_some(pid)),
     )
+}
+
+/// Everything `orchestra logs SERVICE` shows.
+fn service_log(fleet: &Fleet, service: &str) -> String {
+    fleet
+        .cmd(["logs", service, "-n", "1000000"])
+        .assert_success()
+        .stdout
+}
+
+/// How many times `service`'s log says a rerun failed and the previous build still runs.
+fn kept(fleet: &Fleet, service: &str) -> usize {
+    service_log(fleet, service)
+        .matches("still running the previous build")
+        .count()
 }
 
 /// The rerun lines (`… changed → rebuilding`) of every service's log, in order.
@@ -125,5 +141,54 @@ fn a_new_import_line_adds_the_package_to_the_service_graph() {
         "users was not rebuilt: {lines:#?}"
     );
     assert_eq!(answer(users), Some(("users a1".to_owned(), users_pid)));
+    fleet.cmd(["stop"]).assert_success();
+}
+
+#[test]
+fn a_compile_error_in_one_importer_keeps_it_on_its_previous_build_while_the_other_updates() {
+    let (fleet, [users, orders, _]) = monorepo();
+    let users_pid = wait_for(users, "users a1");
+    let orders_pid = wait_for(orders, "orders invoice/a1");
+
+    // orders no longer compiles: its own rerun fails, its replica stays.
+    fleet.write(
+        "cmd/orders/broken.go",
+        "package main\n\nvar broken int = \"not an int\"\n",
+    );
+    wait_until(BUILD_PATIENCE, "orders' first failed rerun", || {
+        kept(&fleet, "orders") == 1
+    });
+
+    // pkg/auth changes for both: users is served the new build, orders keeps the old one.
+    fleet.write(
+        "pkg/auth/token.go",
+        "package auth\n\nconst Token = \"a2\"\n",
+    );
+    let users_new = wait_for(users, "users a2");
+    assert_ne!(users_new, users_pid, "users was replaced");
+    wait_until(BUILD_PATIENCE, "orders' second failed rerun", || {
+        kept(&fleet, "orders") == 2
+    });
+    assert_eq!(
+        answer(orders),
+        Some(("orders invoice/a1".to_owned(), orders_pid)),
+        "orders still runs its previous build"
+    );
+    let orders_log = service_log(&fleet, "orders");
+    assert_eq!(
+        orders_log.matches("broken.go:3:18: cannot use").count(),
+        2,
+        "each failed build of orders shows the compiler's error:\n{orders_log}"
+    );
+    let users_log = service_log(&fleet, "users");
+    assert!(
+        !users_log.contains("broken.go") && !users_log.contains("build failed"),
+        "orders' error is not in users' log:\n{users_log}"
+    );
+
+    // Fixed, orders is served the build with the new pkg/auth.
+    std::fs::remove_file(fleet.path("cmd/orders/broken.go")).expect("broken.go is removed");
+    wait_for(orders, "orders invoice/a2");
+    assert_eq!(answer(users), Some(("users a2".to_owned(), users_new)));
     fleet.cmd(["stop"]).assert_success();
 }
