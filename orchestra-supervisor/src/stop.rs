@@ -104,8 +104,10 @@ pub async fn stop_replica(
     let started = Instant::now();
     let mut state = LadderState::default();
     // Most processes exit within milliseconds of the signal: look again soon, then back off
-    // to the regular interval, so a quick exit is not held up by a fixed wait.
+    // to the regular interval, so a quick exit is not held up by a fixed wait. The main
+    // process's exit is heard at once: a replica's successor waits for its port.
     let mut pause = Duration::from_millis(2);
+    let mut heard_end = replica.end().is_some();
     loop {
         let now = started.elapsed();
         let alive = replica.alive().await;
@@ -132,6 +134,7 @@ pub async fn stop_replica(
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
                     _ = kill_now.changed() => {}
+                    _ = replica.wait(), if !heard_end => heard_end = true,
                 }
                 pause = (pause * 2).min(POLL_INTERVAL);
             }
