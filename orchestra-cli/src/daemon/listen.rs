@@ -8,8 +8,11 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 
 /// How long a closing daemon looks for connections that arrived just before it unlinked
-/// its socket: they are already queued, so the next turn of the event loop reports them.
-const LAST_CALL: Duration = Duration::from_millis(50);
+/// its socket. A client's `connect` is queued before it returns, so those are already
+/// there and the next turn of the event loop reports them; the few milliseconds are for
+/// a `connect` that found the socket just before the unlink and is still enqueueing. Kept
+/// short: a whole `stop` waits for the daemon to be gone.
+const LAST_CALL: Duration = Duration::from_millis(5);
 
 /// The first pause after a failed `accept`, doubled at each failure in a row up to
 /// [`ACCEPT_PAUSE_MAX`].
