@@ -5,6 +5,7 @@
 //! request over `.orchestra/daemon.sock` and prints the stream of events that answers it.
 
 pub mod client;
+mod dispatch;
 mod hold;
 mod incoming;
 mod listen;

@@ -16,12 +16,12 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
+use super::dispatch::run_request;
 use super::hold::{self, Hold};
 use super::lock::DaemonLock;
 use super::{incoming, listen, rivals, startup, version};
 use crate::error::{CliError, DaemonError};
-use crate::runtime::vendors::taken_down;
-use crate::runtime::{Runtime, RuntimeError, Start};
+use crate::runtime::Runtime;
 
 /// How often the daemon checks whether it still supervises anything. Slow on purpose: an
 /// idle daemon should cost nothing.
@@ -303,98 +303,6 @@ async fn handle(daemon: &Daemon, stream: UnixStream, may_empty: &mut bool) -> st
         write_event(&mut write, &Event::Status { replicas }).await?;
     }
     write_event(&mut write, &final_event).await
-}
-
-/// Carries out one request through the runtime and says how it went.
-async fn run_request(
-    runtime: &Runtime,
-    request: Request,
-    events: mpsc::UnboundedSender<Progress>,
-    status: tokio::sync::oneshot::Sender<Vec<orchestra_core::ReplicaStatus>>,
-    hung_up: watch::Receiver<bool>,
-) -> Event {
-    let outcome = match request {
-        Request::Start {
-            project,
-            services,
-            scale,
-            no_build,
-            rerun,
-            keep_strays,
-            docker,
-        } => {
-            let start = Start {
-                project: *project,
-                services,
-                scale,
-                no_build,
-                rerun,
-                keep_strays,
-                docker,
-            };
-            runtime.start(start, events, hung_up).await
-        }
-        Request::VendorsUp { project, vendors } => {
-            let up = runtime.vendors_up(&project, &vendors, events).await;
-            return done(up);
-        }
-        Request::VendorsDown {
-            project,
-            vendors,
-            volumes,
-        } => {
-            let down = runtime.vendors_down(&project, &vendors, volumes).await;
-            for line in down.iter().flat_map(|d| taken_down(d, volumes)) {
-                let _ = events.send(line);
-            }
-            return done(down.map(drop));
-        }
-        Request::Stop { services } => Ok(runtime.stop(&services, events).await),
-        Request::Restart { project, services } => {
-            runtime.restart(&project, &services, events).await
-        }
-        Request::Scale { project, scale } => runtime.scale(&project, &scale, events).await,
-        // Answered by `subscribe::stream` before a request gets here.
-        Request::Subscribe => return done(Ok(())),
-        Request::Status => {
-            let _ = status.send(runtime.status().await);
-            return done(Ok(()));
-        }
-        // The idle check ends the process once this answer is written.
-        Request::Shutdown => Ok(runtime.shutdown(events).await),
-    };
-    match outcome {
-        Ok(outcome) => match &outcome.refused {
-            Some(plan) => refused(plan),
-            None => Event::Done {
-                ok: outcome.is_ok(),
-                failures: outcome.wire_failures(),
-            },
-        },
-        Err(RuntimeError::Refused(plan)) => refused(&plan),
-        Err(e) => done(Err(e)),
-    }
-}
-
-/// A request refused before anything started, answered as bad usage.
-fn refused(plan: &orchestra_core::scale::PlanRefused) -> Event {
-    Event::Refused {
-        message: plan.to_string(),
-        help: Some(plan.help()),
-    }
-}
-
-fn done(result: Result<(), RuntimeError>) -> Event {
-    match result {
-        Ok(()) => Event::Done {
-            ok: true,
-            failures: Vec::new(),
-        },
-        Err(e) => Event::Done {
-            ok: false,
-            failures: vec![e.to_wire()],
-        },
-    }
 }
 
 pub(super) async fn write_event(

@@ -124,16 +124,21 @@ impl Builds {
             return Vec::new();
         };
         handle.abort();
-        let partners: Vec<ServiceName> = self
+        self.take_built_by(id)
+    }
+
+    /// Takes out the services whose current build is the task `id`.
+    fn take_built_by(&mut self, id: Id) -> Vec<ServiceName> {
+        let names: Vec<ServiceName> = self
             .running
             .iter()
-            .filter(|(_, (other, _))| *other == id)
-            .map(|(n, _)| n.clone())
+            .filter(|(_, (task, _))| *task == id)
+            .map(|(name, _)| name.clone())
             .collect();
-        for partner in &partners {
-            self.running.remove(partner);
+        for name in &names {
+            self.running.remove(name);
         }
-        partners
+        names
     }
 
     /// Whether no build is running and no result is waiting to be taken.
@@ -157,15 +162,7 @@ impl Builds {
             };
             // Only the services this build is still current for; an older build of a
             // service built again since says nothing.
-            let current: Vec<ServiceName> = self
-                .running
-                .iter()
-                .filter(|(_, (task, _))| *task == id)
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in &current {
-                self.running.remove(name);
-            }
+            let current = self.take_built_by(id);
             match outcome {
                 Ok(results) => {
                     for (name, result) in results {
