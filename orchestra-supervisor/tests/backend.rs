@@ -101,7 +101,7 @@ async fn kill_now_jumps_the_grace_period() {
         "stubborn",
         1,
         tmp.path(),
-        "trap '' TERM; echo trapped; while :; do sleep 0.05; done",
+        "trap 'echo termed' TERM; echo trapped; while :; do sleep 0.05; done",
     );
     let replica = UnixSupervisor.spawn(&spec, log).await.unwrap();
     wait_until(5, "trap installed", || {
@@ -118,7 +118,11 @@ async fn kill_now_jumps_the_grace_period() {
         let replica = replica.clone();
         async move { stop_replica(replica.as_ref(), plan, rx).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once SIGTERM came (and was shrugged off), the stop is in its grace period.
+    wait_until(5, "SIGTERM to be received", || {
+        std::fs::read_to_string(tmp.path().join("c.log")).is_ok_and(|s| s.contains("termed"))
+    })
+    .await;
     tx.send(true).unwrap();
     let report = stopping.await.unwrap().unwrap();
     assert!(report.killed);

@@ -3,6 +3,7 @@
 //! ahead with a line saying so.
 
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,27 @@ fn a_rotation_far_behind_the_reader_comes_in_small_batches() {
     receive_numbers(&mut c, 1, total);
 }
 
+/// How much the writers write while the slow reader looks at one batch.
+const WRITTEN_PER_BATCH: u64 = 256 << 10;
+
+/// The slow reader: a terminal that takes its next screenful only once the writers of
+/// `paths` wrote [`WRITTEN_PER_BATCH`] more, however fast or loaded the machine is.
+fn wait_for_writers(paths: &[&std::path::Path]) {
+    let written = || -> u64 {
+        paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let target = written() + WRITTEN_PER_BATCH;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while written() < target {
+        assert!(Instant::now() < deadline, "the writers stopped writing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// A shell looping `echo line` into `path`: a writer as fast as a process can be.
 fn busy_writer(path: &std::path::Path) -> Child {
     busy_writer_of(path, "line")
@@ -138,8 +160,7 @@ fn a_source_written_faster_than_it_is_read_is_skipped_ahead() {
                 }
             }
         }
-        // The slow reader: a terminal that takes its time with each screenful.
-        std::thread::sleep(Duration::from_millis(100));
+        wait_for_writers(&paths.iter().map(PathBuf::as_path).collect::<Vec<_>>());
     }
     let skipped = skipped.unwrap();
     let label = format!("{}.0", skipped.unit);
@@ -188,7 +209,7 @@ fn a_skip_is_told_even_when_grep_hides_the_skipped_lines() {
         if told {
             break;
         }
-        // The slow reader, as above: the matching lines fill the channel.
-        std::thread::sleep(Duration::from_millis(100));
+        // The matching lines fill the channel.
+        wait_for_writers(&[&errors, &quiet]);
     }
 }
