@@ -70,9 +70,10 @@ impl StateDir {
         self.root.join("run")
     }
 
-    /// The record of a running replica.
-    pub fn run_record(&self, replica: &ReplicaId) -> PathBuf {
-        self.run_dir().join(format!("{}.json", replica.file_stem()))
+    /// The journal of replica records: a JSON line each time a replica is recorded as
+    /// running or forgotten.
+    pub fn run_journal(&self) -> PathBuf {
+        self.run_dir().join("replicas.jsonl")
     }
 
     /// Folder of log files.
@@ -215,8 +216,8 @@ mod tests {
         let id = ReplicaId::new(ServiceName::new("users").unwrap(), 1);
         assert_eq!(s.socket(), Path::new("/p/.orchestra/daemon.sock"));
         assert_eq!(
-            s.run_record(&id),
-            Path::new("/p/.orchestra/run/users.1.json")
+            s.run_journal(),
+            Path::new("/p/.orchestra/run/replicas.jsonl")
         );
         assert_eq!(
             s.replica_log(&id),

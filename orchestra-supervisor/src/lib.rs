@@ -67,8 +67,8 @@
 //!   cascade, which `status` shows (`not started: dependency `web` failed`).
 //! - Each run of a replica gets its log file from a [`LogOpener`] hook (by default: append),
 //!   so the embedding program decides what happens to the previous run's output.
-//! - While a replica runs, `.orchestra/run/<service>.<n>.json` records it
-//!   ([`ReplicaRecord`]); a new daemon adopts live replicas from them.
+//! - While a replica runs, a line of `.orchestra/run/replicas.jsonl` records it
+//!   ([`ReplicaRecord`]); a new daemon adopts live replicas from the records.
 //! - Every step is an event ([`event`]): the replica jobs and the engine emit a
 //!   [`FleetEvent`] as it happens (started with its pid, ready, exited with its status and
 //!   run time, restarting after a delay, crashed or given up on, builds, reruns) into a
@@ -148,6 +148,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod job;
+mod journal;
 pub mod probe;
 pub mod records;
 pub mod rerun;

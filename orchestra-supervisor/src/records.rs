@@ -1,11 +1,11 @@
-//! Replica records: `.orchestra/run/<service>.<n>.json`, one per live replica.
+//! Replica records: what `.orchestra/run/replicas.jsonl` says of each live replica (see
+//! [`crate::journal`] for how it is written and read).
 //!
 //! They let `ps` and `stop` work when no daemon runs (it died, or was never needed), and
 //! let a new daemon adopt what an old one started. A record is a hint, never trusted alone:
 //! its pid is used only while the recorded start time and boot id still match.
 
-use std::collections::HashMap;
-use std::fs;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,13 +19,14 @@ use tokio::sync::watch;
 
 use crate::backend::{RunningReplica, Supervisor};
 use crate::error::SupervisorError;
+use crate::journal;
 use crate::stop::{StopPlan, stop_replica};
 use crate::unix::identity::{IdentityExt, Liveness};
 use crate::unix::table::Table;
 use crate::unix::tree::{self, Roots};
 use crate::unix::{UnixReplica, UnixSupervisor};
 use crate::unix::{token, usage};
-use crate::unrecorded::{Unreadable, find_runs};
+use crate::unrecorded::find_runs;
 
 /// What is written down about a live replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,27 +59,20 @@ impl ReplicaRecord {
         ReplicaId::new(self.service.clone(), self.replica)
     }
 
-    /// Writes the record atomically (0600), without waiting for the disk (see
-    /// [`orchestra_core::paths::atomic_replace`]).
+    /// Records the replica as running, in one line appended to the state folder's journal.
     pub fn write(&self, state: &StateDir) -> Result<(), SupervisorError> {
-        let path = state.run_record(&self.id());
-        let error = |source| SupervisorError::Record {
-            path: path.clone(),
+        journal::record(state, self).map_err(|source| SupervisorError::Record {
+            path: state.run_journal(),
             source,
-        };
-        orchestra_core::paths::create_private_dir(&state.run_dir()).map_err(error)?;
-        let json = serde_json::to_vec_pretty(self).map_err(|e| error(e.into()))?;
-        orchestra_core::paths::atomic_replace(&path, &json).map_err(error)
+        })
     }
 
-    /// Removes the record of `id`; a missing one is fine.
+    /// Forgets the record of `id`; forgetting one that is not there is fine.
     pub fn remove(state: &StateDir, id: &ReplicaId) -> Result<(), SupervisorError> {
-        let path = state.run_record(id);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(SupervisorError::Record { path, source }),
-        }
+        journal::forget(state, id).map_err(|source| SupervisorError::Record {
+            path: state.run_journal(),
+            source,
+        })
     }
 }
 
@@ -101,38 +95,10 @@ pub fn spec_hash(spec: &ReplicaSpec) -> String {
     format!("{hash:016x}")
 }
 
-/// Every record in the state folder, sorted by replica; unreadable ones are skipped (and
+/// Every record in the state folder, sorted by replica; damaged lines are skipped (and
 /// logged).
 pub fn read_records(state: &StateDir) -> Vec<ReplicaRecord> {
-    scan_records(state).0
-}
-
-/// Every record in the state folder, sorted by replica, and the record files that could
-/// not be read (logged).
-pub(crate) fn scan_records(state: &StateDir) -> (Vec<ReplicaRecord>, Vec<Unreadable>) {
-    let Ok(dir) = fs::read_dir(state.run_dir()) else {
-        return (Vec::new(), Vec::new());
-    };
-    let mut records = Vec::new();
-    let mut unreadable = Vec::new();
-    for path in dir
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-    {
-        let parsed = fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(record) => records.push(record),
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "skipping unreadable replica record");
-                unreadable.extend(Unreadable::from_path(&path));
-            }
-        }
-    }
-    records.sort_by_key(ReplicaRecord::id);
-    (records, unreadable)
+    journal::read(state).records
 }
 
 /// The status of every recorded replica, checked against `/proc`: a live one shows as
@@ -211,9 +177,13 @@ pub async fn stop_from_records(
     timeout: Duration,
 ) -> Result<Vec<ReplicaId>, SupervisorError> {
     let selected = |id: &ReplicaId| services.is_empty() || services.contains(&id.service);
-    let (records, unreadable) = scan_records(state);
-    let records: Vec<ReplicaRecord> = records.into_iter().filter(|r| selected(&r.id())).collect();
-    let unreadable: Vec<Unreadable> = unreadable.into_iter().filter(|u| selected(&u.id)).collect();
+    let contents = journal::read(state);
+    let recorded = instances(&contents.records);
+    let records: Vec<ReplicaRecord> = contents
+        .records
+        .into_iter()
+        .filter(|r| selected(&r.id()))
+        .collect();
     let mut tasks = tokio::task::JoinSet::new();
     for record in records {
         tasks.spawn(async move {
@@ -267,7 +237,14 @@ pub async fn stop_from_records(
             }
         }
     }
-    stopped.extend(stop_unrecorded(state, &unreadable, timeout).await?);
+    if contents.damaged > 0 {
+        let unrecorded = stop_unrecorded(state, &selected, &recorded, timeout).await?;
+        stopped.extend(unrecorded);
+        // Whatever the damage named is stopped now, unless it was of a service left running.
+        if services.is_empty() {
+            clear_damage(state)?;
+        }
+    }
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -276,36 +253,49 @@ pub async fn stop_from_records(
     Ok(stopped)
 }
 
-/// Stops the replicas behind every unreadable record of the state folder (see
-/// [`stop_unrecorded`]): a new daemon cannot adopt what it cannot read, and starting a
-/// second copy beside them would make two fleets.
+/// The run tokens of `records`.
+fn instances(records: &[ReplicaRecord]) -> HashSet<String> {
+    records.iter().map(|r| r.instance.clone()).collect()
+}
+
+fn clear_damage(state: &StateDir) -> Result<(), SupervisorError> {
+    journal::clear_damage(state).map_err(|source| SupervisorError::Record {
+        path: state.run_journal(),
+        source,
+    })
+}
+
+/// Stops the replicas that damaged lines of the journal may have named (see
+/// [`stop_unrecorded`]) and drops those lines: a new daemon cannot adopt what it cannot
+/// read, and starting a second copy beside them would make two fleets.
 pub(crate) async fn stop_unreadable(
     state: &StateDir,
     timeout: Duration,
 ) -> Result<Vec<ReplicaId>, SupervisorError> {
-    let (_, unreadable) = scan_records(state);
-    if unreadable.is_empty() {
+    let contents = journal::read(state);
+    if contents.damaged == 0 {
         return Ok(Vec::new());
     }
-    stop_unrecorded(state, &unreadable, timeout).await
+    let recorded = instances(&contents.records);
+    let stopped = stop_unrecorded(state, &|_: &ReplicaId| true, &recorded, timeout).await?;
+    clear_damage(state)?;
+    Ok(stopped)
 }
 
-/// Stops the replicas behind unreadable records, found by their processes' environment
-/// ([`crate::unrecorded`]), with SIGTERM then SIGKILL after `timeout` (the record that
-/// said otherwise is lost), and removes those records. Returns the replicas that had
-/// processes to stop.
+/// Stops the runs of the `selected` replicas that no readable record names (their tokens
+/// are not in `recorded`), found by their processes' environment ([`crate::unrecorded`]),
+/// with SIGTERM then SIGKILL after `timeout` (the record that said otherwise is lost).
+/// Returns the replicas that had processes to stop.
 async fn stop_unrecorded(
     state: &StateDir,
-    unreadable: &[Unreadable],
+    selected: &(dyn Fn(&ReplicaId) -> bool + Sync),
+    recorded: &HashSet<String>,
     timeout: Duration,
 ) -> Result<Vec<ReplicaId>, SupervisorError> {
-    let ids: Vec<ReplicaId> = unreadable.iter().map(|u| u.id.clone()).collect();
-    let runs = tokio::task::spawn_blocking({
-        let state = state.clone();
-        move || find_runs(&state, &ids)
-    })
-    .await
-    .unwrap_or_default();
+    let runs: Vec<_> = find_runs(state, selected)
+        .into_iter()
+        .filter(|run| !recorded.contains(&run.instance))
+        .collect();
     let mut tasks = tokio::task::JoinSet::new();
     for run in runs {
         tasks.spawn(async move {
@@ -336,17 +326,6 @@ async fn stop_unrecorded(
     }
     if let Some(e) = first_error {
         return Err(e);
-    }
-    for record in unreadable {
-        match fs::remove_file(&record.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(SupervisorError::Record {
-                    path: record.path.clone(),
-                    source: e,
-                });
-            }
-            _ => {}
-        }
     }
     Ok(stopped)
 }

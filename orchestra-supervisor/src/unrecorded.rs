@@ -1,44 +1,21 @@
-//! Replicas whose record cannot be read (a torn write, a full disk, a hand edit), found by
-//! what their processes carry, so that a damaged record never leaves a replica running
-//! unseen by `stop`.
+//! Replicas whose record cannot be read (a torn write, a hand edit), found by what their
+//! processes carry, so that a damaged record never leaves a replica running unseen by
+//! `stop`.
 //!
 //! Every process of a replica inherits `ORCHESTRA_INSTANCE` (the run's token),
-//! `ORCHESTRA_SERVICE` and `ORCHESTRA_REPLICA`; a record's file name says which replica it
-//! was. A process of this user that holds a token, names that replica and works inside the
-//! project folder belongs to it. Processes sharing a token are one run: the earliest of
+//! `ORCHESTRA_SERVICE` and `ORCHESTRA_REPLICA`. A process of this user that holds a token
+//! and works inside the project folder belongs to the replica it names; the caller leaves
+//! out the runs whose tokens a readable record names. Processes sharing a token are one run: the earliest of
 //! them stands for it, the tree search finds the rest.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 
 use orchestra_core::{ProcessIdentity, ReplicaId, ServiceName, StateDir};
 use procfs::process::Process;
 
 use crate::unix::INSTANCE_ENV;
 use crate::unix::identity::boot_id;
-
-/// A record file that could not be read, and the replica its name says it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unreadable {
-    /// The replica.
-    pub id: ReplicaId,
-    /// The record file.
-    pub path: PathBuf,
-}
-
-impl Unreadable {
-    /// The replica a record file is named after (`<service>.<n>.json`), if any.
-    pub(crate) fn from_path(path: &Path) -> Option<Self> {
-        let stem = path.file_stem()?.to_str()?;
-        let (service, index) = stem.rsplit_once('.')?;
-        let id = ReplicaId::new(ServiceName::new(service).ok()?, index.parse().ok()?);
-        Some(Self {
-            id,
-            path: path.to_path_buf(),
-        })
-    }
-}
 
 /// A run of a replica found by its processes' environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +28,9 @@ pub(crate) struct FoundRun {
     pub instance: String,
 }
 
-/// The live runs of the replicas `wanted`, by one pass over `/proc`. Only processes of
-/// this user working inside the project that owns `state` are looked at.
-pub(crate) fn find_runs(state: &StateDir, wanted: &[ReplicaId]) -> Vec<FoundRun> {
-    if wanted.is_empty() {
-        return Vec::new();
-    }
+/// The live runs of the replicas `wanted` says yes to, by one pass over `/proc`. Only
+/// processes of this user working inside the project that owns `state` are looked at.
+pub(crate) fn find_runs(state: &StateDir, wanted: &dyn Fn(&ReplicaId) -> bool) -> Vec<FoundRun> {
     let Some(root) = state.root().parent().and_then(|p| p.canonicalize().ok()) else {
         return Vec::new();
     };
@@ -77,7 +51,7 @@ pub(crate) fn find_runs(state: &StateDir, wanted: &[ReplicaId]) -> Vec<FoundRun>
         let Some((id, instance)) = replica_of(&process) else {
             continue;
         };
-        if !wanted.contains(&id) {
+        if !wanted(&id) {
             continue;
         }
         let Ok(stat) = process.stat() else { continue };
@@ -123,14 +97,7 @@ fn replica_of(process: &Process) -> Option<(ReplicaId, String)> {
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
-
-    #[test]
-    fn a_record_file_name_says_its_replica() {
-        let found = Unreadable::from_path(Path::new("/p/.orchestra/run/api-v2.3.json")).unwrap();
-        assert_eq!(found.id.service.as_str(), "api-v2");
-        assert_eq!(found.id.index, 3);
-        assert!(Unreadable::from_path(Path::new("/p/run/nonsense.json")).is_none());
-    }
+    use std::path::Path;
 
     #[test]
     fn finds_a_replica_by_its_environment_inside_the_project_only() {
@@ -153,7 +120,7 @@ mod tests {
         let mut other_replica = spawn(project.path(), "1");
         let mut outside = spawn(elsewhere.path(), "0");
         let worker0 = ReplicaId::new(ServiceName::new("worker").unwrap(), 0);
-        let found = find_runs(&state, std::slice::from_ref(&worker0));
+        let found = find_runs(&state, &|id| *id == worker0);
         for child in [&mut inside, &mut other_replica, &mut outside] {
             child.kill().unwrap();
             child.wait().unwrap();

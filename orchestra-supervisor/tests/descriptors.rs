@@ -45,5 +45,9 @@ async fn out_of_descriptors_a_live_replica_is_never_taken_for_gone() {
         replica.identity().liveness() == Liveness::Gone
     })
     .await;
+    // Reaped is not yet reported: the task that reaped it hands its status over next.
+    tokio::time::timeout(std::time::Duration::from_secs(10), replica.wait())
+        .await
+        .expect("the end of the replica is reported");
     assert!(!replica.alive().await);
 }

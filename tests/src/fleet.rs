@@ -88,6 +88,63 @@ impl Fleet {
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
     }
 
+    /// The journal of replica records (`.orchestra/run/replicas.jsonl`).
+    pub fn journal(&self) -> PathBuf {
+        self.path(".orchestra/run/replicas.jsonl")
+    }
+
+    /// The live replica records, as the journal's lines say when replayed (the last line
+    /// about a replica wins); lines that do not parse are left out.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        let text = fs::read_to_string(self.journal()).unwrap_or_default();
+        let mut live: Vec<serde_json::Value> = Vec::new();
+        for line in text.lines() {
+            let Ok(line) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (record, up) = match (line.get("up"), line.get("down")) {
+                (Some(r), _) => (r, true),
+                (None, Some(r)) => (r, false),
+                (None, None) => continue,
+            };
+            let same = |r: &serde_json::Value| {
+                r["service"] == record["service"] && r["replica"] == record["replica"]
+            };
+            live.retain(|r| !same(r));
+            if up {
+                live.push(record.clone());
+            }
+        }
+        live
+    }
+
+    /// The live record of a replica, if the journal has one.
+    pub fn record(&self, service: &str, replica: u32) -> Option<serde_json::Value> {
+        self.records()
+            .into_iter()
+            .find(|r| r["service"] == service && r["replica"] == replica)
+    }
+
+    /// Appends `line` to the journal of replica records, as a writer would (a damaged line
+    /// too: the caller decides what it holds).
+    pub fn append_journal(&self, line: &str) {
+        use std::io::Write;
+        let path = self.journal();
+        fs::create_dir_all(path.parent().expect("the journal is in a folder"))
+            .expect("cannot create the run folder");
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        writeln!(file, "{line}").unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// Records `record` in the journal as a replica's current run.
+    pub fn append_record(&self, record: &serde_json::Value) {
+        self.append_journal(&serde_json::json!({ "up": record }).to_string());
+    }
+
     /// Writes `orchestra.yml`.
     #[must_use]
     pub fn orchestra_yml(self, contents: &str) -> Self {

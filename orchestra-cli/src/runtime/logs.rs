@@ -21,8 +21,16 @@ pub type SharedSettings = orchestra_logs::SharedSettings;
 /// The supervisor's log opener: rotate what the previous run wrote, then open a fresh file
 /// for appending (0600). A failed rotation is logged and the old file appended to, so a
 /// replica never fails to start over its log's history.
+///
+/// A log with nothing in it (new, or its last run wrote nothing) has no history to move:
+/// it is handed over as it is, without the rotation's lock and second open.
 pub fn opener(shared: SharedSettings) -> Arc<OpenLog> {
     Arc::new(move |id, path| {
+        let file = orchestra_core::paths::open_append(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(file);
+        }
+        drop(file);
         let keep = shared.read().unwrap_or_else(PoisonError::into_inner).keep;
         if let Err(e) = orchestra_logs::rotate_on_start(path, keep) {
             tracing::warn!(replica = %id, error = %e, "cannot rotate the previous log");

@@ -40,7 +40,7 @@ use std::process::{ExitStatus, Stdio};
 
 use tokio::process::{Child, Command};
 
-use super::owned::{Owned, OwnedPid};
+use super::owned::{OwnedPid, Spawning};
 
 /// A spawned child and its registration.
 #[derive(Debug)]
@@ -65,11 +65,11 @@ pub const FLEET_NICE: i32 = 10;
 /// [`FLEET_NICE`] levels below the calling thread.
 pub(crate) fn spawn_group(mut command: Command) -> std::io::Result<OwnedChild> {
     command.stdin(Stdio::null()).process_group(0);
-    let mut owned = Owned::lock();
+    let spawning = Spawning::begin();
     let child = command.spawn()?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-    let registration = owned.insert(pid);
-    drop(owned);
+    let registration = spawning.register(pid);
+    drop(spawning);
     lower_priority(pid);
     Ok(OwnedChild {
         child,

@@ -5,7 +5,7 @@
 //! record is put back. Then its pid is handed to an unrelated process.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -16,21 +16,21 @@ use super::{assert_nothing_left, bystander, pid, ps, state};
 
 const NS_LAST_PID: &str = "/proc/sys/kernel/ns_last_pid";
 
-/// A fleet with one replica, stopped, and its replica's record (path and JSON) put back.
-fn fleet_with_a_stale_record() -> (Fleet, PathBuf, Value) {
+/// A fleet with one replica, stopped, and its replica's record put back.
+fn fleet_with_a_stale_record() -> (Fleet, Value) {
     let fleet = Fleet::new()
         .orchestra_yml("")
         .service("worker", "run: \"exec sleep 1000\"\n");
     fleet.cmd(["start"]).assert_success();
-    let record_path = fleet.path(".orchestra/run/worker.0.json");
-    let record = fs::read(&record_path).expect("a running replica has a record");
+    let record = fleet
+        .record("worker", 0)
+        .expect("a running replica has a record");
     let replica = pid(&ps(&fleet), "worker", 0).expect("worker runs");
     fleet.cmd(["stop"]).assert_success();
     assert_nothing_left(&fleet, &[replica]);
-    fs::write(&record_path, &record).expect("cannot put the record back");
-    let json: Value = serde_json::from_slice(&record).expect("a record is JSON");
-    assert_eq!(json["identity"]["pid"], replica);
-    (fleet, record_path, json)
+    fleet.append_record(&record);
+    assert_eq!(record["identity"]["pid"], replica);
+    (fleet, record)
 }
 
 /// `ps`, `stop` and a new daemon's adoption must all leave `victim` alone.
@@ -44,24 +44,24 @@ fn assert_never_signalled(fleet: &Fleet, victim: u32) {
         "`stop` signalled an unrelated process"
     );
     assert!(
-        !fleet.path(".orchestra/run/worker.0.json").exists(),
+        fleet.record("worker", 0).is_none(),
         "the stale record is dropped"
     );
 }
 
 #[test]
 fn a_record_pointing_at_an_unrelated_process_is_never_signalled() {
-    let (fleet, record_path, mut record) = fleet_with_a_stale_record();
+    let (fleet, mut record) = fleet_with_a_stale_record();
     let mut victim = bystander();
     let victim_pid = victim.id();
     // The pid (and group) of a live process, with the start time of the replica.
     record["identity"]["pid"] = victim_pid.into();
     record["identity"]["pgid"] = victim_pid.into();
-    fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    fleet.append_record(&record);
 
     assert_never_signalled(&fleet, victim_pid);
     // A new daemon reads the same record when it adopts: it must not adopt the stranger.
-    fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    fleet.append_record(&record);
     fleet.cmd(["start"]).assert_success();
     let rows = ps(&fleet);
     assert_ne!(pid(&rows, "worker", 0), Some(victim_pid), "{rows:?}");
@@ -78,7 +78,7 @@ fn a_record_pointing_at_an_unrelated_process_is_never_signalled() {
 
 #[test]
 fn a_recycled_pid_in_a_stale_record_is_never_signalled() {
-    let (fleet, _record_path, record) = fleet_with_a_stale_record();
+    let (fleet, record) = fleet_with_a_stale_record();
     let target = u32::try_from(record["identity"]["pid"].as_u64().unwrap()).unwrap();
     let Some(mut victim) = spawn_with_pid(target) else {
         return;

@@ -74,7 +74,7 @@ fn a_replica_that_cannot_be_recorded_on_a_full_disk_is_stopped_and_named() {
     disk.fill();
 
     let out = fleet.cmd(["-C", "disk", "start", "z"]).assert_exit(1);
-    let record = fleet.path("disk/.orchestra/run/z.0.json");
+    let record = fleet.path("disk/.orchestra/run/replicas.jsonl");
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(
         said.contains(&format!("cannot write {}: disk full", record.display())),

@@ -43,9 +43,7 @@ fn assert_stop_leaves_nothing(fleet: &Fleet, services: &[&str], out: &Output) {
     wait_until(PATIENCE, "every replica to be gone", || {
         running_in(fleet, services) == 0
     });
-    let records =
-        std::fs::read_dir(fleet.path(".orchestra/run")).map_or(0, |d| d.flatten().count());
-    assert_eq!(records, 0, "no record is left");
+    assert!(fleet.records().is_empty(), "no record is left");
 }
 
 #[test]

@@ -75,7 +75,7 @@ fn forge_record(fleet: &Fleet, pid: u32) {
     for dir in [fleet.path(".orchestra"), run.clone()] {
         chmod(&dir, 0o700);
     }
-    fs::write(run.join("worker.0.json"), record.to_string()).expect("cannot write the record");
+    fleet.append_record(&record);
 }
 
 #[test]

@@ -71,18 +71,36 @@ fn replicas_behind_corrupt_records_are_found_by_their_token_and_stopped() {
     let daemon = daemon_pid(&fleet).expect("the daemon runs");
     assert!(send_signal(daemon, Signal::SIGKILL));
     wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
-    fs::write(
-        fleet.path(".orchestra/run/worker.0.json"),
-        "{\"identity\": {",
-    )
-    .unwrap();
+    // The line recording worker.0 is torn halfway.
+    let journal = fs::read_to_string(fleet.journal()).unwrap();
+    let damaged: Vec<String> = journal
+        .lines()
+        .map(|line| {
+            let of_worker0 = line.contains("\"replica\":0") && line.starts_with("{\"up\"");
+            if of_worker0 {
+                line[..line.len() / 2].to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_ne!(
+        damaged.join("\n"),
+        journal.trim_end(),
+        "worker.0 was recorded"
+    );
+    fs::write(fleet.journal(), damaged.join("\n") + "\n").unwrap();
+    assert!(fleet.record("worker", 0).is_none());
 
     let out = fleet.cmd(["stop"]).assert_success();
     assert!(out.stdout.contains("worker.0"), "{out}");
     assert!(out.stdout.contains("worker.1"), "{out}");
     assert_nothing_left(&fleet, &workers);
+    let left = fs::read_to_string(fleet.journal()).unwrap_or_default();
     assert!(
-        !fleet.path(".orchestra/run/worker.0.json").exists(),
-        "the corrupt record is gone with its replica"
+        left.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "the damaged line is gone with its replica: {left}"
     );
+    assert!(fleet.records().is_empty(), "{left}");
 }

@@ -33,7 +33,7 @@ fn the_daemon_takes_its_removed_folder_back() {
         (pid(&rows, "worker", 0) == Some(worker)).then_some(())
     });
     assert!(
-        fleet.path(".orchestra/run/worker.0.json").exists(),
+        fleet.record("worker", 0).is_some(),
         "the record is written again"
     );
     assert!(fleet.path(".orchestra/daemon.log").exists());
