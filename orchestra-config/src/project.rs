@@ -1,7 +1,7 @@
 //! [`Project`]: orchestra.yml and every service.yml, read and checked, ready to be resolved
 //! for a command.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,10 +81,10 @@ impl Project {
             env_file,
             vendor_env_files,
         };
-        for dir in project.service_dirs(&mut problems) {
-            if let Some(s) = project.load_service(&dir, &mut problems) {
-                project.services.push(s);
-            }
+        let dirs = project.service_dirs(&mut problems);
+        for (service, mut found) in project.load_services(&dirs) {
+            problems.append(&mut found);
+            project.services.extend(service);
         }
         project
             .services
@@ -139,6 +139,7 @@ impl Project {
             None => vec!["*"],
         };
         let mut dirs = Vec::new();
+        let mut seen = HashSet::new();
         for glob in globs {
             // Bad globs were reported while reading orchestra.yml.
             let Ok(matched) = discover::expand(&self.root, glob) else {
@@ -164,7 +165,7 @@ impl Project {
                     );
                     continue;
                 }
-                if !files.is_empty() && !dirs.contains(&dir) {
+                if !files.is_empty() && seen.insert(dir.clone()) {
                     dirs.push(dir);
                 }
             }
@@ -173,6 +174,36 @@ impl Project {
             }
         }
         dirs
+    }
+
+    /// Loads the service of each of `dirs`, with the problems of each, in their order. A
+    /// project of many services is read on a few threads: each file costs a dozen system
+    /// calls and a parse, and a start waits for all of them before anything else happens.
+    fn load_services(&self, dirs: &[PathBuf]) -> Vec<(Option<LoadedService>, Vec<Problem>)> {
+        /// Services per thread below which another thread costs more than it saves.
+        const PER_THREAD: usize = 32;
+        let load = |dir: &PathBuf| {
+            let mut problems = Vec::new();
+            let service = self.load_service(dir, &mut problems);
+            (service, problems)
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(dirs.len() / PER_THREAD)
+            .min(4);
+        if threads < 2 {
+            return dirs.iter().map(load).collect();
+        }
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = dirs
+                .chunks(dirs.len().div_ceil(threads))
+                .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 
     fn load_service(&self, dir: &Path, problems: &mut Vec<Problem>) -> Option<LoadedService> {

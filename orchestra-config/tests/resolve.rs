@@ -363,3 +363,36 @@ fn a_task_runs_once_with_one_replica_whatever_the_defaults_say() {
     assert!(!api.is_task());
     assert_eq!((api.scale, api.restart), (3, RestartPolicy::Always));
 }
+
+#[test]
+fn a_project_of_many_services_loads_them_all_and_reports_problems_in_folder_order() {
+    // Enough services for the loading to be shared between threads.
+    let mut files: Vec<(String, String)> = (0..150)
+        .map(|i| (format!("s{i:03}/service.yml"), "run: sleep 1\n".to_owned()))
+        .collect();
+    for broken in [7, 80, 149] {
+        files[broken].1 = "run: sleep 1\nrestrat: always\n".to_owned();
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let f = Fixture::new(&borrowed);
+    let error = f.load().expect_err("three files are broken");
+    let named: Vec<String> = error.problems().iter().map(|p| common::render(p)).collect();
+    assert_eq!(named.len(), 3, "{named:#?}");
+    for (problem, folder) in named.iter().zip(["s007", "s080", "s149"]) {
+        assert!(
+            problem.contains(&format!("{folder}/service.yml")),
+            "{problem}"
+        );
+    }
+
+    for broken in [7, 80, 149] {
+        f.write(&files[broken].0, "run: sleep 1\n");
+    }
+    let spec = resolve(&f, Section::Start);
+    let names: Vec<&str> = spec.services.keys().map(|n| n.as_str()).collect();
+    let expected: Vec<String> = (0..150).map(|i| format!("s{i:03}")).collect();
+    assert_eq!(names, expected);
+}

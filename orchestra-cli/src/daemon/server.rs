@@ -278,18 +278,14 @@ async fn handle(daemon: &Daemon, stream: UnixStream, may_empty: &mut bool) -> st
                 }
             }
             Some(progress) = rx.recv() => {
-                if !client_gone && write_event(&mut write, &Event::Progress(progress)).await.is_err() {
+                if !client_gone && write_progress(&mut write, progress, &mut rx).await.is_err() {
                     client_gone = true;
                 }
             }
         }
     };
     while let Ok(progress) = rx.try_recv() {
-        if !client_gone
-            && write_event(&mut write, &Event::Progress(progress))
-                .await
-                .is_err()
-        {
+        if !client_gone && write_progress(&mut write, progress, &mut rx).await.is_err() {
             client_gone = true;
         }
     }
@@ -303,6 +299,32 @@ async fn handle(daemon: &Daemon, stream: UnixStream, may_empty: &mut bool) -> st
         write_event(&mut write, &Event::Status { replicas }).await?;
     }
     write_event(&mut write, &final_event).await
+}
+
+/// Writes `first` and whatever progress is already queued behind it in one write: a start
+/// of 200 replicas reports three steps of each, and a write (and a wake-up of the client)
+/// per step cost more than the lines themselves.
+async fn write_progress(
+    write: &mut (impl AsyncWriteExt + Unpin),
+    first: Progress,
+    queued: &mut mpsc::UnboundedReceiver<Progress>,
+) -> std::io::Result<()> {
+    /// Lines sent at most in one write, so that a long queue still streams.
+    const BATCH: usize = 256;
+    let mut lines = Vec::new();
+    let mut next = Some(first);
+    let mut count = 0;
+    while let Some(progress) = next.take() {
+        serde_json::to_writer(&mut lines, &Event::Progress(progress))
+            .map_err(std::io::Error::other)?;
+        lines.push(b'\n');
+        count += 1;
+        if count < BATCH {
+            next = queued.try_recv().ok();
+        }
+    }
+    write.write_all(&lines).await?;
+    write.flush().await
 }
 
 pub(super) async fn write_event(
