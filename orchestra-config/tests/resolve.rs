@@ -392,7 +392,11 @@ fn a_project_of_many_services_loads_them_all_and_reports_problems_in_folder_orde
         f.write(&files[broken].0, "run: sleep 1\n");
     }
     let spec = resolve(&f, Section::Start);
-    let names: Vec<&str> = spec.services.keys().map(|n| n.as_str()).collect();
+    let names: Vec<&str> = spec
+        .services
+        .keys()
+        .map(orchestra_core::ServiceName::as_str)
+        .collect();
     let expected: Vec<String> = (0..150).map(|i| format!("s{i:03}")).collect();
     assert_eq!(names, expected);
 }
