@@ -115,6 +115,15 @@ pub(crate) fn read(state: &StateDir) -> Contents {
 
 /// Drops the damaged lines, once the replicas they may have named were dealt with.
 pub(crate) fn clear_damage(state: &StateDir) -> io::Result<()> {
+    compact_now(state, false)
+}
+
+/// Compacts the journal now, keeping its live records and its damage.
+pub(crate) fn tidy(state: &StateDir) -> io::Result<()> {
+    compact_now(state, true)
+}
+
+fn compact_now(state: &StateDir, keep_damage: bool) -> io::Result<()> {
     let path = state.run_journal();
     let file = match OpenOptions::new()
         .read(true)
@@ -126,7 +135,7 @@ pub(crate) fn clear_damage(state: &StateDir) -> io::Result<()> {
         opened => opened?,
     };
     flock(&file, FlockOperation::LockExclusive)?;
-    compact(&path, &file, false).map(|_| ())
+    compact(&path, &file, keep_damage).map(|_| ())
 }
 
 /// The live records of `text` and the lines to keep at a compaction.

@@ -164,7 +164,9 @@ pub use error::SupervisorError;
 pub use event::{EventBus, FleetEvent, Missed, Subscription};
 pub use job::{JobConfig, LogOpener, OpenLog, ReplicaHandle, Snapshot, Started};
 pub use orchestra_core::policy::{Backoff, BackoffPolicy, RestartPolicy};
-pub use records::{ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records};
+pub use records::{
+    ReplicaRecord, read_records, spec_hash, status_from_records, stop_from_records, tidy_records,
+};
 pub use rerun::RerunRuntime;
 pub use stop::{StopPlan, StopReport, stop_replica};
 pub use strays::{PortHolder, Stray, StrayReason, find_strays, port_holder, stop_strays};

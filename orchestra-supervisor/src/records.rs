@@ -265,21 +265,39 @@ fn clear_damage(state: &StateDir) -> Result<(), SupervisorError> {
     })
 }
 
-/// Stops the replicas that damaged lines of the journal may have named (see
-/// [`stop_unrecorded`]) and drops those lines: a new daemon cannot adopt what it cannot
-/// read, and starting a second copy beside them would make two fleets.
-pub(crate) async fn stop_unreadable(
-    state: &StateDir,
-    timeout: Duration,
-) -> Result<Vec<ReplicaId>, SupervisorError> {
+/// The readable records, once the replicas that damaged lines of the journal may have
+/// named are stopped (see [`stop_unrecorded`]) and those lines dropped: a new daemon
+/// cannot adopt what it cannot read, and starting a second copy beside them would make two
+/// fleets. The journal is read once when it is whole (it is, nearly always).
+pub(crate) async fn adoptable_records(state: &StateDir, timeout: Duration) -> Vec<ReplicaRecord> {
     let contents = journal::read(state);
     if contents.damaged == 0 {
-        return Ok(Vec::new());
+        return contents.records;
     }
     let recorded = instances(&contents.records);
-    let stopped = stop_unrecorded(state, &|_: &ReplicaId| true, &recorded, timeout).await?;
-    clear_damage(state)?;
-    Ok(stopped)
+    match stop_unrecorded(state, &|_: &ReplicaId| true, &recorded, timeout).await {
+        Ok(stopped) if !stopped.is_empty() => {
+            tracing::warn!(?stopped, "stopped replicas whose records were unreadable");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot stop replicas whose records are unreadable");
+            // Kept: the damage still says something may run unrecorded.
+            return contents.records;
+        }
+    }
+    if let Err(e) = clear_damage(state) {
+        tracing::warn!(error = %e, "cannot drop the damaged replica records");
+    }
+    contents.records
+}
+
+/// Rewrites the journal with its live records only (emptied when there are none), so that
+/// the next start reads what runs and not the history of every start and stop before.
+pub fn tidy_records(state: &StateDir) {
+    if let Err(e) = journal::tidy(state) {
+        tracing::debug!(error = %e, "cannot tidy the replica records");
+    }
 }
 
 /// Stops the runs of the `selected` replicas that no readable record names (their tokens

@@ -17,9 +17,14 @@ use crate::error::{CliError, DaemonError};
 /// How long a freshly spawned daemon may take to answer on its socket.
 const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// For how long after spawning a daemon the client tries its socket every 2 ms, before
-/// backing off.
+/// For how long after spawning a daemon the client tries its socket every
+/// [`QUICK_POLL`], before backing off.
 const QUICK_POLLS: Duration = Duration::from_millis(250);
+
+/// A new daemon listens within a few milliseconds and a refused connect costs
+/// microseconds: polled every 2 ms, the client lost a millisecond on average of every start
+/// that began one.
+const QUICK_POLL: Duration = Duration::from_micros(250);
 
 /// A connection to the daemon.
 pub struct Client {
@@ -85,7 +90,7 @@ impl Client {
         spawn_daemon(state)?;
         let spawned = Instant::now();
         let deadline = spawned + SPAWN_DEADLINE;
-        let mut pause = Duration::from_millis(2);
+        let mut pause = QUICK_POLL;
         loop {
             if let Some(client) = Self::connect(state).await? {
                 return Ok(client);
@@ -98,11 +103,15 @@ impl Client {
                 }
                 .into());
             }
-            tokio::time::sleep(pause).await;
-            // A new daemon answers within tens of milliseconds, and a refused connect costs
-            // microseconds: every wasted millisecond of the first ones is the start's.
+            if pause < Duration::from_millis(1) {
+                // Below the async timer's millisecond: the client has nothing else to do
+                // while its daemon starts.
+                std::thread::sleep(pause);
+            } else {
+                tokio::time::sleep(pause).await;
+            }
             if spawned.elapsed() >= QUICK_POLLS {
-                pause = (pause * 2).min(Duration::from_millis(50));
+                pause = (pause * 2).clamp(Duration::from_millis(2), Duration::from_millis(50));
             }
         }
     }

@@ -161,6 +161,8 @@ async fn leave_if_idle(
     let queued = listen::close(listener, &socket).await;
     if queued.is_empty() {
         tracing::info!("nothing left to supervise; exiting");
+        // What the stop forgot is history: the next start reads what runs, not all of it.
+        orchestra_supervisor::tidy_records(&daemon.state);
         return Ok(true);
     }
     // Clients came as we were leaving: stay for them.

@@ -292,7 +292,7 @@ impl Runtime {
     fn remember(&self, project: &ProjectSpec) {
         self.has_vendors
             .store(!project.vendors.is_empty(), Ordering::SeqCst);
-        crate::last_known::save(&self.state, project);
+        crate::last_known::save_in_background(&self.state, project);
     }
 
     /// Whether a client's stop of the whole fleet is followed by a request to take the

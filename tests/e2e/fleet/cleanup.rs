@@ -54,6 +54,9 @@ fn when_stop_returns_nothing_of_the_fleet_runs_not_even_the_daemon() {
         left.is_empty(),
         "still running after `stop` returned: {left:?}"
     );
+    // Nor anything written down: the records' journal holds no history of that run.
+    let journal = std::fs::read_to_string(fleet.journal()).unwrap_or_default();
+    assert_eq!(journal, "", "the records are tidied when the daemon leaves");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use orchestra_core::{ReplicaId, ServiceName};
 use super::super::{lock, lock_scaled};
 use super::{Fleet, UNSUPERVISED_STOP_TIMEOUT};
 use crate::job::{JobConfig, ReplicaHandle};
-use crate::records::{ReplicaRecord, read_records, stop_unreadable};
+use crate::records::{ReplicaRecord, adoptable_records};
 use crate::unix::identity::{IdentityExt, Liveness};
 
 impl Fleet {
@@ -34,17 +34,8 @@ impl Fleet {
     }
 
     pub(super) async fn adopt(&self, project: &ProjectSpec) -> Vec<ReplicaId> {
-        match stop_unreadable(&self.state, UNSUPERVISED_STOP_TIMEOUT).await {
-            Ok(stopped) if !stopped.is_empty() => {
-                tracing::warn!(?stopped, "stopped replicas whose records were unreadable");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot stop replicas whose records are unreadable");
-            }
-        }
         let mut adopted = Vec::new();
-        for record in read_records(&self.state) {
+        for record in adoptable_records(&self.state, UNSUPERVISED_STOP_TIMEOUT).await {
             let id = record.id();
             if lock(&self.replicas).contains_key(&id) {
                 continue;
