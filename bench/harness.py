@@ -22,6 +22,7 @@ OUT = ROOT / "bench" / "out"
 ORCHESTRA = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "orchestra"
 BASE_PORT = 24000
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+TINY_REPEAT = int(os.environ.get("BENCH_TINY_REPEAT", "9"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "50,200").split(",")]
 GO, TINY = "Go HTTP", "tiny C"
@@ -111,6 +112,24 @@ def idle_cpu_percent(pid, seconds):
 
 # ── the tools ────────────────────────────────────────────────────────────────────────────────
 
+# The folders the tools ran in, removed when the harness ends rather than after each stop.
+# On a filesystem that will not reuse an inode freed in the last half minute (ext4 without
+# a journal, as on the machines this runs on), deleting a run's folder (200 service folders,
+# logs, a peer's files) made every file the next run created scan past those inodes: the
+# next tool's start then paid for the harness's cleanup.
+LEFT_BEHIND = []
+
+
+def leave_behind(path):
+    LEFT_BEHIND.append(path)
+
+
+def remove_left_behind():
+    for path in LEFT_BEHIND:
+        shutil.rmtree(path, ignore_errors=True)
+    LEFT_BEHIND.clear()
+
+
 
 class Bash:
     name = "bash loop"
@@ -180,7 +199,7 @@ class ForegroundManager:
             kill_leftovers(self.binary)
         wait_ports(ports_for(self.n), want_open=False)
         t = time.monotonic() - t0
-        shutil.rmtree(self.dir, ignore_errors=True)
+        leave_behind(self.dir)
         return t
 
 
@@ -264,34 +283,39 @@ class Orchestra:
         self.cli("stop", "-q")
         wait_ports(ports_for(self.n), want_open=False)
         t = time.monotonic() - t0
-        shutil.rmtree(self.dir, ignore_errors=True)
+        leave_behind(self.dir)
         return t
 
 
 # ── the benchmarks ───────────────────────────────────────────────────────────────────────────
 
 
-def measure(make, n):
-    """Starts and stops one tool `REPEAT` times; the medians."""
-    starts, stops, rss, ps = [], [], [], []
-    name = None
-    for _ in range(REPEAT):
-        # A port still held (by a previous run, or anything else) would make a peer
-        # that gives up on one failed child look broken: start from free ports.
-        wait_ports(ports_for(n), want_open=False)
-        tool = make()
-        name = tool.name
-        starts.append(tool.start())
-        pid = tool.manager_pid()
-        if pid:
-            rss.append(proc_rss_bytes(pid))
-        if isinstance(tool, Orchestra):
-            ps.append(tool.ps_latency())
-        stops.append(tool.stop())
-    return name, {
-        "start_s": statistics.median(starts), "stop_s": statistics.median(stops),
-        "rss_mib": statistics.median(rss) / 2**20 if rss else None,
-        "ps_s": statistics.median(ps) if ps else None,
+def measure(makes, n, repeat):
+    """Starts and stops each tool of `makes` `repeat` times, the tools taking turns (so that
+    a machine that slows down or speeds up during the run weighs on every tool alike); the
+    medians per tool name."""
+    runs = {}
+    for _ in range(repeat):
+        for make in makes:
+            # A port still held (by a previous run, or anything else) would make a peer
+            # that gives up on one failed child look broken: start from free ports.
+            wait_ports(ports_for(n), want_open=False)
+            tool = make()
+            run = runs.setdefault(tool.name, {"start": [], "stop": [], "rss": [], "ps": []})
+            run["start"].append(tool.start())
+            pid = tool.manager_pid()
+            if pid:
+                run["rss"].append(proc_rss_bytes(pid))
+            if isinstance(tool, Orchestra):
+                run["ps"].append(tool.ps_latency())
+            run["stop"].append(tool.stop())
+    return {
+        name: {
+            "start_s": statistics.median(r["start"]), "stop_s": statistics.median(r["stop"]),
+            "rss_mib": statistics.median(r["rss"]) / 2**20 if r["rss"] else None,
+            "ps_s": statistics.median(r["ps"]) if r["ps"] else None,
+        }
+        for name, r in runs.items()
     }
 
 
@@ -305,8 +329,10 @@ def fleet(binaries):
                      lambda: Orchestra(binary, n, True)]
             if service == GO:
                 tools[1:1] = [lambda: Honcho(binary, n, False), lambda: Supervisord(binary, n, False)]
-            for make in tools:
-                name, r = measure(make, n)
+            # The tiny fleet starts in a tenth of a second, where a busy moment of the
+            # machine shows: more runs for its medians, at little cost.
+            repeat = REPEAT if service == GO else max(REPEAT, TINY_REPEAT)
+            for name, r in measure(tools, n, repeat).items():
                 results[(service, n, name)] = r
                 log(f"{service:<8} {n:>4} services  {name:<22} start {r['start_s']:.3f}s  stop {r['stop_s']:.3f}s"
                     + (f"  rss {r['rss_mib']:.1f} MiB" if r["rss_mib"] else "")
@@ -397,7 +423,10 @@ def main():
     what = sys.argv[1:] or ["fleet"]
     binaries = build_service_binaries()
     if "fleet" in what:
-        section = report(*fleet(binaries))
+        try:
+            section = report(*fleet(binaries))
+        finally:
+            remove_left_behind()
         print(section)
         write_section("Fleet", section)
         log(f"written to {RESULTS}")

@@ -186,6 +186,7 @@ def measure():
     finally:
         tmux.kill()
         tool.stop()
+        harness.remove_left_behind()
     return ui_cpu, daemon_cpu, screen_ms, floor_ms
 
 

@@ -102,6 +102,56 @@ fn absolute(path: &Path) -> PathBuf {
     out
 }
 
+/// What a project loading needs to know of a folder, from one listing of it: a start of
+/// 200 services otherwise asked the filesystem five times per folder (each service file
+/// name, `.env`, `go.mod`) before listing it anyway for `.go` files.
+#[derive(Debug, Default)]
+pub(crate) struct FolderFacts {
+    /// The service files present (of [`SERVICE_FILE_NAMES`], in that order).
+    pub service_files: Vec<&'static str>,
+    /// Whether it holds a Go package: a go.mod file or a `.go` file.
+    pub go: bool,
+    /// Whether `.env` is a file (or a link to one).
+    pub dotenv: bool,
+}
+
+impl FolderFacts {
+    /// Lists `dir` once; an unreadable folder has no facts.
+    pub(crate) fn of(dir: &Path) -> Self {
+        let mut facts = Self::default();
+        let Ok(entries) = fs::read_dir(dir) else {
+            return facts;
+        };
+        // A link is followed, as `is_file` would; the type of anything else comes with
+        // the listing.
+        let is_file = |e: &fs::DirEntry| match e.file_type() {
+            Ok(t) if t.is_symlink() => e.path().is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => false,
+        };
+        let mut present = [false; SERVICE_FILE_NAMES.len()];
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(i) = SERVICE_FILE_NAMES.iter().position(|n| *n == name) {
+                present[i] = true;
+            } else if name == "go.mod" {
+                facts.go |= is_file(&entry);
+            } else if name == crate::load::DOTENV {
+                facts.dotenv = is_file(&entry);
+            } else if Path::new(name).extension().is_some_and(|x| x == "go") {
+                facts.go |= entry.file_type().is_ok_and(|t| t.is_file());
+            }
+        }
+        facts.service_files = SERVICE_FILE_NAMES
+            .into_iter()
+            .zip(present)
+            .filter_map(|(name, here)| here.then_some(name))
+            .collect();
+        facts
+    }
+}
+
 /// Whether `dir` holds a Go package: a go.mod or a `.go` file.
 pub fn is_go_service(dir: &Path) -> bool {
     if dir.join("go.mod").is_file() {
@@ -171,10 +221,15 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
+    // The listing says what each entry is; only a link needs a look at what it points to.
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
+        .filter(|e| match e.file_type() {
+            Ok(t) if t.is_symlink() => e.path().is_dir(),
+            Ok(t) => t.is_dir(),
+            Err(_) => false,
+        })
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     dirs

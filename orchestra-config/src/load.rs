@@ -200,9 +200,21 @@ pub(crate) fn env_files(
     named: &[EnvFileRef],
     problems: &mut Vec<Problem>,
 ) -> Vec<EnvEntry> {
+    let dotenv = base.join(DOTENV).is_file();
+    env_files_with(base, root, named, dotenv, problems)
+}
+
+/// [`env_files`] when whether `base` holds a `.env` file (`dotenv`) is known already.
+pub(crate) fn env_files_with(
+    base: &Path,
+    root: &Path,
+    named: &[EnvFileRef],
+    dotenv: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<EnvEntry> {
     let implicit = base.join(DOTENV);
     let mut vars = Vec::new();
-    if implicit.is_file() && !named.iter().any(|e| base.join(&e.path.value) == implicit) {
+    if dotenv && !named.iter().any(|e| base.join(&e.path.value) == implicit) {
         vars.extend(read_env_file(&implicit, root, problems));
     }
     for entry in named {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use orchestra_core::name::{ServiceName, VendorName};
 use orchestra_core::spec::ServiceKind;
 
-use crate::discover::{self, SERVICE_FILE_NAMES};
+use crate::discover::{self, FolderFacts};
 use crate::error::{ConfigError, Problem};
 use crate::groups::Groups;
 use crate::load;
@@ -133,7 +133,7 @@ impl Project {
     }
 
     /// The folders the `services:` globs match that hold a service file.
-    fn service_dirs(&self, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    fn service_dirs(&self, problems: &mut Vec<Problem>) -> Vec<(PathBuf, FolderFacts)> {
         let globs: Vec<&str> = match &self.raw.services {
             Some(globs) => globs.iter().map(|g| g.value.as_str()).collect(),
             None => vec!["*"],
@@ -151,11 +151,8 @@ impl Project {
                 if dir.ends_with(orchestra_core::paths::STATE_DIR_NAME) {
                     continue;
                 }
-                let files: Vec<&str> = SERVICE_FILE_NAMES
-                    .into_iter()
-                    .filter(|n| present(&dir.join(n)))
-                    .collect();
-                if files.len() > 1 {
+                let facts = FolderFacts::of(&dir);
+                if facts.service_files.len() > 1 {
                     problems.push(
                         Problem::new(format!(
                             "both service.yml and service.yaml exist in {}",
@@ -165,8 +162,8 @@ impl Project {
                     );
                     continue;
                 }
-                if !files.is_empty() && seen.insert(dir.clone()) {
-                    dirs.push(dir);
+                if !facts.service_files.is_empty() && seen.insert(dir.clone()) {
+                    dirs.push((dir, facts));
                 }
             }
             if dirs.len() == before && self.raw.services.is_some() {
@@ -179,12 +176,15 @@ impl Project {
     /// Loads the service of each of `dirs`, with the problems of each, in their order. A
     /// project of many services is read on a few threads: each file costs a dozen system
     /// calls and a parse, and a start waits for all of them before anything else happens.
-    fn load_services(&self, dirs: &[PathBuf]) -> Vec<(Option<LoadedService>, Vec<Problem>)> {
+    fn load_services(
+        &self,
+        dirs: &[(PathBuf, FolderFacts)],
+    ) -> Vec<(Option<LoadedService>, Vec<Problem>)> {
         /// Services per thread below which another thread costs more than it saves.
         const PER_THREAD: usize = 32;
-        let load = |dir: &PathBuf| {
+        let load = |(dir, facts): &(PathBuf, FolderFacts)| {
             let mut problems = Vec::new();
-            let service = self.load_service(dir, &mut problems);
+            let service = self.load_service(dir, facts, &mut problems);
             (service, problems)
         };
         let threads = std::thread::available_parallelism()
@@ -206,11 +206,13 @@ impl Project {
         })
     }
 
-    fn load_service(&self, dir: &Path, problems: &mut Vec<Problem>) -> Option<LoadedService> {
-        let path = SERVICE_FILE_NAMES
-            .into_iter()
-            .map(|n| dir.join(n))
-            .find(|p| present(p))?;
+    fn load_service(
+        &self,
+        dir: &Path,
+        facts: &FolderFacts,
+        problems: &mut Vec<Problem>,
+    ) -> Option<LoadedService> {
+        let path = dir.join(facts.service_files.first()?);
         let display = discover::display_name(&self.root, &path);
         let (file, node) = load::load_yaml(&path, display, problems)?;
         let mut ctx = Ctx::new(Arc::clone(&file), problems);
@@ -243,8 +245,8 @@ impl Project {
             }
         };
         let named = raw.env_file.as_deref().unwrap_or_default();
-        let env_file = load::env_files(dir, &self.root, named, problems);
-        let kind = if discover::is_go_service(dir) {
+        let env_file = load::env_files_with(dir, &self.root, named, facts.dotenv, problems);
+        let kind = if facts.go {
             ServiceKind::Go
         } else {
             ServiceKind::Command
@@ -258,10 +260,4 @@ impl Project {
             env_file,
         })
     }
-}
-
-/// Whether something is at `path`, of any kind: a service.yml that is a folder, a FIFO or a
-/// dangling link is read, and refused with a message, rather than taken for no service.
-fn present(path: &Path) -> bool {
-    path.symlink_metadata().is_ok()
 }

@@ -27,10 +27,27 @@ pub fn find(state: &StateDir) -> Vec<ProcessIdentity> {
     entries
         .flatten()
         .filter_map(|e| Some((e.file_name().to_str()?.parse::<i32>().ok()?, e.path())))
-        .filter(|(pid, dir)| *pid != own && dir.metadata().is_ok_and(|m| m.uid() == me))
-        .filter(|(pid, _)| is_daemon_of(*pid, state))
+        // One read of a link per process rules out nearly all of them: the start of every
+        // new daemon waits for this pass.
+        .filter(|(pid, dir)| *pid != own && runs_orchestra(dir))
+        .filter(|(pid, dir)| {
+            dir.metadata().is_ok_and(|m| m.uid() == me) && is_daemon_of(*pid, state)
+        })
         .filter_map(|(pid, _)| ProcessIdentity::of(pid).ok())
         .collect()
+}
+
+/// Whether the program of the process whose `/proc` folder is `dir` may be orchestra (its
+/// file is named `orchestra…`, as [`serves`] asks of the command line). Kernel threads and
+/// ended processes have none; a process whose program may not be read is looked at further.
+fn runs_orchestra(dir: &Path) -> bool {
+    match std::fs::read_link(dir.join("exe")) {
+        Ok(exe) => exe
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("orchestra")),
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Whether the process `pid` is an orchestra daemon of `state`, by its command line.
