@@ -28,6 +28,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use orchestra_core::{ReplicaId, ServiceName, StateDir};
 use rustix::fs::{FlockOperation, flock};
@@ -95,7 +96,7 @@ pub(crate) fn read(state: &StateDir) -> Contents {
             .read(true)
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(&path)?;
-        flock(&file, FlockOperation::LockShared)?;
+        lock_shared_within(&file, READ_LOCK_PATIENCE)?;
         let mut text = Vec::new();
         file.read_to_end(&mut text)?;
         Ok::<_, io::Error>(text)
@@ -109,6 +110,33 @@ pub(crate) fn read(state: &StateDir) -> Contents {
                 records: Vec::new(),
                 damaged: 1,
             }
+        }
+    }
+}
+
+/// How long a reader waits for a writer's lock before it reads without it.
+const READ_LOCK_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Takes the shared lock, waiting at most `patience`: a writer holds the lock for a
+/// moment, but a writer stopped in that moment (a daemon frozen with SIGSTOP) would hold it
+/// for good, and `ps` and `stop` must not hang on it. Past the patience the file is read
+/// as it is: a line being written then reads as damage, which sends `stop` looking for the
+/// replica by its processes, never past it.
+fn lock_shared_within(file: &File, patience: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match flock(file, FlockOperation::NonBlockingLockShared) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                tracing::warn!(
+                    "the replica records stay locked by a writer; reading them as they are"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -380,6 +408,23 @@ mod tests {
         let read = super::read(&state);
         assert_eq!(read.records.len(), 2);
         assert_eq!(read.damaged, 0);
+    }
+
+    #[test]
+    fn a_writer_stuck_holding_the_lock_delays_a_reader_but_never_blocks_it() {
+        let (_dir, state) = state();
+        record(&state, &rec("web", 0, 10)).unwrap();
+        // Another descriptor of the file, locked as a writer frozen mid-append leaves it.
+        let stuck = File::open(state.run_journal()).unwrap();
+        flock(&stuck, FlockOperation::LockExclusive).unwrap();
+        let started = Instant::now();
+        let read = read(&state);
+        assert!(
+            started.elapsed() >= READ_LOCK_PATIENCE,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(read.records, vec![rec("web", 0, 10)]);
     }
 
     #[test]

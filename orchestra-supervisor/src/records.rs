@@ -1,5 +1,5 @@
 //! Replica records: what `.orchestra/run/replicas.jsonl` says of each live replica (see
-//! [`crate::journal`] for how it is written and read).
+//! the journal module, `journal.rs`, for how it is written and read).
 //!
 //! They let `ps` and `stop` work when no daemon runs (it died, or was never needed), and
 //! let a new daemon adopt what an old one started. A record is a hint, never trusted alone:
