@@ -236,7 +236,11 @@ async fn concurrent_starts_give_one_replica_per_service() {
     assert!(a.is_ok() && b.is_ok());
     assert_eq!(engine.status().await.len(), 1);
     // No probe: "ready" as soon as spawned, so the file may come a moment later.
-    wait_until(5, "the start mark", || root.join("starts.txt").exists()).await;
+    // The shell creates the file before it writes the line: wait for the line itself.
+    wait_until(5, "the start mark", || {
+        std::fs::read_to_string(root.join("starts.txt")).is_ok_and(|s| s.ends_with('\n'))
+    })
+    .await;
     let starts = std::fs::read_to_string(root.join("starts.txt")).unwrap();
     assert_eq!(starts.lines().count(), 1);
     let builds = std::fs::read_to_string(root.join("builds.txt")).unwrap();
@@ -291,7 +295,10 @@ async fn scale_up_and_down_from_the_highest_index() {
     assert!(engine.scale(&p, &scale, events()).await.is_ok());
     let three = pids(&engine).await;
     assert_eq!(three.len(), 3);
-    wait_until(5, "replica 2's port file", || root.join("port.2").exists()).await;
+    wait_until(5, "replica 2's port file", || {
+        std::fs::read_to_string(root.join("port.2")).is_ok_and(|s| s.ends_with('\n'))
+    })
+    .await;
     let second = std::fs::read_to_string(root.join("port.2")).unwrap();
     assert_eq!(second.trim(), format!("2:{}", port + 2));
 
