@@ -110,3 +110,44 @@ fn replicas_outlive_a_killed_daemon_are_adopted_and_stopped_without_one() {
     let rows = ps(&fleet);
     assert_eq!(listed(&rows), Vec::<String>::new(), "{rows:?}");
 }
+
+#[test]
+fn replicas_recorded_by_an_earlier_version_one_file_each_are_seen_and_stopped() {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\nscale: 2\n");
+    fleet.cmd(["start"]).assert_success();
+    let rows = ps(&fleet);
+    let workers = [pid(&rows, "worker", 0), pid(&rows, "worker", 1)].map(|p| p.expect("runs"));
+    // Its daemon gone, the fleet's records as an earlier version kept them: a file each.
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    assert!(send_signal(daemon, Signal::SIGKILL));
+    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    for record in fleet.records() {
+        let name = format!(
+            "{}.{}.json",
+            record["service"].as_str().unwrap(),
+            record["replica"]
+        );
+        fleet.write(format!(".orchestra/run/{name}"), record.to_string());
+    }
+    std::fs::remove_file(fleet.journal()).unwrap();
+
+    let rows = ps(&fleet);
+    for (index, worker) in workers.iter().enumerate() {
+        assert_eq!(
+            pid(&rows, "worker", index as u64),
+            Some(*worker),
+            "{rows:?}"
+        );
+        assert_eq!(state(&rows, "worker", index as u64), "running", "{rows:?}");
+    }
+    let out = fleet.cmd(["stop"]).assert_success();
+    assert!(
+        out.stdout.contains("worker.0") && out.stdout.contains("worker.1"),
+        "{out}"
+    );
+    assert_nothing_left(&fleet, &workers);
+    assert!(fleet.records().is_empty());
+    assert!(!fleet.path(".orchestra/run/worker.0.json").exists());
+}
