@@ -148,6 +148,15 @@ fn without_an_index_sources_come_one_after_the_other() {
     let b = dir.path().join("b.0.log");
     append(&a, "a1\na2\n");
     append(&b, "b1\nb2\n");
+    // An unindexed file's lines are placed at its modification time, which the two writes
+    // above may or may not share (the clock ticks in milliseconds): b's is set first.
+    let set_mtime = |path: &std::path::Path, at: std::time::SystemTime| {
+        let file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.set_modified(at).unwrap();
+    };
+    let now = std::time::SystemTime::now();
+    set_mtime(&b, now - std::time::Duration::from_secs(2));
+    set_mtime(&a, now - std::time::Duration::from_secs(1));
     let sources = [
         LogSource::from_path(&b).unwrap(),
         LogSource::from_path(&a).unwrap(),
