@@ -105,6 +105,9 @@ pub(crate) fn split_reference(image: &str) -> (&str, &str) {
     }
 }
 
+/// The label naming the tag an image was built for (see [`build_scratch_with`]).
+pub(crate) const LABEL_IMAGE: &str = "orchestra.image";
+
 /// Builds image `tag` FROM scratch holding only the static `binary` (as `/<file name>`, its
 /// entrypoint) and the host's CA bundle when there is one. The context is a tar made in
 /// memory and sent to the engine: no Docker CLI, no BuildKit, no registry.
@@ -147,8 +150,11 @@ pub(crate) async fn build_scratch_with(
         let _ = writeln!(lines, "COPY {name} /{name}");
         lines
     });
+    // The label makes the image its tag's own: without it, the builder's cache handed two
+    // projects (or two tests) with the same binary one image, and removing it with the one
+    // project's images broke the other's build in the middle ("failed to get digest").
     let dockerfile = format!(
-        "FROM scratch\nCOPY {file_name} /{file_name}\n{extra_lines}{ca_line}ENTRYPOINT [\"/{file_name}\"]\n"
+        "FROM scratch\nLABEL {LABEL_IMAGE}=\"{tag}\"\nCOPY {file_name} /{file_name}\n{extra_lines}{ca_line}ENTRYPOINT [\"/{file_name}\"]\n"
     );
 
     let mut files = vec![
