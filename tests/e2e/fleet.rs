@@ -40,6 +40,24 @@ pub(crate) fn sleeping_fleet() -> (Fleet, u32) {
     (fleet, worker)
 }
 
+/// A fleet of two `sleep` replicas left running by a daemon that was killed (SIGKILL, so
+/// it could not stop them), and the replicas' pids.
+pub(crate) fn orphaned_workers() -> (Fleet, [u32; 2]) {
+    let fleet = Fleet::new()
+        .orchestra_yml("")
+        .service("worker", "run: \"exec sleep 1000\"\nscale: 2\n");
+    fleet.cmd(["start"]).assert_success();
+    let rows = ps(&fleet);
+    let workers = [pid(&rows, "worker", 0), pid(&rows, "worker", 1)].map(|p| p.expect("runs"));
+    let daemon = daemon_pid(&fleet).expect("the daemon runs");
+    assert!(orchestra_tests::send_signal(
+        daemon,
+        orchestra_tests::Signal::SIGKILL
+    ));
+    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    (fleet, workers)
+}
+
 /// Sets the permission bits of `path` to `mode`.
 pub(crate) fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("cannot chmod");

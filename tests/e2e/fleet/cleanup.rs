@@ -3,8 +3,8 @@
 use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
 
 use super::{
-    assert_nothing_left, daemon_pid, listed, pid, ps, running_web_and_worker, service_processes,
-    state,
+    assert_nothing_left, daemon_pid, listed, orphaned_workers, pid, ps, running_web_and_worker,
+    service_processes, state,
 };
 
 #[test]
@@ -113,16 +113,8 @@ fn replicas_outlive_a_killed_daemon_are_adopted_and_stopped_without_one() {
 
 #[test]
 fn replicas_recorded_by_an_earlier_version_one_file_each_are_seen_and_stopped() {
-    let fleet = Fleet::new()
-        .orchestra_yml("")
-        .service("worker", "run: \"exec sleep 1000\"\nscale: 2\n");
-    fleet.cmd(["start"]).assert_success();
-    let rows = ps(&fleet);
-    let workers = [pid(&rows, "worker", 0), pid(&rows, "worker", 1)].map(|p| p.expect("runs"));
     // Its daemon gone, the fleet's records as an earlier version kept them: a file each.
-    let daemon = daemon_pid(&fleet).expect("the daemon runs");
-    assert!(send_signal(daemon, Signal::SIGKILL));
-    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    let (fleet, workers) = orphaned_workers();
     for record in fleet.records() {
         let name = format!(
             "{}.{}.json",

@@ -4,11 +4,11 @@
 use std::fs;
 use std::time::Duration;
 
-use orchestra_tests::{Fleet, PATIENCE, Signal, process_alive, send_signal, wait_until};
+use orchestra_tests::{Fleet, process_alive};
 
 use super::{chmod, sleeping_fleet};
 use crate::fleet::socket::{as_nobody, can_switch_user};
-use crate::fleet::{assert_nothing_left, daemon_pid, pid, ps};
+use crate::fleet::{assert_nothing_left, orphaned_workers};
 
 #[test]
 fn a_socket_replaced_by_a_folder_is_named_at_once() {
@@ -61,16 +61,8 @@ fn another_users_ps_and_stop_are_denied_naming_the_folder() {
 
 #[test]
 fn replicas_behind_corrupt_records_are_found_by_their_token_and_stopped() {
-    let fleet = Fleet::new()
-        .orchestra_yml("")
-        .service("worker", "run: \"exec sleep 1000\"\nscale: 2\n");
-    fleet.cmd(["start"]).assert_success();
-    let rows = ps(&fleet);
-    let workers = [pid(&rows, "worker", 0), pid(&rows, "worker", 1)].map(|p| p.expect("runs"));
     // The daemon dies; its replicas live on, and one record is damaged.
-    let daemon = daemon_pid(&fleet).expect("the daemon runs");
-    assert!(send_signal(daemon, Signal::SIGKILL));
-    wait_until(PATIENCE, "the daemon to die", || !process_alive(daemon));
+    let (fleet, workers) = orphaned_workers();
     // The line recording worker.0 is torn halfway.
     let journal = fs::read_to_string(fleet.journal()).unwrap();
     let damaged: Vec<String> = journal
