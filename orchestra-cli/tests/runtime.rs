@@ -51,7 +51,7 @@ fn free_port() -> u16 {
 
 fn start(project: &ProjectSpec, scale: &[(&str, u32)]) -> Start {
     Start {
-        project: project.clone(),
+        project: Box::new(project.clone()),
         services: Vec::new(),
         scale: scale.iter().map(|(s, n)| (name(s), *n)).collect(),
         no_build: false,

@@ -56,31 +56,37 @@ pub struct VersionOf {
     pub protocol: Option<u32>,
 }
 
+/// A start, as `orchestra start` asks for it: what [`Request::Start`] carries, and what
+/// the daemon's runtime takes as it is. Its fields sit beside the `request` tag on the
+/// wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// The project as the client resolved it.
+    pub project: Box<ProjectSpec>,
+    /// The services asked for (all when empty), with what they depend on.
+    pub services: Vec<ServiceName>,
+    /// Replica counts that override the configuration.
+    pub scale: BTreeMap<ServiceName, u32>,
+    /// Skip the build step.
+    pub no_build: bool,
+    /// Rebuild and replace services when their files change (`--rerun`).
+    #[serde(default)]
+    pub rerun: bool,
+    /// Refuse to start when copies of a service run outside Orchestra, instead of
+    /// stopping them (`--keep-strays`).
+    #[serde(default)]
+    pub keep_strays: bool,
+    /// Run the services in Docker containers (`--docker`).
+    #[serde(default)]
+    pub docker: bool,
+}
+
 /// What a client asks of the daemon. An empty `services` list means every service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
     /// Build (unless `no_build`) and start services, with their dependencies.
-    Start {
-        /// The project as the client resolved it.
-        project: Box<ProjectSpec>,
-        /// The services asked for.
-        services: Vec<ServiceName>,
-        /// Replica counts that override the configuration.
-        scale: BTreeMap<ServiceName, u32>,
-        /// Skip the build step.
-        no_build: bool,
-        /// Rebuild and replace services when their files change (`--rerun`).
-        #[serde(default)]
-        rerun: bool,
-        /// Refuse to start when copies of a service run outside Orchestra, instead of
-        /// stopping them (`--keep-strays`).
-        #[serde(default)]
-        keep_strays: bool,
-        /// Run the services in Docker containers (`--docker`).
-        #[serde(default)]
-        docker: bool,
-    },
+    Start(StartRequest),
     /// Stop services (all when empty).
     Stop {
         /// The services to stop.
@@ -281,6 +287,23 @@ mod tests {
         );
         let back: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn a_start_request_keeps_its_fields_beside_the_tag() {
+        // As clients of this protocol have always sent it (the flags they did not know of
+        // left out).
+        let line = r#"{"request":"start","project":{"name":"p","root":"/p","file":"/p/orchestra.yml","state_dir":"/p/.orchestra","env":{},"hooks":{"before":[],"after":[]},"services":{},"vendors":{},"logs":{"max_size":1,"keep":1},"acceptance":null},"services":["api"],"scale":{},"no_build":true}"#;
+        let Ok(Request::Start(start)) = serde_json::from_str::<Request>(line) else {
+            panic!("not read as a start: {line}");
+        };
+        assert_eq!(start.services, [ServiceName::new("api").unwrap()]);
+        assert!(start.no_build && !start.rerun && !start.docker);
+        let again: serde_json::Value =
+            serde_json::to_value(Request::Start(start)).expect("a start writes");
+        assert_eq!(again["request"], "start");
+        assert_eq!(again["services"], serde_json::json!(["api"]));
+        assert_eq!(again["project"]["name"], "p");
     }
 
     #[test]

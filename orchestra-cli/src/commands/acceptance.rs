@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use orchestra_core::protocol::{Event, Request};
+use orchestra_core::protocol::{Event, Request, StartRequest};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::state::UnitKind;
 use orchestra_core::{ReplicaState, ServiceName, StateDir, VendorName};
@@ -48,7 +48,7 @@ pub(crate) async fn run(
         })
     } else {
         let client = Client::connect_or_spawn(&state).await?;
-        let request = Request::Start {
+        let request = Request::Start(StartRequest {
             project: Box::new(as_started.clone()),
             services: missing,
             scale: std::collections::BTreeMap::new(),
@@ -57,7 +57,7 @@ pub(crate) async fn run(
             keep_strays: false,
             // Into the fleet's own mode: a fleet run with --docker stays in Docker.
             docker: FleetMode::saved(&state) == FleetMode::Docker,
-        };
+        });
         fleet::send(client, &request, out).await
     };
     let result = match reply {

@@ -49,14 +49,14 @@ pub async fn run(
     )
     .map_err(CliError::logs("cannot follow the logs"))?;
     let mut formatter = Formatter::new(&[], out.color, false);
-    if let Request::Start {
-        project,
-        services,
-        scale,
-        ..
-    } = &request
-    {
-        super::logs::expect_replicas(&mut formatter, state, project, services, scale);
+    if let Request::Start(start) = &request {
+        super::logs::expect_replicas(
+            &mut formatter,
+            state,
+            &start.project,
+            &start.services,
+            &start.scale,
+        );
     }
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io("handling Ctrl-C"))?;
     let mut terminate = signal(SignalKind::terminate()).map_err(io("handling SIGTERM"))?;
@@ -70,7 +70,7 @@ pub async fn run(
         }
     }));
     let project = match &request {
-        Request::Start { project, .. } => Some(project.as_ref().clone()),
+        Request::Start(start) => Some(start.project.as_ref().clone()),
         _ => None,
     };
     let mut start_done = false;

@@ -3,7 +3,7 @@
 use orchestra_config::Section;
 use orchestra_core::ServiceName;
 use orchestra_core::address::Addressing;
-use orchestra_core::protocol::{Event, Phase, Request};
+use orchestra_core::protocol::{Event, Phase, Request, StartRequest};
 use orchestra_core::spec::ProjectSpec;
 
 use super::fleet::finish;
@@ -36,7 +36,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
     let scale = scale_map(cx, &project, &args.scale)?;
     hooks::run(&project, When::Before)?;
     let state = trusted_state(&project)?;
-    let request = Request::Start {
+    let request = Request::Start(StartRequest {
         project: Box::new(project.clone()),
         services,
         scale,
@@ -44,7 +44,7 @@ pub async fn start(cx: &mut Context, args: &StartArgs) -> Result<(), CliError> {
         rerun: args.rerun,
         keep_strays: args.keep_strays,
         docker: args.docker,
-    };
+    });
     if args.attach || args.logs {
         let ctrl_c = if args.attach {
             super::attach::CtrlC::StopsFleet

@@ -5,7 +5,7 @@ use orchestra_core::protocol::{Event, Progress, Request};
 use tokio::sync::{mpsc, watch};
 
 use crate::runtime::vendors::taken_down;
-use crate::runtime::{Runtime, RuntimeError, Start};
+use crate::runtime::{Runtime, RuntimeError};
 
 /// Carries out one request through the runtime and says how it went.
 pub(super) async fn run_request(
@@ -16,26 +16,7 @@ pub(super) async fn run_request(
     hung_up: watch::Receiver<bool>,
 ) -> Event {
     let outcome = match request {
-        Request::Start {
-            project,
-            services,
-            scale,
-            no_build,
-            rerun,
-            keep_strays,
-            docker,
-        } => {
-            let start = Start {
-                project: *project,
-                services,
-                scale,
-                no_build,
-                rerun,
-                keep_strays,
-                docker,
-            };
-            runtime.start(start, events, hung_up).await
-        }
+        Request::Start(start) => runtime.start(start, events, hung_up).await,
         Request::VendorsUp { project, vendors } => {
             let up = runtime.vendors_up(&project, &vendors, events).await;
             return done(up);

@@ -44,24 +44,9 @@ use vendors::{VendorRuntime, vendors_needed};
 /// Where progress goes while a request runs.
 pub type Events = mpsc::UnboundedSender<Progress>;
 
-/// A start, as `orchestra start` asks for it.
-#[derive(Debug, Clone)]
-pub struct Start {
-    /// The project as resolved now.
-    pub project: ProjectSpec,
-    /// The services to start (all when empty), with what they depend on.
-    pub services: Vec<ServiceName>,
-    /// Replica counts that override the files' `scale`.
-    pub scale: BTreeMap<ServiceName, u32>,
-    /// Skip the builds.
-    pub no_build: bool,
-    /// Rebuild and replace the services when their files change.
-    pub rerun: bool,
-    /// Refuse instead of stopping copies of the services running outside the fleet.
-    pub keep_strays: bool,
-    /// Run the services in Docker containers.
-    pub docker: bool,
-}
+/// A start, as `orchestra start` asks for it (the request's own type: the daemon hands it
+/// over as it came).
+pub use orchestra_core::protocol::StartRequest as Start;
 
 /// The fleet runtime of one project. Create it inside a tokio runtime.
 pub struct Runtime {

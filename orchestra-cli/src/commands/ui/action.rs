@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use orchestra_config::Section;
-use orchestra_core::protocol::{Failure, Request};
+use orchestra_core::protocol::{Failure, Request, StartRequest};
 use orchestra_core::spec::ProjectSpec;
 use orchestra_core::{ServiceName, StateDir, VendorName};
 use tokio::sync::Notify;
@@ -133,7 +133,7 @@ pub(super) async fn perform(
         Action::Stop(target) => vec![Request::Stop {
             services: services(target)?,
         }],
-        Action::Start(target) => vec![Request::Start {
+        Action::Start(target) => vec![Request::Start(StartRequest {
             project,
             services: services(target)?,
             scale: BTreeMap::new(),
@@ -141,7 +141,7 @@ pub(super) async fn perform(
             rerun: false,
             keep_strays: false,
             docker: FleetMode::saved(state) == FleetMode::Docker,
-        }],
+        })],
         Action::Scale { service, replicas } => vec![Request::Scale {
             project,
             scale: BTreeMap::from([(service_name(service)?, *replicas)]),
@@ -158,7 +158,7 @@ pub(super) async fn perform(
 async fn send(request: &Request, state: &StateDir, connected: &Notify) -> Result<(), String> {
     let brings_up = matches!(
         request,
-        Request::Start { .. } | Request::Restart { .. } | Request::VendorsUp { .. }
+        Request::Start(_) | Request::Restart { .. } | Request::VendorsUp { .. }
     );
     let client = if brings_up {
         Client::connect_or_spawn(state).await
