@@ -154,15 +154,7 @@ impl FolderFacts {
 
 /// Whether `dir` holds a Go package: a go.mod or a `.go` file.
 pub fn is_go_service(dir: &Path) -> bool {
-    if dir.join("go.mod").is_file() {
-        return true;
-    }
-    fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| {
-            e.path().extension().is_some_and(|x| x == "go")
-                && e.file_type().is_ok_and(|t| t.is_file())
-        })
-    })
+    FolderFacts::of(dir).go
 }
 
 /// How deep `**` descends: far enough for any real layout, bounded against symlink loops.

@@ -99,7 +99,7 @@ fn service(name: &str, svc: &Mapping, root: &Path, notes: &mut Vec<String>) -> S
         set(&mut s, "name", name);
     }
     let dir = root.join(&folder);
-    let is_go = dir.join("go.mod").is_file() || orchestra_config::is_go_service(&dir);
+    let is_go = orchestra_config::is_go_service(&dir);
     match svc.get("command").and_then(command) {
         Some(cmd) => set(&mut s, "run", cmd),
         None if is_go => {}
